@@ -1,0 +1,3 @@
+from rightsizer.cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""Rules -> findings -> the report.json dict and the context the HTML shows beside it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from rightsizer import pricing, suppression
+from rightsizer.config import Config
+from rightsizer.findings import Finding, Skipped
+from rightsizer.rules import REGISTRY
+from rightsizer.snapshot import Snapshot, decode_json_cell
+
+SCHEMA_VERSION = "1"
+SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
+# inventory tables and the column holding each resource's id, for tag lookups
+_TAGGED_TABLES = {
+    "ecs_services": "service_arn",
+    "rds_instances": "arn",
+    "s3_buckets": "arn",
+    "elasticache_clusters": "arn",
+}
+
+
+def _tags_by_resource(snapshot: Snapshot) -> dict[str, dict[str, str]]:
+    tags: dict[str, dict[str, str]] = {}
+    for table, column in _TAGGED_TABLES.items():
+        frame = snapshot.table(table)
+        for resource_id, raw in zip(frame[column], frame["tags"], strict=False):
+            tags[str(resource_id)] = decode_json_cell(raw, {})
+    return tags
+
+
+def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Finding],
+                                                                       list[Skipped]]:
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    tags = _tags_by_resource(snapshot)
+    for rule_id in config.enabled_rules():
+        result = REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id))
+        for finding in result.findings:
+            verdict = suppression.check(config.suppress, rule_id, finding.resource_id,
+                                        finding.name, tags.get(finding.resource_id, {}), today)
+            if verdict.suppressed:
+                skipped.append(Skipped(rule_id, finding.resource_type, finding.resource_id,
+                                       finding.name, finding.account, finding.region,
+                                       "suppressed", verdict.detail))
+                continue
+            if verdict.note:
+                finding = replace(finding, reason=f"{finding.reason} ({verdict.note})")
+            severity = config.severity.severity_for(finding.monthly_savings_usd)
+            findings.append(replace(finding, severity=severity))
+        for row in result.skipped:
+            verdict = suppression.check(config.suppress, rule_id, row.resource_id, row.name,
+                                        tags.get(row.resource_id, {}), today)
+            skipped.append(replace(row, reason="suppressed", detail=verdict.detail)
+                           if verdict.suppressed else row)
+    findings.sort(key=lambda f: (-f.monthly_savings_usd, f.rule, f.name))
+    return findings, skipped
+
+
+def build_report(snapshot: Snapshot, findings: list[Finding],
+                 skipped: list[Skipped]) -> dict[str, Any]:
+    manifest = snapshot.manifest
+    by_rule: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        entry = by_rule.setdefault(finding.rule, {"findings": 0, "monthly_savings_usd": 0.0})
+        entry["findings"] += 1
+        entry["monthly_savings_usd"] += finding.monthly_savings_usd
+    for entry in by_rule.values():
+        entry["monthly_savings_usd"] = round(entry["monthly_savings_usd"], 2)
+    errors = snapshot.table("errors")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": manifest["generated_at"],
+        "window": {"start": manifest["window"]["start"], "end": manifest["window"]["end"],
+                   "days": manifest["window"]["days"]},
+        "accounts": list(manifest["accounts"]),
+        "regions": list(manifest["regions"]),
+        "summary": {
+            "findings": len(findings),
+            "monthly_savings_usd": round(sum(f.monthly_savings_usd for f in findings), 2),
+            "by_rule": by_rule,
+        },
+        "findings": [finding.to_dict() for finding in findings],
+        "skipped": [row.to_dict() for row in skipped],
+        "errors": [{key: str(value) for key, value in row.items()}
+                   for row in errors.to_dict("records")],
+    }
+
+
+def api_cost_usd(manifest: dict[str, Any]) -> float:
+    """What the run itself cost in AWS API charges (the only paid reads are these two)."""
+    metric_cost = manifest.get("metric_queries", 0) / 1000 * \
+        pricing.GET_METRIC_DATA_USD_PER_1000_METRICS
+    ce_calls = manifest.get("api_calls", {}).get("ce:GetCostAndUsage", 0)
+    return round(metric_cost + ce_calls * pricing.COST_EXPLORER_USD_PER_REQUEST, 4)
+
+
+def build_context(snapshot: Snapshot, findings: list[Finding]) -> dict[str, Any]:
+    manifest = snapshot.manifest
+    costs = snapshot.table("costs")
+    trend = (
+        costs.groupby(["month", "service"], as_index=False)["amount_usd"].sum()
+        .sort_values(["month", "service"]).to_dict("records")
+        if not costs.empty else []
+    )
+    return {
+        "rules": {rule.id: {"title": rule.title, "why": rule.why} for rule in REGISTRY.values()},
+        "apply": {f.id: REGISTRY[f.rule].how_to_apply(f) for f in findings},
+        "cost_trend": [{"month": row["month"], "service": row["service"],
+                        "amount_usd": round(float(row["amount_usd"]), 2)} for row in trend],
+        "run": {
+            "tool_version": manifest.get("tool_version", ""),
+            "duration_seconds": manifest.get("duration_seconds"),
+            "api_calls": manifest.get("api_calls", {}),
+            "api_call_count": sum(manifest.get("api_calls", {}).values()),
+            "api_cost_usd": api_cost_usd(manifest),
+            "demo": bool(manifest.get("demo")),
+        },
+        "pricing_sources": pricing.all_sources(),
+    }
+
+
+def analyze(snapshot: Snapshot, config: Config, today: date | None = None
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    today = today or snapshot.window_end.date()
+    findings, skipped = run_rules(snapshot, config, today)
+    return build_report(snapshot, findings, skipped), build_context(snapshot, findings)
+
+
+def worst_severity(report: dict[str, Any]) -> int:
+    return max((SEVERITY_RANK[f["severity"]] for f in report["findings"]), default=0)

@@ -1,0 +1,272 @@
+"""The `rightsizer` command line. Data goes to files or stdout; logs and errors to stderr."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from rightsizer import __version__
+from rightsizer.analysis import SEVERITY_RANK, analyze, worst_severity
+from rightsizer.config import Config, load_config
+from rightsizer.errors import RightsizerError
+from rightsizer.iam_policy import policy_json
+from rightsizer.outputs import FORMATS, write_outputs
+from rightsizer.rules import REGISTRY
+from rightsizer.snapshot import Snapshot
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Read-only AWS cost-optimization and right-sizing analyzer.")
+log = logging.getLogger("rightsizer")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DEBUG = {"on": False}
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"rightsizer: {message}", err=True)
+    return typer.Exit(2)
+
+
+def handles_errors(command: F) -> F:
+    """One clear line and exit code 2 for anything that stops a run; traceback only in --debug."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except RightsizerError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted") from None
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback
+            if _DEBUG["on"]:
+                raise
+            raise fail(f"unexpected error: {type(exc).__name__}: {exc} "
+                       "(run with --debug for details)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _setup_logging(quiet: bool) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=_stderr_console(), show_path=False, show_time=False)
+    logging.basicConfig(level=logging.ERROR if quiet else logging.INFO, handlers=[handler],
+                        format="%(message)s", force=True)
+    for noisy in ("botocore", "boto3", "urllib3", "moto", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    _DEBUG["on"] = debug
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c",
+                                                   help="config.toml (default: ./config.toml)")]
+OutputOption = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Directory for report.json and the other formats "
+    "(default: <report.directory>/<YYYY-MM>/).")]
+
+
+def _parse_formats(raw: str | None, config: Config) -> list[str]:
+    if raw is None:
+        return list(config.report.formats)
+    formats = [item.strip() for item in raw.split(",") if item.strip()]
+    unknown = [item for item in formats if item not in FORMATS]
+    if unknown or not formats:
+        raise RightsizerError(f"--format: unknown format {unknown[0] if unknown else raw!r} "
+                              f"(choose from {', '.join(FORMATS)})")
+    return formats
+
+
+def _overrides(config: Config, regions: list[str] | None, days: int | None) -> Config:
+    changes: dict[str, Any] = {}
+    if regions:
+        changes["aws.regions"] = regions
+    if days is not None:
+        changes["analysis.lookback_days"] = days
+    return config.with_overrides(**changes) if changes else config
+
+
+def _output_dir(output: Path | None, config: Config, snapshot: Snapshot) -> Path:
+    if output is not None:
+        return output
+    month = snapshot.window_end.strftime("%Y-%m")
+    return Path(config.report.directory) / month
+
+
+def _collect(config: Config, demo: bool) -> Snapshot:
+    from rightsizer.collect import collect_snapshot
+
+    if demo:
+        from rightsizer.demo import demo_config, demo_session
+
+        config = demo_config(config)
+        with demo_session(config) as (session, now):
+            return collect_snapshot(config, session, now=now, demo=True)
+    import boto3
+
+    return collect_snapshot(config, boto3.Session())
+
+
+def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
+            formats: list[str], fail_on: str | None, quiet: bool) -> None:
+    written = write_outputs(report, context, out_dir, formats)
+    summary = report["summary"]
+    if not quiet:
+        typer.echo(
+            f"{summary['findings']} findings, ${summary['monthly_savings_usd']:,.2f}/month "
+            f"potential savings; {len(report['skipped'])} skipped, {len(report['errors'])} "
+            f"errors", err=True)
+        for path in written:
+            typer.echo(f"  wrote {path}", err=True)
+    if fail_on and worst_severity(report) >= SEVERITY_RANK[fail_on]:
+        raise typer.Exit(1)
+
+
+FailOn = Annotated[str | None, typer.Option(
+    "--fail-on", help="Exit 1 when a finding is at or above this severity (low|medium|high).")]
+
+
+def _check_fail_on(fail_on: str | None) -> None:
+    if fail_on is not None and fail_on not in SEVERITY_RANK:
+        raise RightsizerError(f"--fail-on: expected low, medium or high, got {fail_on!r}")
+
+
+@app.command("analyze")
+@handles_errors
+def analyze_command(
+    config_path: ConfigOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Analyze a built-in demo account "
+                                       "(no AWS account or network needed).")] = False,
+    output: OutputOption = None,
+    formats: Annotated[str | None, typer.Option("--format", "-f",
+                                                help="Comma-separated: html,json,csv,md")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", "-r",
+                                                     help="Region (repeatable).")] = None,
+    days: Annotated[int | None, typer.Option("--days", help="Lookback window in days.")] = None,
+    fail_on: FailOn = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+) -> None:
+    """Collect, apply the rules and write the report."""
+    _setup_logging(quiet)
+    _check_fail_on(fail_on)
+    config = _overrides(load_config(config_path), region, days)
+    chosen = _parse_formats(formats, config)
+    started = time.monotonic()
+    snapshot = _collect(config, demo)
+    if not snapshot.manifest.get("resources_collected") and snapshot.table("errors").shape[0]:
+        raise RightsizerError("nothing could be collected: every call failed (first error: "
+                              f"{snapshot.table('errors').iloc[0]['message']})")
+    report, context = analyze(snapshot, config, today=datetime.now(UTC).date())
+    context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
+    _finish(report, context, _output_dir(output, config, snapshot), chosen, fail_on, quiet)
+
+
+@app.command("collect")
+@handles_errors
+def collect_command(
+    config_path: ConfigOption = None,
+    output: OutputOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Collect the demo account.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Collect a snapshot only (Parquet tables + manifest), for `rightsizer report` later."""
+    _setup_logging(quiet)
+    config = load_config(config_path)
+    snapshot = _collect(config, demo)
+    directory = output or Path(config.report.directory) / \
+        snapshot.window_end.strftime("%Y-%m") / "snapshot"
+    snapshot.save(directory)
+    typer.echo(str(directory))
+
+
+@app.command("report")
+@handles_errors
+def report_command(
+    snapshot_dir: Annotated[Path, typer.Argument(help="A directory written by `collect`.")],
+    config_path: ConfigOption = None,
+    output: OutputOption = None,
+    formats: Annotated[str | None, typer.Option("--format", "-f")] = None,
+    fail_on: FailOn = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Apply the rules to a saved snapshot and write the report, offline."""
+    _setup_logging(quiet)
+    _check_fail_on(fail_on)
+    config = load_config(config_path)
+    snapshot = Snapshot.load(snapshot_dir)
+    report, context = analyze(snapshot, config)
+    _finish(report, context, _output_dir(output, config, snapshot),
+            _parse_formats(formats, config), fail_on, quiet)
+
+
+@app.command("iam-policy")
+def iam_policy_command() -> None:
+    """Print the least-privilege read-only IAM policy rightsizer needs."""
+    typer.echo(policy_json())
+
+
+@app.command("rules")
+def rules_command() -> None:
+    """List the rules with their settings, defaults and bounds."""
+    for rule in REGISTRY.values():
+        typer.echo(f"{rule.id}  ({rule.resource_type})\n  {rule.title}")
+        for name, field in rule.settings_model.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            bounds = ", ".join(f"{type(m).__name__.lower()} {next(iter(vars(m).values()))}"
+                               for m in field.metadata if vars(m))
+            typer.echo(f"    {name} = {json.dumps(default)}"
+                       f"{f'  [{bounds}]' if bounds else ''}  {field.description or ''}")
+        typer.echo("")
+
+
+@app.command("init")
+@handles_errors
+def init_command(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("config.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented config.toml with every setting at its default."""
+    from rightsizer.example_config import example_config_text
+
+    if path.exists() and not force:
+        raise RightsizerError(f"{path} exists (use --force to overwrite)")
+    path.write_text(example_config_text(), encoding="utf-8")
+    typer.echo(f"wrote {path}", err=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. a failure while parsing arguments
+        if _DEBUG["on"] or "--debug" in sys.argv:
+            raise
+        typer.echo(f"rightsizer: unexpected error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Collectors talk to AWS and nothing else: each returns plain rows of one kind."""

@@ -1,0 +1,137 @@
+"""CloudWatch: every series the enabled rules need, in as few GetMetricData calls as allowed.
+
+GetMetricData takes up to 500 queries and returns up to 100,800 datapoints per call, paging the
+rest with NextToken. Queries are packed 500 to a call and the window is cut into time slices so
+that one call never asks for more than 100,800 datapoints. Source:
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from rightsizer.collectors.base import ErrorLog, Target, chunks, recorded_failure
+
+SERVICE = "cloudwatch"
+MAX_QUERIES_PER_CALL = 500
+MAX_DATAPOINTS_PER_CALL = 100_800
+DAY_SECONDS = 86_400
+
+# S3 storage metrics are split by storage type; each need reads one of them.
+S3_STORAGE_TYPE = {"BucketSizeBytes": "StandardStorage", "NumberOfObjects": "AllStorageTypes"}
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    stat: str
+    period_seconds: int
+    resource: str  # the key rules look the series up by
+
+
+def dimensions_for(kind: str, metric: str, row: dict[str, Any]) -> tuple[tuple[tuple[str, str],
+                                                                               ...], str]:
+    """The dimensions of a resource's metric, and the resource key the series is stored under."""
+    if kind == "ecs-service":
+        key = f"{row['cluster']}/{row['service']}"
+        return (("ClusterName", row["cluster"]), ("ServiceName", row["service"])), key
+    if kind == "rds-instance":
+        return (("DBInstanceIdentifier", row["db_instance_id"]),), row["db_instance_id"]
+    if kind == "elasticache-cluster":
+        return (("CacheClusterId", row["cluster_id"]),), row["cluster_id"]
+    if kind == "s3-bucket":
+        storage = S3_STORAGE_TYPE.get(metric, "StandardStorage")
+        return (("BucketName", row["bucket"]), ("StorageType", storage)), \
+            f"{row['bucket']}/{storage}"
+    raise ValueError(f"unknown resource kind {kind}")
+
+
+def plan_calls(query_count: int, points_per_query: int) -> tuple[int, int]:
+    """(queries per call, time slices): the fewest calls that respect both per-call limits."""
+    slices = max(1, math.ceil(points_per_query * min(query_count, MAX_QUERIES_PER_CALL)
+                              / MAX_DATAPOINTS_PER_CALL))
+    return MAX_QUERIES_PER_CALL, slices
+
+
+def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
+                  start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Rows (namespace, metric, resource, stat, timestamp, value) for every query."""
+    rows: list[dict[str, Any]] = []
+    by_period: dict[int, list[MetricQuery]] = {}
+    for query in queries:
+        by_period.setdefault(query.period_seconds, []).append(query)
+    for period, group in sorted(by_period.items()):
+        period_start = start
+        if period >= DAY_SECONDS:  # daily metrics are stamped at 00:00 UTC
+            period_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        points = max(1, int((end - period_start).total_seconds() // period))
+        per_call, slices = plan_calls(len(group), points)
+        slice_edges = _slice_edges(period_start, end, period, slices)
+        for batch in chunks(group, per_call):
+            for slice_start, slice_end in slice_edges:
+                rows.extend(_fetch_batch(target, errors, batch, slice_start, slice_end))
+    return rows
+
+
+def _slice_edges(start: datetime, end: datetime, period: int,
+                 slices: int) -> list[tuple[datetime, datetime]]:
+    total_periods = max(1, int((end - start).total_seconds() // period))
+    per_slice = math.ceil(total_periods / slices)
+    edges = []
+    cursor = start
+    while cursor < end:
+        upper = min(end, cursor + timedelta(seconds=per_slice * period))
+        edges.append((cursor, upper))
+        cursor = upper
+    return edges
+
+
+def _fetch_batch(target: Target, errors: ErrorLog, batch: list[MetricQuery],
+                 start: datetime, end: datetime) -> list[dict[str, Any]]:
+    by_id = {f"q{index}": query for index, query in enumerate(batch)}
+    request = [
+        {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": query.namespace,
+                    "MetricName": query.metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in query.dimensions],
+                },
+                "Period": query.period_seconds,
+                "Stat": query.stat,
+            },
+            "ReturnData": True,
+        }
+        for query_id, query in by_id.items()
+    ]
+    rows: list[dict[str, Any]] = []
+    with recorded_failure(errors, target.account, target.region, SERVICE, "GetMetricData"):
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"MetricDataQueries": request, "StartTime": start,
+                                      "EndTime": end, "ScanBy": "TimestampAscending"}
+            if token:
+                kwargs["NextToken"] = token
+            response = target.client("cloudwatch").get_metric_data(**kwargs)
+            for result in response.get("MetricDataResults", []):
+                query = by_id.get(result.get("Id", ""))
+                if query is None:
+                    continue
+                for timestamp, value in zip(result.get("Timestamps", []),
+                                            result.get("Values", []), strict=False):
+                    rows.append({
+                        "account": target.account, "region": target.region,
+                        "namespace": query.namespace, "metric": query.metric,
+                        "resource": query.resource, "stat": query.stat,
+                        "timestamp": timestamp, "value": float(value),
+                    })
+            token = response.get("NextToken")
+            if not token:
+                break
+    return rows

@@ -1,0 +1,60 @@
+"""RDS: DB instances and reserved DB instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rightsizer.collectors.base import ErrorLog, Target, recorded_failure, tags_to_dict, to_json
+
+SERVICE = "rds"
+
+
+def collect_instances(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with recorded_failure(errors, target.account, target.region, SERVICE, "DescribeDBInstances"):
+        paginator = target.client("rds").get_paginator("describe_db_instances")
+        for page in paginator.paginate():
+            rows.extend(_instance_row(target, db) for db in page.get("DBInstances", []))
+    return rows
+
+
+def _instance_row(target: Target, db: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "account": target.account,
+        "region": target.region,
+        "db_instance_id": db["DBInstanceIdentifier"],
+        "arn": db.get("DBInstanceArn", db["DBInstanceIdentifier"]),
+        "instance_class": db.get("DBInstanceClass", ""),
+        "engine": db.get("Engine", ""),
+        "engine_version": db.get("EngineVersion", ""),
+        "multi_az": bool(db.get("MultiAZ", False)),
+        "status": db.get("DBInstanceStatus", ""),
+        "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier", ""),
+        "storage_type": db.get("StorageType", ""),
+        "allocated_storage_gb": int(db.get("AllocatedStorage", 0) or 0),
+        "created_at": str(db.get("InstanceCreateTime", "")),
+        "tags": to_json(tags_to_dict(db.get("TagList"))),
+    }
+
+
+def collect_reservations(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with recorded_failure(errors, target.account, target.region, SERVICE,
+                          "DescribeReservedDBInstances"):
+        paginator = target.client("rds").get_paginator("describe_reserved_db_instances")
+        for page in paginator.paginate():
+            for reservation in page.get("ReservedDBInstances", []):
+                rows.append({
+                    "account": target.account,
+                    "region": target.region,
+                    "reservation_id": reservation.get("ReservedDBInstanceId", ""),
+                    "instance_class": reservation.get("DBInstanceClass", ""),
+                    "multi_az": bool(reservation.get("MultiAZ", False)),
+                    "product_description": reservation.get("ProductDescription", ""),
+                    "state": reservation.get("State", ""),
+                    "instance_count": int(reservation.get("DBInstanceCount", 1) or 1),
+                    "start_time": str(reservation.get("StartTime", "")),
+                    "duration_seconds": int(reservation.get("Duration", 0) or 0),
+                    "offering_type": reservation.get("OfferingType", ""),
+                })
+    return rows

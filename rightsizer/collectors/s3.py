@@ -1,0 +1,79 @@
+"""S3: buckets in the regions analysed, with lifecycle rules and tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rightsizer.collectors.base import (
+    ErrorLog,
+    Target,
+    error_code,
+    recorded_failure,
+    tags_to_dict,
+    to_json,
+)
+
+SERVICE = "s3"
+
+
+def bucket_region(location: str | None) -> str:
+    # GetBucketLocation answers None for us-east-1 and "EU" for very old eu-west-1 buckets.
+    if not location:
+        return "us-east-1"
+    return "eu-west-1" if location == "EU" else location
+
+
+def collect_buckets(target: Target, errors: ErrorLog, regions: set[str]) -> list[dict[str, Any]]:
+    """S3 lists every bucket of the account at once: call once per account, keep `regions`."""
+    s3 = target.client("s3")
+    buckets: list[dict[str, Any]] = []
+    with recorded_failure(errors, target.account, target.region, SERVICE, "ListBuckets"):
+        for page in s3.get_paginator("list_buckets").paginate():
+            buckets.extend(page.get("Buckets", []))
+    rows = []
+    for bucket in buckets:
+        name = bucket["Name"]
+        region = bucket.get("BucketRegion")
+        if not region:
+            with recorded_failure(errors, target.account, target.region, SERVICE,
+                                  "GetBucketLocation"):
+                region = bucket_region(
+                    s3.get_bucket_location(Bucket=name).get("LocationConstraint"))
+        if not region or region not in regions:
+            continue
+        row = _bucket_row(target, errors, name, region)
+        row["created_at"] = str(bucket.get("CreationDate", ""))
+        rows.append(row)
+    return rows
+
+
+def _bucket_row(target: Target, errors: ErrorLog, name: str, region: str) -> dict[str, Any]:
+    s3 = target.client("s3", region)
+    lifecycle_state, rules = "unknown", []
+    with recorded_failure(errors, target.account, region, SERVICE,
+                          "GetBucketLifecycleConfiguration"):
+        try:
+            rules = s3.get_bucket_lifecycle_configuration(Bucket=name).get("Rules", [])
+            lifecycle_state = "present"
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchLifecycleConfiguration":
+                raise
+            lifecycle_state = "absent"
+    tags: dict[str, str] = {}
+    with recorded_failure(errors, target.account, region, SERVICE, "GetBucketTagging"):
+        try:
+            tags = tags_to_dict(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchTagSet":
+                raise
+    return {
+        "account": target.account,
+        "region": region,
+        "bucket": name,
+        "arn": f"arn:aws:s3:::{name}",
+        "lifecycle_state": lifecycle_state,
+        "lifecycle_rules": to_json(rules),
+        "tags": to_json(tags),
+    }

@@ -1,0 +1,265 @@
+"""config.toml: loaded with tomllib, validated by pydantic; every error is one line naming the
+file and the key."""
+
+from __future__ import annotations
+
+import tomllib
+import zoneinfo
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rightsizer.errors import ConfigError
+from rightsizer.rules import REGISTRY, RuleSettings
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region botocore knows (offline data shipped with botocore)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return frozenset(regions)
+
+
+class AwsSettings(_Section):
+    regions: list[str] | Literal["all"] = Field(default_factory=lambda: ["ap-south-1"])
+    accounts: list[str] = Field(default_factory=list, description="Account ids to assume into.")
+    role_name: str | None = None
+    external_id: str | None = None
+    organization: bool = False
+    max_workers: int = Field(8, ge=1, le=64)
+    max_attempts: int = Field(8, ge=1, le=20)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_exist(cls, value: list[str] | str) -> list[str] | str:
+        if value == "all":
+            return value
+        if not value:
+            raise ValueError("at least one region is required (or \"all\")")
+        unknown = [region for region in value if region not in known_regions()]
+        if unknown:
+            raise ValueError(f"unknown region {unknown[0]!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("a region is listed twice")
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _account_ids(cls, value: list[str]) -> list[str]:
+        for account in value:
+            if not (account.isdigit() and len(account) == 12):
+                raise ValueError(f"account id {account!r} is not 12 digits")
+        return value
+
+    @model_validator(mode="after")
+    def _role_for_accounts(self) -> AwsSettings:
+        if (self.accounts or self.organization) and not self.role_name:
+            raise ValueError("role_name is required with accounts or organization = true")
+        return self
+
+
+class AnalysisSettings(_Section):
+    lookback_days: int = Field(14, ge=1, le=455, description="CloudWatch keeps hourly data "
+                               "for 455 days.")
+    period_seconds: int = Field(3600, ge=60, le=86400)
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _multiple_of_minute(cls, value: int) -> int:
+        if value % 60:
+            raise ValueError("must be a multiple of 60")
+        return value
+
+
+class ReportSettings(_Section):
+    directory: str = "reports"
+    formats: list[Literal["html", "json", "csv", "md"]] = Field(
+        default_factory=lambda: ["html", "json"])
+
+
+class SeveritySettings(_Section):
+    high_usd: float = Field(25.0, gt=0, description="Monthly savings at or above: high.")
+    medium_usd: float = Field(5.0, ge=0, description="Monthly savings at or above: medium.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeveritySettings:
+        if self.medium_usd > self.high_usd:
+            raise ValueError("medium_usd must not exceed high_usd")
+        return self
+
+    def severity_for(self, monthly_savings_usd: float) -> str:
+        if monthly_savings_usd >= self.high_usd:
+            return "high"
+        if monthly_savings_usd >= self.medium_usd:
+            return "medium"
+        return "low"
+
+
+class SlackSettings(_Section):
+    webhook_url_env: str = "RIGHTSIZER_SLACK_WEBHOOK"
+    secret_id: str | None = None
+    report_url: str | None = Field(None, description="Where readers find the full report.")
+
+
+class ScheduleSettings(_Section):
+    cron: str = "0 6 1 * *"
+    timezone: str = "Asia/Kolkata"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _cron_parses(self) -> ScheduleSettings:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron {self.cron!r}: {exc}") from exc
+        return self
+
+
+class SuppressEntry(_Section):
+    resource: str = Field(min_length=1, description="ARN or name.")
+    rule: str | None = None
+    reason: str = ""
+    expires: date | None = None
+
+    @field_validator("rule")
+    @classmethod
+    def _rule_exists(cls, value: str | None) -> str | None:
+        if value is not None and value not in REGISTRY:
+            raise ValueError(f"unknown rule {value!r}")
+        return value
+
+
+class SuppressSettings(_Section):
+    tag: str = "rightsizer:ignore"
+    resources: list[SuppressEntry] = Field(default_factory=list)
+
+    @field_validator("resources")
+    @classmethod
+    def _no_duplicates(cls, value: list[SuppressEntry]) -> list[SuppressEntry]:
+        seen: set[tuple[str, str | None]] = set()
+        for entry in value:
+            key = (entry.resource, entry.rule)
+            if key in seen:
+                raise ValueError(f"duplicate entry for {entry.resource!r}")
+            seen.add(key)
+        return value
+
+
+class Config(_Section):
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    rules: dict[str, Any] = Field(default_factory=dict)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    severity: SeveritySettings = Field(default_factory=SeveritySettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    suppress: SuppressSettings = Field(default_factory=SuppressSettings)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for rule_id, raw in value.items():
+            if rule_id not in REGISTRY:
+                raise ValueError(f"unknown rule {rule_id!r} (see `rightsizer rules`)")
+            if not isinstance(raw, dict | RuleSettings):
+                raise ValueError(f"[rules.{rule_id}] must be a table")
+        return value
+
+    def rule_settings(self, rule_id: str) -> RuleSettings:
+        settings = self.rules.get(rule_id)
+        if isinstance(settings, RuleSettings):
+            return settings
+        return REGISTRY[rule_id].settings_model.model_validate(settings or {})
+
+    def enabled_rules(self) -> list[str]:
+        return [rule_id for rule_id in REGISTRY if self.rule_settings(rule_id).enabled]
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with CLI overrides (e.g. --region, --days) applied and validated."""
+        data = self.model_dump()
+        data["rules"] = {key: self.rule_settings(key).model_dump() for key in self.rules}
+        for dotted, value in changes.items():
+            section, key = dotted.split(".")
+            data[section][key] = value
+        return _validate(data, "command line")
+
+
+def _location(error: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
+    parts = [*prefix, *(str(part) for part in error["loc"])]
+    if not parts:
+        return "(top level)"
+    if parts[0] == "rules" and len(parts) >= 2:
+        table, keys = f"rules.{parts[1]}", parts[2:]
+    elif parts[0] in Config.model_fields:
+        table, keys = parts[0], parts[1:]
+    else:
+        return parts[0]
+    return f"[{table}] " + ".".join(keys) if keys else f"[{table}]"
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    return message
+
+
+def _validate(data: dict[str, Any], source: str) -> Config:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(f"{source}: {_location(error)}: {_message(error)}") from None
+    # Each [rules.<id>] table validates against its rule's own settings model.
+    parsed: dict[str, RuleSettings] = {}
+    for rule_id, raw in config.rules.items():
+        try:
+            parsed[rule_id] = REGISTRY[rule_id].settings_model.model_validate(raw)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = _location(error, ("rules", rule_id))
+            raise ConfigError(f"{source}: {where}: {_message(error)}") from None
+    return config.model_copy(update={"rules": parsed})
+
+
+def load_config(path: Path | None) -> Config:
+    """Load and validate; no path and no ./config.toml means all defaults."""
+    if path is None:
+        if not DEFAULT_CONFIG_PATH.is_file():
+            return Config()
+        path = DEFAULT_CONFIG_PATH
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return _validate(data, str(path))

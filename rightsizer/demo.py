@@ -1,0 +1,100 @@
+"""`--demo`: the real pipeline against an EduFly-like account inside an embedded moto backend.
+
+No AWS account and no network: moto answers every call in-process. The few reads moto does not
+implement are answered by botocore event hooks with responses shaped like AWS's own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+
+from rightsizer.config import Config
+from rightsizer.demo_account import DEMO_REGION, build_demo_account
+
+_FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "demo-access-key",
+    "AWS_SECRET_ACCESS_KEY": "demo-secret-key",
+    "AWS_SESSION_TOKEN": "demo-session-token",
+    "AWS_DEFAULT_REGION": DEMO_REGION,
+}
+# Real credentials or endpoints must never reach the demo (and moto must not be bypassed).
+_CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
+                "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+@contextmanager
+def _demo_environment() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in (*_FAKE_ENV, *_CLEARED_ENV)}
+    try:
+        for key in _CLEARED_ENV:
+            os.environ.pop(key, None)
+        os.environ.update(_FAKE_ENV)
+        os.environ["AWS_CONFIG_FILE"] = os.devnull
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def demo_reserved_db_instances(now: datetime) -> dict[str, Any]:
+    """moto does not implement DescribeReservedDBInstances: the demo team's only reservation
+    (for the old single-AZ db.t3.micro) expired last year, as real responses show it."""
+    start = now - timedelta(days=365 * 2)
+    return {
+        "ReservedDBInstances": [{
+            "ReservedDBInstanceId": "edufly-db-2024",
+            "ReservedDBInstancesOfferingId": "8ba30be1-b9ec-447f-8f23-6114e3f4c7b4",
+            "DBInstanceClass": "db.t3.micro",
+            "StartTime": start,
+            "Duration": 31536000,
+            "FixedPrice": 0.0,
+            "UsagePrice": 0.0,
+            "CurrencyCode": "USD",
+            "DBInstanceCount": 1,
+            "ProductDescription": "postgresql",
+            "OfferingType": "No Upfront",
+            "MultiAZ": False,
+            "State": "retired",
+            "RecurringCharges": [{"RecurringChargeAmount": 0.013,
+                                  "RecurringChargeFrequency": "Hourly"}],
+            "ReservedDBInstanceArn": "arn:aws:rds:ap-south-1:123456789012:ri:edufly-db-2024",
+        }],
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
+
+
+def _answer_unimplemented(session: boto3.Session, now: datetime) -> None:
+    def reserved_db_instances(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return SimpleNamespace(status_code=200, headers={}), demo_reserved_db_instances(now)
+
+    session.events.register("before-call.rds.DescribeReservedDBInstances",
+                            reserved_db_instances)
+
+
+@contextmanager
+def demo_session(config: Config) -> Iterator[tuple[boto3.Session, datetime]]:
+    """A session whose every call is answered by the built demo account; restores env after."""
+    from moto import mock_aws
+
+    with _demo_environment(), mock_aws():
+        now = datetime.now(UTC)
+        session = boto3.Session(region_name=DEMO_REGION)
+        build_demo_account(session, now=now, days=config.analysis.lookback_days,
+                           period_seconds=config.analysis.period_seconds)
+        _answer_unimplemented(session, now)
+        yield session, now
+
+
+def demo_config(config: Config) -> Config:
+    return config.with_overrides(**{"aws.regions": [DEMO_REGION]})

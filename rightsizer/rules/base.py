@@ -1,0 +1,51 @@
+"""What every rule is: metadata, a settings model, declared data needs and a pure evaluate()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rightsizer.findings import Finding, Skipped
+
+if TYPE_CHECKING:
+    from rightsizer.snapshot import Snapshot
+
+
+class RuleSettings(BaseModel):
+    """Base for `[rules.<id>]`: unknown keys are errors, bounds are the validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="Run this rule.")
+
+
+@dataclass(frozen=True)
+class MetricNeed:
+    """A CloudWatch series a rule reads; collectors fetch the union of all needs in one pass."""
+
+    resource_kind: str  # "ecs-service" | "rds-instance" | "elasticache-cluster" | "s3-bucket"
+    namespace: str
+    metric: str
+    stats: tuple[str, ...] = ("Average", "Maximum")
+    daily: bool = False  # S3 storage metrics exist once a day only
+
+
+@dataclass
+class RuleResult:
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    why: str
+    resource_type: str
+    settings_model: type[RuleSettings]
+    evaluate: Callable[[Snapshot, Any], RuleResult]
+    how_to_apply: Callable[[Finding], dict[str, str]]
+    metric_needs: tuple[MetricNeed, ...] = ()

@@ -1,0 +1,97 @@
+"""A typed view of one row of the ecs_services table, shared by the ECS rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rightsizer.findings import Resource
+from rightsizer.snapshot import Snapshot, decode_json_cell
+
+FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    account: str
+    region: str
+    cluster: str
+    name: str
+    arn: str
+    cpu_units: int
+    memory_mib: int
+    launch_type: str
+    strategy: tuple[tuple[str, int, int], ...]  # (provider, weight, base)
+    load_balancer_count: int
+    desired_count: int
+    running_count: int
+    tags: dict[str, str]
+
+    @property
+    def resource(self) -> Resource:
+        return Resource("ecs-service", self.arn, self.name, self.account, self.region, self.tags)
+
+    @property
+    def metric_key(self) -> str:
+        return f"{self.cluster}/{self.name}"
+
+    @property
+    def providers(self) -> set[str]:
+        return {provider for provider, _, _ in self.strategy}
+
+    @property
+    def on_fargate(self) -> bool:
+        if self.strategy:
+            return self.providers <= FARGATE_PROVIDERS
+        return self.launch_type == "FARGATE"
+
+    @property
+    def uses_spot(self) -> bool:
+        return "FARGATE_SPOT" in self.providers
+
+    @property
+    def task_count(self) -> int:
+        return self.desired_count or self.running_count
+
+
+def _int(value: object) -> int:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return 0
+    try:
+        return int(float(value))  # task definitions store sizes as strings ("1024")
+    except (TypeError, ValueError):
+        return 0
+
+
+def _strategy(raw: object) -> tuple[tuple[str, int, int], ...]:
+    items = decode_json_cell(raw, [])
+    return tuple(
+        (str(item.get("capacityProvider", "")), _int(item.get("weight")), _int(item.get("base")))
+        for item in items
+    )
+
+
+def ecs_services(snapshot: Snapshot) -> Iterator[ServiceView]:
+    for row in snapshot.table("ecs_services").to_dict("records"):
+        strategy = _strategy(row.get("capacity_provider_strategy"))
+        launch_type = str(row.get("launch_type") or "")
+        if not strategy and not launch_type:
+            # A service with neither uses its cluster's default strategy.
+            strategy = _strategy(row.get("cluster_default_strategy"))
+        yield ServiceView(
+            account=str(row["account"]),
+            region=str(row["region"]),
+            cluster=str(row["cluster"]),
+            name=str(row["service"]),
+            arn=str(row["service_arn"]),
+            cpu_units=_int(row.get("cpu_units")),
+            memory_mib=_int(row.get("memory_mib")),
+            launch_type=launch_type,
+            strategy=strategy,
+            load_balancer_count=_int(row.get("load_balancer_count")),
+            desired_count=_int(row.get("desired_count")),
+            running_count=_int(row.get("running_count")),
+            tags=decode_json_cell(row.get("tags"), {}),
+        )

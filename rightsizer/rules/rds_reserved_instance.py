@@ -1,0 +1,214 @@
+"""rds-reserved-instance: databases that run 24/7 without a reservation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from rightsizer import pricing
+from rightsizer.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.rules.series import coverage
+from rightsizer.snapshot import Snapshot, decode_json_cell
+
+RULE_ID = "rds-reserved-instance"
+
+# RDS reservations (except license-included engines) are size-flexible within a family,
+# counted in normalized units; Multi-AZ counts double. Source:
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.html
+NORMALIZED_UNITS = {
+    "micro": 0.5, "small": 1, "medium": 2, "large": 4, "xlarge": 8, "2xlarge": 16,
+    "4xlarge": 32, "8xlarge": 64, "12xlarge": 96, "16xlarge": 128, "24xlarge": 192,
+}
+# product descriptions DescribeReservedDBInstances reports for each engine
+RESERVATION_PRODUCT = {"postgres": "postgresql", "mysql": "mysql", "mariadb": "mariadb"}
+
+
+class Settings(RuleSettings):
+    min_coverage: float = Field(
+        0.8, gt=0, le=1,
+        description="Share of the window the instance must have reported CPU datapoints "
+        "(evidence it ran steadily, not just that it exists).",
+    )
+    term: Literal["1yr"] = Field("1yr", description="Reservation term to recommend.")
+    offering: Literal["No Upfront"] = Field(
+        "No Upfront", description="Payment option to recommend."
+    )
+
+
+@dataclass(frozen=True)
+class _Instance:
+    resource: Resource
+    instance_class: str
+    engine: str
+    multi_az: bool
+    status: str
+    replica_of: str
+
+    @property
+    def family(self) -> str:
+        return self.instance_class.rsplit(".", 1)[0]
+
+    @property
+    def units(self) -> float:
+        size = self.instance_class.rsplit(".", 1)[-1]
+        return NORMALIZED_UNITS.get(size, 0) * (2 if self.multi_az else 1)
+
+
+def _instances(snapshot: Snapshot) -> list[_Instance]:
+    rows = snapshot.table("rds_instances").to_dict("records")
+    return [
+        _Instance(
+            resource=Resource("rds-instance", str(row["arn"]), str(row["db_instance_id"]),
+                              str(row["account"]), str(row["region"]),
+                              decode_json_cell(row.get("tags"), {})),
+            instance_class=str(row["instance_class"]),
+            engine=str(row["engine"]),
+            multi_az=bool(row["multi_az"]),
+            status=str(row["status"]),
+            replica_of=str(row.get("read_replica_source") or ""),
+        )
+        for row in rows
+    ]
+
+
+def _reserved_units(snapshot: Snapshot) -> dict[tuple[str, str, str, str], float]:
+    """Active reserved units per (account, region, family, product)."""
+    units: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    for row in snapshot.table("rds_reservations").to_dict("records"):
+        if str(row.get("state")) != "active":
+            continue
+        instance_class = str(row["instance_class"])
+        size = instance_class.rsplit(".", 1)[-1]
+        multiplier = 2 if bool(row.get("multi_az")) else 1
+        count = int(row.get("instance_count") or 1)
+        key = (str(row["account"]), str(row["region"]), instance_class.rsplit(".", 1)[0],
+               str(row.get("product_description") or "").lower())
+        units[key] += NORMALIZED_UNITS.get(size, 0) * multiplier * count
+    return units
+
+
+def _reservations_unreadable(snapshot: Snapshot, account: str, region: str) -> str | None:
+    errors = snapshot.errors_for("rds", "DescribeReservedDBInstances")
+    if errors.empty:
+        return None
+    mine = errors[(errors["account"] == account) & (errors["region"] == region)]
+    if mine.empty:
+        return None
+    row = mine.iloc[0]
+    return f"{row['code']}: {row['message']}"
+
+
+def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
+    result = RuleResult()
+    reserved = _reserved_units(snapshot)
+    expected = snapshot.expected_datapoints
+    # Larger instances claim reserved units first, as AWS applies size-flexible reservations.
+    instances = sorted(_instances(snapshot), key=lambda inst: -inst.units)
+    for inst in instances:
+        resource = inst.resource
+        if inst.status != "available":
+            result.skipped.append(skipped_for(
+                resource, RULE_ID, "not-applicable",
+                f"status is {inst.status}: reserve only databases that run around the clock"))
+            continue
+        cpu = snapshot.series(resource.account, resource.region, "AWS/RDS", "CPUUtilization",
+                              resource.name, "Average")
+        ran = coverage(cpu, expected)
+        if ran < settings.min_coverage:
+            result.skipped.append(skipped_for(
+                resource, RULE_ID, "insufficient-data",
+                f"CPU datapoints cover {ran:.0%} of the window; a reservation needs evidence of "
+                f"{settings.min_coverage:.0%} uptime"))
+            continue
+        product = RESERVATION_PRODUCT.get(inst.engine.split("-")[0], inst.engine)
+        key = (resource.account, resource.region, inst.family, product)
+        if inst.units and reserved.get(key, 0) >= inst.units:
+            reserved[key] -= inst.units
+            continue  # covered by an active reservation
+        on_demand = pricing.rds_hourly_usd(resource.region, inst.instance_class,
+                                           multi_az=inst.multi_az, engine=inst.engine)
+        reserved_price = pricing.rds_hourly_usd(resource.region, inst.instance_class,
+                                                multi_az=inst.multi_az, engine=inst.engine,
+                                                term="1yr-no-upfront")
+        if on_demand is None or reserved_price is None:
+            result.skipped.append(skipped_for(
+                resource, RULE_ID, "not-applicable",
+                f"no price for {inst.instance_class} ({inst.engine}"
+                f"{', Multi-AZ' if inst.multi_az else ''}) in {resource.region}"))
+            continue
+        result.findings.append(_finding(inst, settings, on_demand, reserved_price, ran,
+                                        len(cpu), reserved.get(key, 0), snapshot))
+    return result
+
+
+def _finding(inst: _Instance, settings: Settings, on_demand: pricing.Price,
+             reserved_price: pricing.Price, ran: float, datapoints: int,
+             unused_units: float, snapshot: Snapshot) -> Finding:
+    monthly = on_demand.usd * pricing.HOURS_PER_MONTH
+    monthly_reserved = reserved_price.usd * pricing.HOURS_PER_MONTH
+    role = f"read replica of {inst.replica_of}" if inst.replica_of else "primary"
+    reason = (
+        f"{inst.instance_class}{' Multi-AZ' if inst.multi_az else ''} ({role}) reported CPU "
+        f"in {ran:.0%} of the window and no active reservation covers it; a {settings.term} "
+        f"{settings.offering} reservation costs {1 - reserved_price.usd / on_demand.usd:.0%} less"
+    )
+    unreadable = _reservations_unreadable(snapshot, inst.resource.account, inst.resource.region)
+    if unreadable:
+        reason += (f". Existing reservations could not be read ({unreadable}): check them "
+                   "before buying")
+    evidence = {
+        "coverage": round(ran, 3),
+        "datapoints": datapoints,
+        "hourly_on_demand_usd": on_demand.usd,
+        "hourly_reserved_usd": reserved_price.usd,
+        "normalized_units": inst.units,
+        "unused_reserved_units_in_family": unused_units,
+        "reservations_readable": unreadable is None,
+        "price_source": on_demand.source,
+    }
+    return finding_for(
+        inst.resource, RULE_ID,
+        current={"instance_class": inst.instance_class, "multi_az": inst.multi_az},
+        recommended={"term": settings.term, "offering": settings.offering},
+        monthly_cost_usd=monthly,
+        monthly_savings_usd=monthly - monthly_reserved,
+        evidence=evidence,
+        reason=reason,
+    )
+
+
+def how_to_apply(finding: Finding) -> dict[str, str]:
+    instance_class = finding.current["instance_class"]
+    multi_az = "--multi-az" if finding.current.get("multi_az") else "--no-multi-az"
+    return {
+        "cli": (
+            f"aws rds describe-reserved-db-instances-offerings --region {finding.region} "
+            f"--db-instance-class {instance_class} --product-description postgresql "
+            f"--duration 31536000 --offering-type \"No Upfront\" {multi_az}\n"
+            f"aws rds purchase-reserved-db-instances-offering --region {finding.region} "
+            f"--reserved-db-instances-offering-id <offering id> --db-instance-count 1"
+        ),
+        "iac": "# Reservations are a billing purchase, not infrastructure: buy in the console "
+        "(RDS > Reserved instances > Purchase) or with the CLI above.",
+    }
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Reserve databases that run 24/7",
+    why=(
+        "An RDS instance that runs every hour of the month pays the on-demand rate for "
+        "capacity it will keep using. A 1-year No Upfront reservation needs no cash up front "
+        "and lowers the hourly rate; reservations are size-flexible within an instance family, "
+        "so a later resize within the family keeps the discount."
+    ),
+    resource_type="rds-instance",
+    settings_model=Settings,
+    evaluate=evaluate,
+    how_to_apply=how_to_apply,
+    metric_needs=(MetricNeed("rds-instance", "AWS/RDS", "CPUUtilization", ("Average",)),),
+)

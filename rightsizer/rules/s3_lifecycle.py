@@ -1,0 +1,235 @@
+"""s3-lifecycle: buckets whose objects never move to cheaper storage classes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from pydantic import Field, model_validator
+
+from rightsizer import pricing
+from rightsizer.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.snapshot import Snapshot, decode_json_cell
+
+RULE_ID = "s3-lifecycle"
+GB = 1024**3
+
+
+class Settings(RuleSettings):
+    ia_days: int = Field(
+        90, ge=30, le=3650,
+        description="Days after creation to move objects to STANDARD_IA (S3 requires >= 30).",
+    )
+    glacier_days: int = Field(
+        365, ge=31, le=36500, description="Days after creation to move objects to GLACIER."
+    )
+    abort_incomplete_multipart_days: int = Field(
+        7, ge=1, le=365, description="Days after which unfinished multipart uploads are removed."
+    )
+
+    @model_validator(mode="after")
+    def _glacier_after_ia(self) -> Settings:
+        if self.glacier_days <= self.ia_days:
+            raise ValueError("glacier_days must be greater than ia_days")
+        return self
+
+
+def lifecycle_state(rules: list[dict[str, Any]], ia_days: int) -> str:
+    """absent | disabled | no-transition | short-expiration | ok."""
+    if not rules:
+        return "absent"
+    enabled = [rule for rule in rules if rule.get("Status") == "Enabled"]
+    if not enabled:
+        return "disabled"
+    if any(rule.get("Transitions") or rule.get("Transition") for rule in enabled):
+        return "ok"
+    # Objects deleted before they would reach STANDARD_IA gain nothing from a transition.
+    if any(_whole_bucket(rule) and 0 < _expiration_days(rule) <= ia_days for rule in enabled):
+        return "short-expiration"
+    return "no-transition"
+
+
+def _whole_bucket(rule: dict[str, Any]) -> bool:
+    prefix = rule.get("Prefix") or (rule.get("Filter") or {}).get("Prefix") or ""
+    return not prefix and not (rule.get("Filter") or {}).get("Tag")
+
+
+def _expiration_days(rule: dict[str, Any]) -> int:
+    return int((rule.get("Expiration") or {}).get("Days") or 0)
+
+
+def estimate_cold_gb(size_series: pd.Series, created_at: datetime | None, window_end: datetime,
+                     age_days: int) -> tuple[float, str]:
+    """GB older than `age_days`, assuming the bucket grows at the rate seen in the window.
+
+    Data written in the last `age_days` is roughly growth x age_days; the rest is older. When the
+    bucket is younger than `age_days`, nothing is old yet. The smaller estimate wins.
+    """
+    if size_series.empty:
+        return 0.0, "size unknown"
+    size_gb = float(size_series.iloc[-1]) / GB
+    cold = size_gb
+    method = "no growth seen"
+    span_days = (size_series.index[-1] - size_series.index[0]).total_seconds() / 86400
+    if len(size_series) >= 2 and span_days >= 1:
+        growth_gb_per_day = (float(size_series.iloc[-1]) - float(size_series.iloc[0])) / GB
+        growth_gb_per_day /= span_days
+        if growth_gb_per_day > 0:
+            cold = max(0.0, size_gb - growth_gb_per_day * age_days)
+            method = f"growth {growth_gb_per_day:.2f} GB/day"
+    if created_at is not None:
+        bucket_age = (window_end - created_at).total_seconds() / 86400
+        if bucket_age <= age_days:
+            return 0.0, f"bucket is {bucket_age:.0f} days old"
+    return cold, method
+
+
+def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
+    result = RuleResult()
+    for row in snapshot.table("s3_buckets").to_dict("records"):
+        resource = Resource("s3-bucket", str(row["arn"]), str(row["bucket"]),
+                            str(row["account"]), str(row["region"]),
+                            decode_json_cell(row.get("tags"), {}))
+        if row.get("lifecycle_state") == "unknown":
+            result.skipped.append(skipped_for(resource, RULE_ID, "insufficient-data",
+                                              "lifecycle configuration could not be read"))
+            continue
+        rules = decode_json_cell(row.get("lifecycle_rules"), [])
+        state = lifecycle_state(rules, settings.ia_days)
+        if state in ("ok", "short-expiration"):
+            continue
+        result.findings.append(_finding(snapshot, settings, resource, state,
+                                        _timestamp(row.get("created_at"))))
+    return result
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, state: str,
+             created_at: datetime | None) -> Finding:
+    size = snapshot.series(resource.account, resource.region, "AWS/S3", "BucketSizeBytes",
+                           f"{resource.name}/StandardStorage", "Average")
+    objects = snapshot.series(resource.account, resource.region, "AWS/S3", "NumberOfObjects",
+                              f"{resource.name}/AllStorageTypes", "Average")
+    region = resource.region
+    standard = pricing.s3_gb_month_usd(region, "STANDARD")
+    infrequent = pricing.s3_gb_month_usd(region, "STANDARD_IA")
+    glacier = pricing.s3_gb_month_usd(region, "GLACIER")
+    size_gb = float(size.iloc[-1]) / GB if not size.empty else None
+    evidence: dict[str, Any] = {"lifecycle": state, "standard_gb": _round(size_gb)}
+    monthly_cost = savings = 0.0
+    priced = standard is not None and infrequent is not None and glacier is not None
+    if size_gb is not None and priced:
+        older_ia, method = estimate_cold_gb(size, created_at, snapshot.window_end,
+                                            settings.ia_days)
+        older_glacier, _ = estimate_cold_gb(size, created_at, snapshot.window_end,
+                                            settings.glacier_days)
+        to_ia = older_ia - older_glacier
+        monthly_cost = size_gb * standard.usd
+        savings = to_ia * (standard.usd - infrequent.usd) + older_glacier * (
+            standard.usd - glacier.usd)
+        evidence.update({
+            "gb_older_than_ia_days": round(older_ia, 2),
+            "gb_older_than_glacier_days": round(older_glacier, 2),
+            "estimate": method,
+            "price_standard_gb_month_usd": standard.usd,
+            "price_standard_ia_gb_month_usd": infrequent.usd,
+            "price_glacier_gb_month_usd": glacier.usd,
+        })
+    if not objects.empty and size_gb:
+        count = float(objects.iloc[-1])
+        if count > 0:
+            average_kb = size_gb * GB / count / 1024
+            evidence["average_object_kb"] = round(average_kb, 1)
+            if average_kb < 128:
+                # STANDARD_IA bills every object as at least 128 KB.
+                evidence["warning"] = "average object under 128 KB: STANDARD_IA may cost more"
+    described = {
+        "absent": "has no lifecycle configuration",
+        "disabled": "has only disabled lifecycle rules",
+        "no-transition": "has lifecycle rules but none moves current objects",
+    }[state]
+    size_text = f"{size_gb:,.1f} GB in STANDARD" if size_gb is not None else "size unknown"
+    reason = (f"bucket {described} ({size_text}); moving objects to STANDARD_IA after "
+              f"{settings.ia_days} days and GLACIER after {settings.glacier_days} days")
+    return finding_for(
+        resource, RULE_ID,
+        current={"lifecycle": state},
+        recommended={
+            "transitions": [
+                {"days": settings.ia_days, "storage_class": "STANDARD_IA"},
+                {"days": settings.glacier_days, "storage_class": "GLACIER"},
+            ],
+            "abort_incomplete_multipart_upload_days": settings.abort_incomplete_multipart_days,
+        },
+        monthly_cost_usd=monthly_cost,
+        monthly_savings_usd=max(0.0, savings),
+        evidence=evidence,
+        reason=reason,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def lifecycle_document(finding: Finding) -> dict[str, Any]:
+    recommended = finding.recommended
+    return {"Rules": [{
+        "ID": "rightsizer-tiering",
+        "Status": "Enabled",
+        "Filter": {},
+        "Transitions": [{"Days": item["days"], "StorageClass": item["storage_class"]}
+                        for item in recommended["transitions"]],
+        "AbortIncompleteMultipartUpload": {
+            "DaysAfterInitiation": recommended["abort_incomplete_multipart_upload_days"]},
+    }]}
+
+
+def how_to_apply(finding: Finding) -> dict[str, str]:
+    transitions = finding.recommended["transitions"]
+    tf_transitions = "\n".join(
+        f"    transition {{\n      days          = {t['days']}\n"
+        f"      storage_class = \"{t['storage_class']}\"\n    }}" for t in transitions)
+    abort_days = finding.recommended["abort_incomplete_multipart_upload_days"]
+    return {
+        "cli": (
+            "# replaces any existing lifecycle configuration: merge first if it has rules\n"
+            f"aws s3api put-bucket-lifecycle-configuration --bucket {finding.name} "
+            f"--lifecycle-configuration '{json.dumps(lifecycle_document(finding))}'"
+        ),
+        "iac": (
+            "resource \"aws_s3_bucket_lifecycle_configuration\" \"tiering\" {\n"
+            f"  bucket = \"{finding.name}\"\n  rule {{\n    id     = \"rightsizer-tiering\"\n"
+            "    status = \"Enabled\"\n    filter {}\n"
+            f"{tf_transitions}\n    abort_incomplete_multipart_upload {{\n"
+            f"      days_after_initiation = {abort_days}\n    }}\n  }}\n}}"
+        ),
+    }
+
+
+RULE = Rule(
+    id=RULE_ID,
+    title="Add a lifecycle policy to growing buckets",
+    why=(
+        "Objects in S3 STANDARD cost the same on their first day and their thousandth. Student "
+        "documents, exports and report cards are rarely read after a few months: a lifecycle "
+        "rule moves them to STANDARD_IA and then GLACIER automatically, and removes "
+        "half-finished multipart uploads that are billed but invisible."
+    ),
+    resource_type="s3-bucket",
+    settings_model=Settings,
+    evaluate=evaluate,
+    how_to_apply=how_to_apply,
+    metric_needs=(
+        MetricNeed("s3-bucket", "AWS/S3", "BucketSizeBytes", ("Average",), daily=True),
+        MetricNeed("s3-bucket", "AWS/S3", "NumberOfObjects", ("Average",), daily=True),
+    ),
+)
