@@ -1,0 +1,201 @@
+"""Synthetic Snapshots for rule tests: a fixed window, inventory rows and metric series.
+
+Usage:
+    snap = SnapshotBuilder()
+    snap.ecs_service("worker", cpu=2048, memory=4096)
+    snap.ecs_usage("worker", cpu_max=flat(15), memory_max=flat(20))
+    snapshot = snap.build()
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+
+ACCOUNT = "123456789012"
+REGION = "ap-south-1"
+CLUSTER = "edufly"
+WINDOW_END = datetime(2026, 11, 1, tzinfo=UTC)
+DAYS = 14
+PERIOD_SECONDS = 3600
+HOURS = DAYS * 24
+
+
+def flat(value: float, hours: int = HOURS) -> np.ndarray:
+    """A constant hourly series."""
+    return np.full(hours, float(value))
+
+
+def daily_spikes(base: float, spike: float, hours: int = HOURS, spike_hours: int = 1,
+                 at_hour: int = 10) -> np.ndarray:
+    """`base` all day, `spike` for `spike_hours` starting at `at_hour` every day."""
+    values = np.full(hours, float(base))
+    for start in range(at_hour, hours, 24):
+        values[start:start + spike_hours] = spike
+    return values
+
+
+class SnapshotBuilder:
+    def __init__(self, days: int = DAYS, end: datetime = WINDOW_END,
+                 period_seconds: int = PERIOD_SECONDS) -> None:
+        self.days = days
+        self.end = end
+        self.start = end - timedelta(days=days)
+        self.period_seconds = period_seconds
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
+
+    @property
+    def hours(self) -> int:
+        return self.days * 86400 // self.period_seconds
+
+    # --- metrics -------------------------------------------------------------------------
+
+    def metric(self, namespace: str, metric: str, resource: str, stat: str,
+               values: np.ndarray | list[float], *, step_seconds: int | None = None,
+               account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
+        """Datapoints from the window start, one every `step_seconds` (default: the period).
+        NaN values are left out, as CloudWatch returns no datapoint for an empty period."""
+        step = timedelta(seconds=step_seconds or self.period_seconds)
+        for i, value in enumerate(values):
+            if value is None or np.isnan(value):
+                continue
+            self.rows["metrics"].append({
+                "account": account, "region": region, "namespace": namespace, "metric": metric,
+                "resource": resource, "stat": stat, "timestamp": self.start + i * step,
+                "value": float(value),
+            })
+        return self
+
+    def ecs_usage(self, service: str, cpu_max: np.ndarray, memory_max: np.ndarray, *,
+                  cluster: str = CLUSTER, account: str = ACCOUNT,
+                  region: str = REGION) -> SnapshotBuilder:
+        """CPU and memory utilization (percent of the task size): Maximum as given, Average at
+        60% of it."""
+        key = f"{cluster}/{service}"
+        for metric, series in (("CPUUtilization", cpu_max), ("MemoryUtilization", memory_max)):
+            series = np.asarray(series, dtype=float)
+            self.metric("AWS/ECS", metric, key, "Maximum", series, account=account,
+                        region=region)
+            self.metric("AWS/ECS", metric, key, "Average", series * 0.6, account=account,
+                        region=region)
+        return self
+
+    def rds_cpu(self, db_instance_id: str, coverage: float = 1.0, value: float = 30.0, *,
+                account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
+        """Hourly CPU Average for the first `coverage` share of the window."""
+        values = flat(value, round(self.hours * coverage))
+        return self.metric("AWS/RDS", "CPUUtilization", db_instance_id, "Average", values,
+                           account=account, region=region)
+
+    def s3_size(self, bucket: str, daily_bytes: np.ndarray | list[float], *,
+                account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
+        return self.metric("AWS/S3", "BucketSizeBytes", f"{bucket}/StandardStorage", "Average",
+                           np.asarray(daily_bytes, dtype=float), step_seconds=86400,
+                           account=account, region=region)
+
+    def s3_objects(self, bucket: str, daily_counts: np.ndarray | list[float], *,
+                   account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
+        return self.metric("AWS/S3", "NumberOfObjects", f"{bucket}/AllStorageTypes", "Average",
+                           np.asarray(daily_counts, dtype=float), step_seconds=86400,
+                           account=account, region=region)
+
+    # --- inventory -----------------------------------------------------------------------
+
+    def ecs_service(self, name: str, *, cpu: int | str = 1024, memory: int | str = 2048,
+                    launch_type: str | None = "FARGATE",
+                    strategy: list[dict[str, Any]] | None = None,
+                    cluster_default: list[dict[str, Any]] | None = None,
+                    load_balancers: int = 0, desired: int = 1, running: int | None = None,
+                    tags: dict[str, str] | None = None, cluster: str = CLUSTER,
+                    account: str = ACCOUNT, region: str = REGION) -> str:
+        """Adds a service row; returns its ARN."""
+        arn = f"arn:aws:ecs:{region}:{account}:service/{cluster}/{name}"
+        self.rows["ecs_services"].append({
+            "account": account, "region": region, "cluster": cluster, "service": name,
+            "service_arn": arn,
+            "task_definition": f"arn:aws:ecs:{region}:{account}:task-definition/{name}:1",
+            "cpu_units": str(cpu), "memory_mib": str(memory),
+            "launch_type": launch_type or "",
+            "capacity_provider_strategy": json.dumps(strategy or []),
+            "cluster_default_strategy": json.dumps(cluster_default or []),
+            "load_balancer_count": load_balancers, "desired_count": desired,
+            "running_count": desired if running is None else running,
+            "tags": json.dumps(tags or {}), "created_at": "2025-01-01 00:00:00+00:00",
+            "container_insights": True,
+        })
+        return arn
+
+    def rds_instance(self, db_instance_id: str, *, instance_class: str = "db.t3.medium",
+                     multi_az: bool = False, status: str = "available",
+                     engine: str = "postgres", replica_of: str = "",
+                     tags: dict[str, str] | None = None, account: str = ACCOUNT,
+                     region: str = REGION) -> str:
+        arn = f"arn:aws:rds:{region}:{account}:db:{db_instance_id}"
+        self.rows["rds_instances"].append({
+            "account": account, "region": region, "db_instance_id": db_instance_id, "arn": arn,
+            "instance_class": instance_class, "engine": engine, "engine_version": "16.3",
+            "multi_az": multi_az, "status": status, "read_replica_source": replica_of,
+            "storage_type": "gp3", "allocated_storage_gb": 100,
+            "created_at": "2024-01-01 00:00:00+00:00", "tags": json.dumps(tags or {}),
+        })
+        return arn
+
+    def rds_reservation(self, instance_class: str, *, multi_az: bool = False,
+                        state: str = "active", count: int = 1,
+                        product_description: str = "postgresql", account: str = ACCOUNT,
+                        region: str = REGION) -> SnapshotBuilder:
+        number = len(self.rows["rds_reservations"]) + 1
+        self.rows["rds_reservations"].append({
+            "account": account, "region": region, "reservation_id": f"ri-{number}",
+            "instance_class": instance_class, "multi_az": multi_az,
+            "product_description": product_description, "state": state,
+            "instance_count": count, "start_time": "2026-03-01 00:00:00+00:00",
+            "duration_seconds": 31536000, "offering_type": "No Upfront",
+        })
+        return self
+
+    def s3_bucket(self, bucket: str, *, rules: list[dict[str, Any]] | None = None,
+                  lifecycle_state: str | None = None, created_at: str | None =
+                  "2024-01-01 00:00:00+00:00", tags: dict[str, str] | None = None,
+                  account: str = ACCOUNT, region: str = REGION) -> str:
+        """lifecycle_state defaults to what the collector writes: present / absent."""
+        arn = f"arn:aws:s3:::{bucket}"
+        state = lifecycle_state or ("present" if rules else "absent")
+        self.rows["s3_buckets"].append({
+            "account": account, "region": region, "bucket": bucket, "arn": arn,
+            "created_at": created_at, "lifecycle_state": state,
+            "lifecycle_rules": json.dumps(rules or []), "tags": json.dumps(tags or {}),
+        })
+        return arn
+
+    def error(self, service: str, operation: str, *, code: str = "AccessDenied",
+              message: str = "not authorized", account: str = ACCOUNT,
+              region: str = REGION) -> SnapshotBuilder:
+        self.rows["errors"].append({"account": account, "region": region, "service": service,
+                                    "operation": operation, "code": code, "message": message})
+        return self
+
+    # --- result --------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.end.isoformat(),
+            "window": {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                       "days": self.days},
+            "period_seconds": self.period_seconds,
+            "accounts": [ACCOUNT],
+            "regions": [REGION],
+        }
+
+    def build(self) -> Snapshot:
+        tables = {
+            name: pd.DataFrame(rows, columns=TABLE_COLUMNS[name])
+            for name, rows in self.rows.items() if rows
+        }
+        return Snapshot(manifest=self.manifest(), tables=tables)

@@ -1,0 +1,153 @@
+"""End to end: a moto server holds an EduFly-like account; `rightsizer` runs as a subprocess
+against it through AWS_ENDPOINT_URL, exactly as a user would run it against AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from rightsizer.demo_account import DemoAccount, build_demo_account
+from rightsizer.fargate_sizes import is_valid_size
+from tests.conftest import FAKE_CREDENTIALS, free_port
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def account(moto_endpoint: str) -> DemoAccount:
+    env = {**FAKE_CREDENTIALS}
+    old = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        session = boto3.Session(region_name="ap-south-1")
+        return build_demo_account(session, now=datetime.now(UTC), days=14,
+                                  endpoint_url=moto_endpoint)
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_cli(args: list[str], endpoint: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    return subprocess.run([sys.executable, "-m", "rightsizer", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def report(moto_endpoint: str, account: DemoAccount, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("report")
+    result = run_cli(["analyze", "--output", str(out), "--format", "json,html",
+                      "--region", "ap-south-1", "--quiet"], moto_endpoint, out)
+    assert result.returncode == 0, result.stderr
+    assert (out / "report.html").is_file()
+    return json.loads((out / "report.json").read_text())
+
+
+def findings(report: dict, rule: str) -> dict[str, dict]:
+    return {f["name"]: f for f in report["findings"] if f["rule"] == rule}
+
+
+def skipped(report: dict, rule: str) -> dict[str, dict]:
+    return {s["name"]: s for s in report["skipped"] if s["rule"] == rule}
+
+
+def test_over_provisioned_service_gets_a_smaller_valid_size(report, account):
+    admin = findings(report, "ecs-rightsize")[account.services["admin"]]
+    current, recommended = admin["current"], admin["recommended"]
+    assert is_valid_size(recommended["cpu"], recommended["memory"])
+    assert recommended["cpu"] * recommended["memory"] < current["cpu"] * current["memory"]
+    assert admin["monthly_savings_usd"] > 0
+    assert admin["evidence"]["cpu_max_percent"] * current["cpu"] / 100 <= recommended["cpu"]
+
+
+def test_low_average_high_peak_service_is_not_downsized(report, account):
+    assert account.services["api"] not in findings(report, "ecs-rightsize")
+
+
+def test_service_with_little_data_is_skipped_as_insufficient(report, account):
+    row = skipped(report, "ecs-rightsize")[account.services["notifications"]]
+    assert row["reason"] == "insufficient-data"
+
+
+def test_background_worker_without_load_balancer_gets_spot(report, account):
+    worker = findings(report, "ecs-fargate-spot")[account.services["worker"]]
+    assert worker["recommended"]["capacity_provider"] == "FARGATE_SPOT"
+    assert worker["monthly_savings_usd"] > 0
+
+
+def test_service_behind_load_balancer_gets_no_spot_finding(report, account):
+    assert account.services["api"] not in findings(report, "ecs-fargate-spot")
+    assert skipped(report, "ecs-fargate-spot")[account.services["api"]]["reason"] == \
+        "not-applicable"
+
+
+def test_running_database_without_reservation_gets_a_finding(report, account):
+    primary = findings(report, "rds-reserved-instance")[account.databases["primary"]]
+    assert primary["recommended"] == {"term": "1yr", "offering": "No Upfront"}
+    assert primary["current"]["multi_az"] is True
+    assert primary["monthly_savings_usd"] > 0
+    # moto has no DescribeReservedDBInstances: the finding says so and an error row records it
+    assert "could not be read" in primary["reason"]
+    assert any(e["operation"] == "DescribeReservedDBInstances" for e in report["errors"])
+
+
+def test_stopped_database_gets_no_reservation_finding(report, account):
+    assert account.databases["staging"] not in findings(report, "rds-reserved-instance")
+    assert skipped(report, "rds-reserved-instance")[account.databases["staging"]]["reason"] == \
+        "not-applicable"
+
+
+def test_buckets_without_lifecycle_or_only_disabled_rules_get_findings(report, account):
+    s3 = findings(report, "s3-lifecycle")
+    assert s3[account.buckets["documents"]]["current"] == {"lifecycle": "absent"}
+    assert s3[account.buckets["exports"]]["current"] == {"lifecycle": "disabled"}
+    assert account.buckets["assets"] not in s3
+
+
+def test_report_matches_the_design_schema(report):
+    assert report["schema_version"] == "1"
+    assert set(report) == {"schema_version", "generated_at", "window", "accounts", "regions",
+                           "summary", "findings", "skipped", "errors"}
+    assert report["summary"]["findings"] == len(report["findings"])
+    total = sum(f["monthly_savings_usd"] for f in report["findings"])
+    assert report["summary"]["monthly_savings_usd"] == pytest.approx(total, abs=0.05)
+    for finding in report["findings"]:
+        assert finding["severity"] in {"high", "medium", "low"}
+        assert len(finding["id"]) == 16
+    savings = [f["monthly_savings_usd"] for f in report["findings"]]
+    assert savings == sorted(savings, reverse=True)
+
+
+def test_bad_config_exits_2_with_one_line(moto_endpoint, tmp_path):
+    bad = tmp_path / "config.toml"
+    bad.write_text("[analysis]\nlookback_days = -3\n")
+    result = run_cli(["analyze", "--config", str(bad)], moto_endpoint, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "lookback_days" in lines[0] and str(bad) in lines[0]
+
+
+def test_fail_on_exits_1_when_findings_reach_the_severity(moto_endpoint, account, tmp_path):
+    result = run_cli(["analyze", "--output", str(tmp_path), "--fail-on", "low", "--quiet",
+                      "--format", "json"], moto_endpoint, tmp_path)
+    assert result.returncode == 1, result.stderr
