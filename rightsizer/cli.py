@@ -8,7 +8,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,7 +20,7 @@ from rightsizer.errors import RightsizerError
 from rightsizer.iam_policy import policy_json
 from rightsizer.outputs import FORMATS, write_outputs
 from rightsizer.rules import REGISTRY
-from rightsizer.snapshot import Snapshot
+from rightsizer.snapshot import Snapshot, merge_snapshots
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Read-only AWS cost-optimization and right-sizing analyzer.")
@@ -119,7 +118,8 @@ def _output_dir(output: Path | None, config: Config, snapshot: Snapshot) -> Path
     return Path(config.report.directory) / month
 
 
-def _collect(config: Config, demo: bool) -> Snapshot:
+def _collect(config: Config, demo: bool, quiet: bool,
+             account_filter: set[str] | None = None) -> Snapshot:
     from rightsizer.collect import collect_snapshot
 
     if demo:
@@ -127,10 +127,11 @@ def _collect(config: Config, demo: bool) -> Snapshot:
 
         config = demo_config(config)
         with demo_session(config) as (session, now):
-            return collect_snapshot(config, session, now=now, demo=True)
+            return collect_snapshot(config, session, now=now, demo=True, progress=not quiet)
     import boto3
 
-    return collect_snapshot(config, boto3.Session())
+    return collect_snapshot(config, boto3.Session(), progress=not quiet,
+                            account_filter=account_filter)
 
 
 def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
@@ -178,11 +179,11 @@ def analyze_command(
     config = _overrides(load_config(config_path), region, days)
     chosen = _parse_formats(formats, config)
     started = time.monotonic()
-    snapshot = _collect(config, demo)
+    snapshot = _collect(config, demo, quiet)
     if not snapshot.manifest.get("resources_collected") and snapshot.table("errors").shape[0]:
         raise RightsizerError("nothing could be collected: every call failed (first error: "
                               f"{snapshot.table('errors').iloc[0]['message']})")
-    report, context = analyze(snapshot, config, today=datetime.now(UTC).date())
+    report, context = analyze(snapshot, config)
     context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
     _finish(report, context, _output_dir(output, config, snapshot), chosen, fail_on, quiet)
 
@@ -193,12 +194,16 @@ def collect_command(
     config_path: ConfigOption = None,
     output: OutputOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Collect the demo account.")] = False,
+    accounts: Annotated[str | None, typer.Option(
+        "--accounts", help="Comma-separated account ids: collect only these (one shard of an "
+        "organization).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Collect a snapshot only (Parquet tables + manifest), for `rightsizer report` later."""
     _setup_logging(quiet)
     config = load_config(config_path)
-    snapshot = _collect(config, demo)
+    account_filter = {a.strip() for a in accounts.split(",") if a.strip()} if accounts else None
+    snapshot = _collect(config, demo, quiet, account_filter)
     directory = output or Path(config.report.directory) / \
         snapshot.window_end.strftime("%Y-%m") / "snapshot"
     snapshot.save(directory)
@@ -208,7 +213,8 @@ def collect_command(
 @app.command("report")
 @handles_errors
 def report_command(
-    snapshot_dir: Annotated[Path, typer.Argument(help="A directory written by `collect`.")],
+    snapshot_dirs: Annotated[list[Path], typer.Argument(
+        help="One or more directories written by `collect` (shards are merged).")],
     config_path: ConfigOption = None,
     output: OutputOption = None,
     formats: Annotated[str | None, typer.Option("--format", "-f")] = None,
@@ -219,7 +225,7 @@ def report_command(
     _setup_logging(quiet)
     _check_fail_on(fail_on)
     config = load_config(config_path)
-    snapshot = Snapshot.load(snapshot_dir)
+    snapshot = merge_snapshots([Snapshot.load(directory) for directory in snapshot_dirs])
     report, context = analyze(snapshot, config)
     _finish(report, context, _output_dir(output, config, snapshot),
             _parse_formats(formats, config), fail_on, quiet)

@@ -1,13 +1,16 @@
-"""Collection: run every collector for every account and region, in parallel, into a Snapshot."""
+"""Collection: every collector for every account x region, on a bounded thread pool, into one
+Snapshot. A failure anywhere becomes an error row; the rest of the run goes on."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,8 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from rightsizer import __version__
 from rightsizer.aws.clients import AwsClients, CallRecorder
-from rightsizer.collectors import cloudwatch, costs, ecs, elasticache, rds, s3
-from rightsizer.collectors.base import ErrorLog, Target, describe_exception
+from rightsizer.collectors import cloudwatch, costs, ecs, elasticache, inventory_extra, rds, s3
+from rightsizer.collectors.base import GLOBAL_REGION, ErrorLog, Target, describe_exception
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.rules import REGISTRY, MetricNeed
@@ -28,14 +31,32 @@ log = logging.getLogger("rightsizer")
 # inventory table each metric need's resource kind is read from
 KIND_TABLE = {
     "ecs-service": "ecs_services",
+    "ecs-service-insights": "ecs_services",
     "rds-instance": "rds_instances",
     "elasticache-cluster": "elasticache_clusters",
     "s3-bucket": "s3_buckets",
 }
-# Series collected whatever rules are enabled, for coverage and the report's evidence.
-BASE_NEEDS = (MetricNeed("rds-instance", "AWS/RDS", "CPUUtilization", ("Average",)),)
-
-SessionFactory = Callable[[], boto3.Session]
+INVENTORY_TABLES = ("ecs_services", "rds_instances", "elasticache_clusters", "s3_buckets",
+                    "log_groups")
+CONTAINER_INSIGHTS = "ECS/ContainerInsights"
+# Series collected whatever rules are enabled: uptime and sizing evidence for databases and
+# caches, and Container Insights task data where a cluster has it on.
+BASE_NEEDS = (
+    MetricNeed("rds-instance", "AWS/RDS", "CPUUtilization", ("Average", "Maximum")),
+    MetricNeed("rds-instance", "AWS/RDS", "FreeableMemory", ("Minimum",)),
+    MetricNeed("rds-instance", "AWS/RDS", "DatabaseConnections", ("Maximum",)),
+    MetricNeed("elasticache-cluster", "AWS/ElastiCache", "CPUUtilization", ("Average",
+                                                                             "Maximum")),
+    MetricNeed("elasticache-cluster", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage",
+               ("Maximum",)),
+    MetricNeed("s3-bucket", "AWS/S3", "BucketSizeBytes", ("Average",), daily=True),
+    MetricNeed("s3-bucket", "AWS/S3", "NumberOfObjects", ("Average",), daily=True),
+    MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "CpuUtilized", ("Maximum",)),
+    MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "MemoryUtilized", ("Maximum",)),
+    MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "RunningTaskCount",
+               ("Average", "Maximum", "Minimum")),
+)
+ROLE_SESSION_NAME = "rightsizer"
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,14 @@ class Window:
         return cls(end - timedelta(days=days), end, days, period_seconds)
 
 
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    clients: AwsClients
+
+
+# --- accounts --------------------------------------------------------------------------------
+
 def current_account(clients: AwsClients, region: str) -> str:
     try:
         return str(clients.client("sts", region).get_caller_identity()["Account"])
@@ -63,89 +92,62 @@ def current_account(clients: AwsClients, region: str) -> str:
         raise RightsizerError(f"AWS credentials rejected ({code}): {message}") from None
 
 
-def metric_needs(config: Config) -> list[MetricNeed]:
-    needs = list(BASE_NEEDS)
-    for rule_id in config.enabled_rules():
-        needs.extend(REGISTRY[rule_id].metric_needs)
-    return list(dict.fromkeys(needs))
+def organization_accounts(clients: AwsClients, errors: ErrorLog, home: str) -> list[str]:
+    accounts: list[str] = []
+    try:
+        paginator = clients.client("organizations", "us-east-1").get_paginator("list_accounts")
+        for page in paginator.paginate():
+            for account in page.get("Accounts", []):
+                if (account.get("State") or account.get("Status")) == "ACTIVE":
+                    accounts.append(str(account["Id"]))
+    except (ClientError, BotoCoreError) as exc:
+        errors.add_exception(home, GLOBAL_REGION, "organizations", "ListAccounts", exc)
+    return sorted(accounts)
 
 
-def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str, Any]]],
-                        period_seconds: int) -> list[cloudwatch.MetricQuery]:
-    queries: dict[cloudwatch.MetricQuery, None] = {}
-    for need in needs:
-        for row in tables.get(KIND_TABLE[need.resource_kind], []):
-            dimensions, key = cloudwatch.dimensions_for(need.resource_kind, need.metric, row)
-            period = cloudwatch.DAY_SECONDS if need.daily else period_seconds
-            for stat in need.stats:
-                queries[cloudwatch.MetricQuery(need.namespace, need.metric, dimensions, stat,
-                                               period, key)] = None
-    return list(queries)
-
-
-def _collect_region(target: Target, errors: ErrorLog) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "ecs_services": ecs.collect_services(target, errors),
-        "rds_instances": rds.collect_instances(target, errors),
-        "rds_reservations": rds.collect_reservations(target, errors),
-        "elasticache_clusters": elasticache.collect_clusters(target, errors),
+def assume_role_session(clients: AwsClients, account_id: str, config: Config,
+                        region: str) -> boto3.Session:
+    partition = "aws-cn" if region.startswith("cn-") else (
+        "aws-us-gov" if region.startswith("us-gov-") else "aws")
+    kwargs: dict[str, Any] = {
+        "RoleArn": f"arn:{partition}:iam::{account_id}:role/{config.aws.role_name}",
+        "RoleSessionName": ROLE_SESSION_NAME,
+        "DurationSeconds": 3600,
     }
+    if config.aws.external_id:
+        kwargs["ExternalId"] = config.aws.external_id
+    credentials = clients.client("sts", region).assume_role(**kwargs)["Credentials"]
+    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"], region_name=region)
 
 
-def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | None = None,
-                     recorder: CallRecorder | None = None, demo: bool = False) -> Snapshot:
-    started = time.monotonic()
-    now = now or datetime.now(UTC)
-    recorder = recorder or CallRecorder()
-    recorder.attach(session)
-    clients = AwsClients(session, max_attempts=config.aws.max_attempts)
-    regions = _regions(config, clients)
-    account = current_account(clients, regions[0])
-    window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
-    errors = ErrorLog()
-    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
-
-    targets = [Target(account, region, clients) for region in regions]
-    with ThreadPoolExecutor(max_workers=config.aws.max_workers) as pool:
-        region_results = list(pool.map(lambda t: _collect_region(t, errors), targets))
-        bucket_rows = pool.submit(s3.collect_buckets, targets[0], errors, set(regions))
-        cost_rows = pool.submit(costs.collect_costs, targets[0], errors, now.date())
-        for result in region_results:
-            for name, rows in result.items():
-                tables[name].extend(rows)
-        tables["s3_buckets"].extend(bucket_rows.result())
-        tables["costs"].extend(cost_rows.result())
-
-        needs = metric_needs(config)
-        metric_jobs = []
-        for target in targets:
-            regional = {name: [row for row in rows if row.get("region") == target.region]
-                        for name, rows in tables.items() if name in KIND_TABLE.values()}
-            queries = plan_metric_queries(needs, regional, window.period_seconds)
-            if queries:
-                metric_jobs.append(pool.submit(cloudwatch.fetch_metrics, target, errors,
-                                               queries, window.start, window.end))
-        for job in metric_jobs:
-            tables["metrics"].extend(job.result())
-
-    tables["errors"] = errors.rows
-    collected = sum(len(tables[name]) for name in KIND_TABLE.values())
-    manifest = {
-        "tool_version": __version__,
-        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "window": {"start": window.start.isoformat(), "end": window.end.isoformat(),
-                   "days": window.days},
-        "period_seconds": window.period_seconds,
-        "accounts": [account],
-        "regions": regions,
-        "demo": demo,
-        "resources_collected": collected,
-        "api_calls": dict(sorted(recorder.calls.items())),
-        "metric_queries": recorder.metric_queries,
-        "duration_seconds": round(time.monotonic() - started, 2),
-    }
-    frames = {name: _frame(name, rows) for name, rows in tables.items()}
-    return Snapshot(manifest=manifest, tables=frames)
+def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecorder,
+                     errors: ErrorLog, home_region: str,
+                     account_filter: set[str] | None) -> list[Account]:
+    base = AwsClients(session, max_attempts=config.aws.max_attempts)
+    home = current_account(base, home_region)
+    wanted = list(config.aws.accounts)
+    if config.aws.organization:
+        wanted = sorted(set(wanted) | set(organization_accounts(base, errors, home)))
+    if not wanted:
+        wanted = [home]
+    if account_filter:
+        wanted = [account for account in wanted if account in account_filter]
+    accounts: list[Account] = []
+    for account_id in wanted:
+        if account_id == home and not config.aws.accounts and not config.aws.organization:
+            accounts.append(Account(home, base))
+            continue
+        try:
+            assumed = assume_role_session(base, account_id, config, home_region)
+        except (ClientError, BotoCoreError) as exc:
+            errors.add_exception(account_id, GLOBAL_REGION, "sts", "AssumeRole", exc)
+            continue
+        recorder.attach(assumed)
+        accounts.append(Account(account_id, AwsClients(assumed,
+                                                       max_attempts=config.aws.max_attempts)))
+    return accounts
 
 
 def _regions(config: Config, clients: AwsClients) -> list[str]:
@@ -158,6 +160,173 @@ def _regions(config: Config, clients: AwsClients) -> list[str]:
         raise RightsizerError(f"cannot list regions for regions = \"all\" ({code}): "
                               f"{message}") from None
     return sorted(region["RegionName"] for region in response["Regions"])
+
+
+# --- metric planning -------------------------------------------------------------------------
+
+def metric_needs(config: Config) -> list[MetricNeed]:
+    needs = list(BASE_NEEDS)
+    for rule_id in config.enabled_rules():
+        needs.extend(REGISTRY[rule_id].metric_needs)
+    return list(dict.fromkeys(needs))
+
+
+def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str, Any]]],
+                        period_seconds: int) -> list[cloudwatch.MetricQuery]:
+    queries: dict[cloudwatch.MetricQuery, None] = {}
+    for need in needs:
+        insights_only = need.resource_kind == "ecs-service-insights"
+        kind = "ecs-service" if insights_only else need.resource_kind
+        for row in tables.get(KIND_TABLE[need.resource_kind], []):
+            if insights_only and not row.get("container_insights"):
+                continue  # Container Insights metrics exist only where it is enabled
+            dimensions, key = cloudwatch.dimensions_for(kind, need.metric, row)
+            period = cloudwatch.DAY_SECONDS if need.daily else period_seconds
+            for stat in need.stats:
+                queries[cloudwatch.MetricQuery(need.namespace, need.metric, dimensions, stat,
+                                               period, key)] = None
+    return list(queries)
+
+
+# --- progress --------------------------------------------------------------------------------
+
+class Progress:
+    """A rich progress bar on stderr, only when stderr is a terminal and not --quiet."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar = None
+        self._task = None
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), console=Console(stderr=True),
+                                     transient=True)
+
+    @contextmanager
+    def running(self) -> Iterator[Progress]:
+        if self._bar is None:
+            yield self
+            return
+        with self._bar:
+            self._task = self._bar.add_task("collecting", total=0)
+            yield self
+
+    def add(self, count: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=(self._bar.tasks[0].total or 0) + count)
+
+    def done(self, description: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1, description=description)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+Job = Callable[[], list[dict[str, Any]]]
+
+
+def _inventory_jobs(target: Target, errors: ErrorLog) -> list[tuple[str, str, Job]]:
+    return [
+        ("ecs_services", "ecs", lambda: ecs.collect_services(target, errors)),
+        ("rds_instances", "rds", lambda: rds.collect_instances(target, errors)),
+        ("rds_reservations", "rds reservations",
+         lambda: rds.collect_reservations(target, errors)),
+        ("elasticache_clusters", "elasticache",
+         lambda: elasticache.collect_clusters(target, errors)),
+        ("elasticache_reservations", "elasticache reservations",
+         lambda: inventory_extra.collect_cache_reservations(target, errors)),
+        ("autoscaling_targets", "autoscaling",
+         lambda: inventory_extra.collect_ecs_scaling(target, errors)),
+        ("log_groups", "logs", lambda: inventory_extra.collect_log_groups(target, errors)),
+    ]
+
+
+def _account_jobs(target: Target, errors: ErrorLog, regions: list[str], today: date,
+                  cache: costs.MonthlyCache) -> list[tuple[str, str, Job]]:
+    return [
+        ("s3_buckets", "s3", lambda: s3.collect_buckets(target, errors, set(regions))),
+        ("costs", "cost explorer",
+         lambda: costs.collect_costs(target, errors, today, cache=cache)),
+        ("ce_insights", "reservations (cost explorer)",
+         lambda: costs.collect_reservation_insights(target, errors, today, cache=cache)),
+    ]
+
+
+def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | None = None,
+                     recorder: CallRecorder | None = None, demo: bool = False,
+                     account_filter: set[str] | None = None, progress: bool = False,
+                     cost_cache: costs.MonthlyCache | None = None) -> Snapshot:
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    recorder = recorder or CallRecorder()
+    recorder.attach(session)
+    errors = ErrorLog()
+    base = AwsClients(session, max_attempts=config.aws.max_attempts)
+    regions = _regions(config, base)
+    accounts = resolve_accounts(config, session, recorder, errors, regions[0], account_filter)
+    window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
+    cache = cost_cache or costs.MonthlyCache(costs.default_cache_dir(), now.date())
+    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
+    bar = Progress(progress)
+
+    with bar.running(), ThreadPoolExecutor(max_workers=config.aws.max_workers) as pool:
+        jobs: list[tuple[str, str, Future]] = []
+        for account in accounts:
+            home = Target(account.account_id, regions[0], account.clients)
+            planned = _account_jobs(home, errors, regions, now.date(), cache)
+            for region in regions:
+                planned += _inventory_jobs(Target(account.account_id, region, account.clients),
+                                           errors)
+            bar.add(len(planned))
+            jobs += [(table, label, pool.submit(job)) for table, label, job in planned]
+        for table, label, future in jobs:
+            tables[table].extend(future.result())
+            bar.done(label)
+
+        needs = metric_needs(config)
+        metric_jobs = []
+        for account in accounts:
+            for region in regions:
+                regional = {
+                    name: [row for row in tables[name]
+                           if row.get("account") == account.account_id
+                           and row.get("region") == region]
+                    for name in set(KIND_TABLE.values())
+                }
+                queries = plan_metric_queries(needs, regional, window.period_seconds)
+                if queries:
+                    target = Target(account.account_id, region, account.clients)
+                    metric_jobs.append(pool.submit(cloudwatch.fetch_metrics, target, errors,
+                                                   queries, window.start, window.end))
+        bar.add(len(metric_jobs))
+        for job in metric_jobs:
+            tables["metrics"].extend(job.result())
+            bar.done("cloudwatch metrics")
+
+    tables["errors"] = errors.rows
+    if not accounts:
+        raise RightsizerError("no account could be read: " + (
+            errors.rows[0]["message"] if errors.rows else "none configured"))
+    manifest = {
+        "tool_version": __version__,
+        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat(),
+                   "days": window.days},
+        "period_seconds": window.period_seconds,
+        "accounts": [account.account_id for account in accounts],
+        "regions": regions,
+        "demo": demo,
+        "resources_collected": sum(len(tables[name]) for name in INVENTORY_TABLES),
+        "api_calls": dict(sorted(recorder.calls.items())),
+        "metric_queries": recorder.metric_queries,
+        "duration_seconds": round(time.monotonic() - started, 2),
+        "errors": len(errors.rows),
+    }
+    return Snapshot(manifest=manifest, tables={name: _frame(name, rows)
+                                               for name, rows in tables.items()})
 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:

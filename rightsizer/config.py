@@ -19,7 +19,8 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `lookback_days = true` must be an error, not one day
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 @lru_cache(maxsize=1)
@@ -209,7 +210,9 @@ class Config(_Section):
 
 
 def _location(error: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
-    parts = [*prefix, *(str(part) for part in error["loc"])]
+    # drop pydantic's union branch labels ("list[str]", "literal['all']") from the key path
+    parts = [*prefix, *(str(part) for part in error["loc"]
+                        if "[" not in str(part) and not str(part).startswith("function"))]
     if not parts:
         return "(top level)"
     if parts[0] == "rules" and len(parts) >= 2:

@@ -25,7 +25,18 @@ API_TO_IAM_ACTION: dict[str, str] = {
     "s3:GetBucketLocation": "s3:GetBucketLocation",
     "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
     "s3:GetBucketTagging": "s3:GetBucketTagging",
+    "elasticache:DescribeReservedCacheNodes": "elasticache:DescribeReservedCacheNodes",
+    "application-autoscaling:DescribeScalableTargets":
+        "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies":
+        "application-autoscaling:DescribeScalingPolicies",
+    "logs:DescribeLogGroups": "logs:DescribeLogGroups",
     "ce:GetCostAndUsage": "ce:GetCostAndUsage",
+    "ce:GetReservationUtilization": "ce:GetReservationUtilization",
+    "ce:GetReservationCoverage": "ce:GetReservationCoverage",
+    "ce:GetReservationPurchaseRecommendation": "ce:GetReservationPurchaseRecommendation",
+    "organizations:ListAccounts": "organizations:ListAccounts",
+    "sts:AssumeRole": "sts:AssumeRole",
 }
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")

@@ -45,6 +45,18 @@ TABLE_COLUMNS: dict[str, list[str]] = {
         "account", "region", "bucket", "arn", "created_at", "lifecycle_state", "lifecycle_rules",
         "tags",
     ],
+    "elasticache_reservations": [
+        "account", "region", "reservation_id", "node_type", "product_description", "state",
+        "node_count", "start_time", "duration_seconds", "offering_type",
+    ],
+    "autoscaling_targets": [
+        "account", "region", "resource_id", "min_capacity", "max_capacity", "policies",
+    ],
+    "log_groups": [
+        "account", "region", "log_group", "arn", "retention_days", "stored_bytes", "created_at",
+        "log_group_class",
+    ],
+    "ce_insights": ["account", "kind", "service", "data"],
     "metrics": [
         "account", "region", "namespace", "metric", "resource", "stat", "timestamp", "value",
     ],
@@ -158,3 +170,35 @@ def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(".parquet.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
+    """One snapshot from shards collected separately (e.g. one per group of accounts)."""
+    if not snapshots:
+        raise RightsizerError("no snapshot to merge")
+    if len(snapshots) == 1:
+        return snapshots[0]
+    first = snapshots[0].manifest
+    for other in snapshots[1:]:
+        if other.manifest["window"] != first["window"] or \
+                other.manifest["period_seconds"] != first["period_seconds"]:
+            raise RightsizerError("snapshots cover different windows: collect every shard with "
+                                  "the same lookback and on the same day")
+    manifest = dict(first)
+    manifest["accounts"] = sorted({a for s in snapshots for a in s.manifest["accounts"]})
+    manifest["regions"] = sorted({r for s in snapshots for r in s.manifest["regions"]})
+    calls: dict[str, int] = {}
+    for snapshot in snapshots:
+        for name, count in snapshot.manifest.get("api_calls", {}).items():
+            calls[name] = calls.get(name, 0) + int(count)
+    manifest["api_calls"] = dict(sorted(calls.items()))
+    for key in ("metric_queries", "resources_collected", "errors"):
+        manifest[key] = sum(int(s.manifest.get(key, 0)) for s in snapshots)
+    manifest["duration_seconds"] = max(float(s.manifest.get("duration_seconds") or 0)
+                                       for s in snapshots)
+    manifest["shards"] = len(snapshots)
+    tables = {}
+    for name in TABLE_COLUMNS:
+        frames = [s.table(name) for s in snapshots if not s.table(name).empty]
+        tables[name] = pd.concat(frames, ignore_index=True) if frames else empty_table(name)
+    return Snapshot(manifest=manifest, tables=tables)

@@ -1,14 +1,27 @@
-"""Cost Explorer: monthly cost by service. Each request costs $0.01, so ask once per account."""
+"""Cost Explorer: monthly cost by service, RI utilization and coverage, and AWS's own
+reservation purchase recommendations.
+
+Every Cost Explorer request costs $0.01 (https://aws.amazon.com/aws-cost-management/pricing/), so a
+run makes at most a handful per account and caches each answer on disk for the month.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from rightsizer.collectors.base import ErrorLog, Target, recorded_failure
+from botocore.exceptions import ClientError
+
+from rightsizer.collectors.base import ErrorLog, Target, error_code, recorded_failure, to_json
 
 SERVICE = "ce"
 CE_REGION = "us-east-1"  # Cost Explorer has a single endpoint
+COST_MONTHS = 6
+RECOMMENDATION_SERVICES = ("Amazon Relational Database Service", "Amazon ElastiCache")
 
 
 def month_start(day: date, months_back: int = 0) -> date:
@@ -16,26 +29,87 @@ def month_start(day: date, months_back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def collect_costs(target: Target, errors: ErrorLog, today: date,
-                  months: int = 3) -> list[dict[str, Any]]:
-    """The last `months` full months plus the current month to date."""
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rightsizer" / "cost-explorer"
+
+
+class MonthlyCache:
+    """Cost Explorer answers keyed by account, request and calendar month."""
+
+    def __init__(self, directory: Path | None, today: date) -> None:
+        self.directory = directory
+        self.month = today.strftime("%Y-%m")
+
+    def _path(self, account: str, operation: str, params: dict[str, Any]) -> Path | None:
+        if self.directory is None:
+            return None
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+        return self.directory / account / self.month / f"{operation}-{digest}.json"
+
+    def get(self, account: str, operation: str, params: dict[str, Any]) -> list[Any] | None:
+        path = self._path(account, operation, params)
+        if path is None or not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None  # a damaged cache entry is simply fetched again
+
+    def put(self, account: str, operation: str, params: dict[str, Any],
+            pages: list[Any]) -> None:
+        path = self._path(account, operation, params)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(pages, default=str))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # caching is an optimisation: a read-only home must not fail the run
+
+
+def _pages(target: Target, cache: MonthlyCache, operation: str, method: str,
+           params: dict[str, Any], token_field: str) -> list[dict[str, Any]]:
+    cached = cache.get(target.account, operation, params)
+    if cached is not None:
+        return cached
+    ce = target.client("ce", CE_REGION)
+    pages: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        kwargs = dict(params)
+        if token:
+            kwargs[token_field] = token
+        response = getattr(ce, method)(**kwargs)
+        response.pop("ResponseMetadata", None)
+        pages.append(response)
+        token = response.get(token_field)
+        if not token:
+            break
+    cache.put(target.account, operation, params, pages)
+    return pages
+
+
+def collect_costs(target: Target, errors: ErrorLog, today: date, *,
+                  cache: MonthlyCache | None = None,
+                  months: int = COST_MONTHS) -> list[dict[str, Any]]:
+    """The last `months` full months plus the current month to date, by service."""
+    cache = cache or MonthlyCache(None, today)
     start = month_start(today, months)
     end = today if today > month_start(today) else month_start(today)
+    params = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "MONTHLY",
+        "Metrics": ["UnblendedCost"],
+        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+    }
     rows: list[dict[str, Any]] = []
     with recorded_failure(errors, target.account, "global", SERVICE, "GetCostAndUsage"):
-        ce = target.client("ce", CE_REGION)
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-                "Granularity": "MONTHLY",
-                "Metrics": ["UnblendedCost"],
-                "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
-            }
-            if token:
-                kwargs["NextPageToken"] = token
-            response = ce.get_cost_and_usage(**kwargs)
-            for period in response.get("ResultsByTime", []):
+        for page in _pages(target, cache, "GetCostAndUsage", "get_cost_and_usage", params,
+                           "NextPageToken"):
+            for period in page.get("ResultsByTime", []):
                 month = str(period["TimePeriod"]["Start"])[:7]
                 for group in period.get("Groups", []):
                     amount = group.get("Metrics", {}).get("UnblendedCost", {}).get("Amount", 0)
@@ -46,7 +120,38 @@ def collect_costs(target: Target, errors: ErrorLog, today: date,
                         "amount_usd": float(amount),
                         "estimated": bool(period.get("Estimated", False)),
                     })
-            token = response.get("NextPageToken")
-            if not token:
-                break
+    return rows
+
+
+def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, *,
+                                 cache: MonthlyCache | None = None) -> list[dict[str, Any]]:
+    """RI utilization and coverage (last 3 full months) and purchase recommendations."""
+    cache = cache or MonthlyCache(None, today)
+    period = {"Start": month_start(today, 3).isoformat(), "End": month_start(today).isoformat()}
+    rows: list[dict[str, Any]] = []
+    requests = [
+        ("utilization", "GetReservationUtilization", "get_reservation_utilization",
+         {"TimePeriod": period, "Granularity": "MONTHLY"}, "NextPageToken", ""),
+        ("coverage", "GetReservationCoverage", "get_reservation_coverage",
+         {"TimePeriod": period, "Granularity": "MONTHLY"}, "NextPageToken", ""),
+    ]
+    for service in RECOMMENDATION_SERVICES:
+        requests.append((
+            "recommendation", "GetReservationPurchaseRecommendation",
+            "get_reservation_purchase_recommendation",
+            {"Service": service, "LookbackPeriodInDays": "SIXTY_DAYS",
+             "TermInYears": "ONE_YEAR", "PaymentOption": "NO_UPFRONT"},
+            "NextPageToken", service,
+        ))
+    for kind, operation, method, params, token_field, service in requests:
+        with recorded_failure(errors, target.account, "global", SERVICE, operation):
+            try:
+                pages = _pages(target, cache, operation, method, params, token_field)
+            except ClientError as exc:
+                # No reservations at all is an answer, not a failure.
+                if error_code(exc) == "DataUnavailableException":
+                    continue
+                raise
+            rows.extend({"account": target.account, "kind": kind, "service": service,
+                         "data": to_json(page)} for page in pages)
     return rows

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class RuleSettings(BaseModel):
     """Base for `[rules.<id>]`: unknown keys are errors, bounds are the validation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     enabled: bool = Field(True, description="Run this rule.")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rightsizer import pricing
 from rightsizer.findings import Resource
 from rightsizer.snapshot import Snapshot, decode_json_cell
 
@@ -53,7 +54,24 @@ class ServiceView:
 
     @property
     def task_count(self) -> int:
-        return self.desired_count or self.running_count
+        # desired, not running: tasks still draining after a scale-to-zero are going away
+        return self.desired_count
+
+    @property
+    def spot_share(self) -> float:
+        """Share of tasks the strategy places on FARGATE_SPOT (by weight; base ignored)."""
+        weights = {provider: weight for provider, weight, _ in self.strategy}
+        total = sum(weights.values())
+        return weights.get("FARGATE_SPOT", 0) / total if total else 0.0
+
+    def hourly_usd(self, cpu_units: int, memory_mib: int) -> float | None:
+        """What one task of this size costs an hour under the service's own strategy."""
+        on_demand = pricing.fargate_hourly_usd(self.region, cpu_units, memory_mib)
+        share = self.spot_share
+        if on_demand is None or not share:
+            return on_demand
+        spot = pricing.fargate_hourly_usd(self.region, cpu_units, memory_mib, spot=True)
+        return None if spot is None else share * spot + (1 - share) * on_demand
 
 
 def _int(value: object) -> int:

@@ -58,8 +58,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
     if service.task_count <= 0:
         return skipped_for(resource, RULE_ID, "not-applicable", "scaled to zero tasks")
 
-    def hourly(cpu: int, memory: int) -> float | None:
-        return pricing.fargate_hourly_usd(service.region, cpu, memory)
+    hourly = service.hourly_usd
 
     current_hourly = hourly(service.cpu_units, service.memory_mib)
     if current_hourly is None:

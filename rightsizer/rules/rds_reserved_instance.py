@@ -126,9 +126,11 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             continue
         product = RESERVATION_PRODUCT.get(inst.engine.split("-")[0], inst.engine)
         key = (resource.account, resource.region, inst.family, product)
-        if inst.units and reserved.get(key, 0) >= inst.units:
+        covered_units = min(reserved.get(key, 0.0), inst.units)
+        if inst.units and covered_units >= inst.units:
             reserved[key] -= inst.units
             continue  # covered by an active reservation
+        reserved[key] = reserved.get(key, 0.0) - covered_units
         on_demand = pricing.rds_hourly_usd(resource.region, inst.instance_class,
                                            multi_az=inst.multi_az, engine=inst.engine)
         reserved_price = pricing.rds_hourly_usd(resource.region, inst.instance_class,
@@ -141,19 +143,24 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 f"{', Multi-AZ' if inst.multi_az else ''}) in {resource.region}"))
             continue
         result.findings.append(_finding(inst, settings, on_demand, reserved_price, ran,
-                                        len(cpu), reserved.get(key, 0), snapshot))
+                                        len(cpu), covered_units, snapshot))
     return result
 
 
 def _finding(inst: _Instance, settings: Settings, on_demand: pricing.Price,
              reserved_price: pricing.Price, ran: float, datapoints: int,
-             unused_units: float, snapshot: Snapshot) -> Finding:
+             covered_units: float, snapshot: Snapshot) -> Finding:
+    # Only the units no reservation covers yet are worth buying (size flexibility).
+    uncovered_share = 1 - covered_units / inst.units if inst.units else 1.0
     monthly = on_demand.usd * pricing.HOURS_PER_MONTH
     monthly_reserved = reserved_price.usd * pricing.HOURS_PER_MONTH
     role = f"read replica of {inst.replica_of}" if inst.replica_of else "primary"
     reason = (
         f"{inst.instance_class}{' Multi-AZ' if inst.multi_az else ''} ({role}) reported CPU "
-        f"in {ran:.0%} of the window and no active reservation covers it; a {settings.term} "
+        f"in {ran:.0%} of the window and "
+        f"{'no active reservation covers it' if not covered_units else 'reservations cover only '}"
+        f"{'' if not covered_units else f'{covered_units:g} of its {inst.units:g} units'}"
+        f"; a {settings.term} "
         f"{settings.offering} reservation costs {1 - reserved_price.usd / on_demand.usd:.0%} less"
     )
     unreadable = _reservations_unreadable(snapshot, inst.resource.account, inst.resource.region)
@@ -166,16 +173,19 @@ def _finding(inst: _Instance, settings: Settings, on_demand: pricing.Price,
         "hourly_on_demand_usd": on_demand.usd,
         "hourly_reserved_usd": reserved_price.usd,
         "normalized_units": inst.units,
-        "unused_reserved_units_in_family": unused_units,
+        "covered_units": covered_units,
+        "uncovered_share": round(uncovered_share, 3),
         "reservations_readable": unreadable is None,
         "price_source": on_demand.source,
     }
     return finding_for(
         inst.resource, RULE_ID,
         current={"instance_class": inst.instance_class, "multi_az": inst.multi_az},
-        recommended={"term": settings.term, "offering": settings.offering},
-        monthly_cost_usd=monthly,
-        monthly_savings_usd=monthly - monthly_reserved,
+        recommended={"term": settings.term, "offering": settings.offering,
+                     **({"normalized_units": inst.units - covered_units}
+                        if covered_units else {})},
+        monthly_cost_usd=monthly * uncovered_share,
+        monthly_savings_usd=(monthly - monthly_reserved) * uncovered_share,
         evidence=evidence,
         reason=reason,
     )

@@ -53,8 +53,10 @@ def lifecycle_state(rules: list[dict[str, Any]], ia_days: int) -> str:
 
 
 def _whole_bucket(rule: dict[str, Any]) -> bool:
-    prefix = rule.get("Prefix") or (rule.get("Filter") or {}).get("Prefix") or ""
-    return not prefix and not (rule.get("Filter") or {}).get("Tag")
+    scope = rule.get("Filter") or {}
+    return not rule.get("Prefix") and not any(
+        scope.get(key) for key in ("Prefix", "Tag", "And", "ObjectSizeGreaterThan",
+                                   "ObjectSizeLessThan"))
 
 
 def _expiration_days(rule: dict[str, Any]) -> int:

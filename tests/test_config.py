@@ -1,0 +1,172 @@
+"""config.toml: the shipped file loads; every bad file is one line naming the file and the key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rightsizer.config import load_config
+from rightsizer.errors import ConfigError
+from rightsizer.rules.ecs_rightsize import Settings as RightsizeSettings
+from rightsizer.rules.s3_lifecycle import Settings as LifecycleSettings
+from tests.conftest import FAKE_CREDENTIALS
+
+REPO = Path(__file__).resolve().parents[1]
+MISSING = None  # marks the case where no file is written at all
+
+# (case id, file text, text the one-line message must contain besides the path)
+BAD_CONFIGS: list[tuple[str, str | None, str]] = [
+    ("missing-file", MISSING, "not found"),
+    ("invalid-toml", "[aws\nregions = [", "invalid TOML"),
+    ("invalid-toml-value", "[analysis]\nlookback_days = fourteen\n", "invalid TOML"),
+    ("unknown-section", "[aws]\n[costs]\nfoo = 1\n", "costs"),
+    ("unknown-top-level-key", "verbose = true\n", "verbose"),
+    ("unknown-key-in-aws", "[aws]\nregion = \"ap-south-1\"\n", "[aws] region"),
+    ("unknown-key-in-analysis", "[analysis]\ndays = 14\n", "[analysis] days"),
+    ("unknown-key-in-rule", "[rules.ecs-rightsize]\nthreshold = 40\n",
+     "[rules.ecs-rightsize] threshold"),
+    ("unknown-key-in-suppress-entry",
+     "[suppress]\nresources = [{ resource = \"x\", until = 2027-01-01 }]\n",
+     "[suppress] resources.0.until"),
+    ("lookback-days-text", "[analysis]\nlookback_days = \"two weeks\"\n",
+     "[analysis] lookback_days"),
+    ("regions-not-a-list", "[aws]\nregions = 5\n", "[aws] regions"),
+    ("formats-not-a-list", "[report]\nformats = 5\n", "[report] formats"),
+    ("section-not-a-table", "aws = \"ap-south-1\"\n", "[aws]"),
+    ("max-workers-fraction", "[aws]\nmax_workers = 2.5\n", "[aws] max_workers"),
+    ("threshold-text", "[rules.ecs-rightsize]\nthreshold_percent = \"half\"\n",
+     "[rules.ecs-rightsize] threshold_percent"),
+    ("lookback-days-zero", "[analysis]\nlookback_days = 0\n", "[analysis] lookback_days"),
+    ("lookback-days-negative", "[analysis]\nlookback_days = -3\n",
+     "[analysis] lookback_days"),
+    ("percentile-zero", "[rules.ecs-rightsize]\npercentile = 0\n",
+     "[rules.ecs-rightsize] percentile"),
+    ("percentile-120", "[rules.ecs-rightsize]\npercentile = 120\n",
+     "[rules.ecs-rightsize] percentile"),
+    ("headroom-negative", "[rules.ecs-rightsize]\nheadroom_percent = -1\n",
+     "[rules.ecs-rightsize] headroom_percent"),
+    ("min-coverage-1.5", "[rules.ecs-rightsize]\nmin_coverage = 1.5\n",
+     "[rules.ecs-rightsize] min_coverage"),
+    ("rds-min-coverage-zero", "[rules.rds-reserved-instance]\nmin_coverage = 0\n",
+     "[rules.rds-reserved-instance] min_coverage"),
+    ("rds-term-3yr", "[rules.rds-reserved-instance]\nterm = \"3yr\"\n",
+     "[rules.rds-reserved-instance] term"),
+    ("spot-weight-zero", "[rules.ecs-fargate-spot]\nspot_weight = 0\n",
+     "[rules.ecs-fargate-spot] spot_weight"),
+    ("ia-days-under-30", "[rules.s3-lifecycle]\nia_days = 10\n", "[rules.s3-lifecycle] ia_days"),
+    ("glacier-not-after-ia", "[rules.s3-lifecycle]\nia_days = 90\nglacier_days = 90\n",
+     "glacier_days"),
+    ("unknown-region", "[aws]\nregions = [\"ap-south-9\"]\n", "ap-south-9"),
+    ("empty-regions", "[aws]\nregions = []\n", "[aws] regions"),
+    ("region-twice", "[aws]\nregions = [\"ap-south-1\", \"ap-south-1\"]\n", "[aws] regions"),
+    ("unknown-rule-id", "[rules.ecs-rightsizing]\nenabled = true\n", "ecs-rightsizing"),
+    ("rule-not-a-table", "[rules]\necs-rightsize = 5\n", "rules.ecs-rightsize"),
+    ("bad-cron", "[schedule]\ncron = \"0 6 1 *\"\n", "cron"),
+    ("cron-out-of-range", "[schedule]\ncron = \"61 6 1 * *\"\n", "cron"),
+    ("bad-timezone", "[schedule]\ntimezone = \"Asia/Bangalore\"\n", "[schedule] timezone"),
+    ("duplicate-suppress-entries",
+     "[suppress]\nresources = [{ resource = \"edufly-api\" }, { resource = \"edufly-api\" }]\n",
+     "[suppress] resources"),
+    ("suppress-entry-unknown-rule",
+     "[suppress]\nresources = [{ resource = \"edufly-api\", rule = \"ecs-spot\" }]\n",
+     "ecs-spot"),
+    ("suppress-entry-empty-resource", "[suppress]\nresources = [{ resource = \"\" }]\n",
+     "[suppress] resources.0.resource"),
+    ("suppress-entry-bad-expiry",
+     "[suppress]\nresources = [{ resource = \"x\", expires = \"soon\" }]\n",
+     "[suppress] resources.0.expires"),
+    ("accounts-without-role-name", "[aws]\naccounts = [\"123456789012\"]\n", "role_name"),
+    ("organization-without-role-name", "[aws]\norganization = true\n", "role_name"),
+    ("bad-account-id", "[aws]\naccounts = [\"12345\"]\nrole_name = \"R\"\n", "[aws] accounts"),
+    ("severity-medium-above-high", "[severity]\nhigh_usd = 5\nmedium_usd = 25\n",
+     "medium_usd"),
+    ("severity-high-zero", "[severity]\nhigh_usd = 0\n", "[severity] high_usd"),
+    ("period-seconds-90", "[analysis]\nperiod_seconds = 90\n", "[analysis] period_seconds"),
+    ("period-seconds-30", "[analysis]\nperiod_seconds = 30\n", "[analysis] period_seconds"),
+    ("format-pdf", "[report]\nformats = [\"pdf\"]\n", "[report] formats"),
+]
+
+
+def write_config(tmp_path: Path, text: str | None) -> Path:
+    path = tmp_path / "bad.toml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_repository_config_toml_loads_with_its_documented_values():
+    config = load_config(REPO / "config.toml")
+    assert config.aws.regions == ["ap-south-1"]
+    assert config.analysis.lookback_days == 14
+    assert config.analysis.period_seconds == 3600
+    rightsize = config.rule_settings("ecs-rightsize")
+    assert isinstance(rightsize, RightsizeSettings)
+    assert (rightsize.threshold_percent, rightsize.percentile, rightsize.headroom_percent,
+            rightsize.min_coverage) == (50, 95, 20, 0.8)
+    assert config.enabled_rules() == ["ecs-rightsize", "ecs-fargate-spot",
+                                      "rds-reserved-instance", "s3-lifecycle"]
+    assert config.suppress.tag == "rightsizer:ignore"
+
+
+def test_empty_config_file_gives_defaults(tmp_path):
+    config = load_config(write_config(tmp_path, ""))
+    assert config.aws.regions == ["ap-south-1"]
+    assert config.schedule.cron == "0 6 1 * *"
+
+
+def test_rule_settings_are_parsed_into_the_rules_model(tmp_path):
+    path = write_config(tmp_path, "[rules.s3-lifecycle]\nia_days = 60\nglacier_days = 200\n"
+                                  "[rules.ecs-fargate-spot]\nenabled = false\n")
+    config = load_config(path)
+    lifecycle = config.rule_settings("s3-lifecycle")
+    assert isinstance(lifecycle, LifecycleSettings)
+    assert (lifecycle.ia_days, lifecycle.glacier_days) == (60, 200)
+    assert "ecs-fargate-spot" not in config.enabled_rules()
+
+
+@pytest.mark.parametrize(("text", "names"), [pytest.param(text, names, id=case)
+                                             for case, text, names in BAD_CONFIGS])
+def test_bad_config_is_one_line_naming_file_and_key(tmp_path, text, names):
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert names in message
+
+
+@pytest.mark.parametrize("text", [
+    "[analysis]\nlookback_days = \"14\"\n",
+    "[analysis]\nlookback_days = true\n",
+    "[rules.ecs-rightsize]\nenabled = \"no\"\n",
+])
+def test_wrongly_typed_value_that_looks_coercible_is_rejected(tmp_path, text):
+    with pytest.raises(ConfigError):
+        load_config(write_config(tmp_path, text))
+
+
+def test_cli_with_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path):
+    path = write_config(tmp_path, "[analysis]\nlookback_days = -3\n")
+    env = {**os.environ, **FAKE_CREDENTIALS, "PYTHONPATH": str(REPO),
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    done = subprocess.run(
+        [sys.executable, "-m", "rightsizer", "analyze", "--config", str(path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert str(path) in lines[0]
+    assert "lookback_days" in lines[0]
+
+
+def test_union_typed_key_is_named_without_pydantic_internals(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, "[aws]\nregions = \"ap-south-1\"\n"))
+    assert f"{tmp_path / 'bad.toml'}: [aws] regions: " in str(caught.value)
