@@ -181,6 +181,91 @@ class SnapshotBuilder:
                                     "operation": operation, "code": code, "message": message})
         return self
 
+    # --- helpers for the ElastiCache, logs, RDS sizing/idle/storage and ECS scaling rules --
+
+    def rds_metric(self, db_instance_id: str, metric: str, stat: str,
+                   values: np.ndarray | list[float], *, account: str = ACCOUNT,
+                   region: str = REGION) -> SnapshotBuilder:
+        """Any AWS/RDS series (e.g. FreeableMemory Minimum in bytes) for one instance."""
+        return self.metric("AWS/RDS", metric, db_instance_id, stat,
+                           np.asarray(values, dtype=float), account=account, region=region)
+
+    def rds_storage(self, db_instance_id: str, storage_type: str,
+                    allocated_storage_gb: int) -> SnapshotBuilder:
+        """Changes the storage of an instance added with rds_instance()."""
+        for row in self.rows["rds_instances"]:
+            if row["db_instance_id"] == db_instance_id:
+                row["storage_type"] = storage_type
+                row["allocated_storage_gb"] = allocated_storage_gb
+                return self
+        raise KeyError(db_instance_id)
+
+    def elasticache_cluster(self, cluster_id: str, *, node_type: str = "cache.t3.medium",
+                            num_nodes: int = 1, status: str = "available",
+                            engine: str = "redis", tags: dict[str, str] | None = None,
+                            account: str = ACCOUNT, region: str = REGION) -> str:
+        arn = f"arn:aws:elasticache:{region}:{account}:cluster:{cluster_id}"
+        self.rows["elasticache_clusters"].append({
+            "account": account, "region": region, "cluster_id": cluster_id, "arn": arn,
+            "node_type": node_type, "engine": engine, "num_nodes": num_nodes,
+            "status": status, "created_at": "2024-01-01 00:00:00+00:00",
+            "tags": json.dumps(tags or {}),
+        })
+        return arn
+
+    def elasticache_cpu(self, cluster_id: str, coverage: float = 1.0, value: float = 20.0, *,
+                        account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
+        """Hourly CPU Average for the first `coverage` share of the window."""
+        values = flat(value, round(self.hours * coverage))
+        return self.metric("AWS/ElastiCache", "CPUUtilization", cluster_id, "Average", values,
+                           account=account, region=region)
+
+    def elasticache_reservation(self, node_type: str, *, count: int = 1,
+                                state: str = "active", product_description: str = "redis",
+                                account: str = ACCOUNT,
+                                region: str = REGION) -> SnapshotBuilder:
+        number = len(self.rows["elasticache_reservations"]) + 1
+        self.rows["elasticache_reservations"].append({
+            "account": account, "region": region, "reservation_id": f"rcn-{number}",
+            "node_type": node_type, "product_description": product_description,
+            "state": state, "node_count": count, "start_time": "2026-03-01 00:00:00+00:00",
+            "duration_seconds": 31536000, "offering_type": "No Upfront",
+        })
+        return self
+
+    def log_group(self, name: str, *, retention_days: int = 0, stored_bytes: int = 0,
+                  created_days_ago: float | None = 365.0, log_group_class: str = "STANDARD",
+                  account: str = ACCOUNT, region: str = REGION) -> str:
+        """created_at is written as the collector does: creationTime, ms since epoch, as text."""
+        arn = f"arn:aws:logs:{region}:{account}:log-group:{name}"
+        created = "" if created_days_ago is None else str(
+            int((self.end - timedelta(days=created_days_ago)).timestamp() * 1000))
+        self.rows["log_groups"].append({
+            "account": account, "region": region, "log_group": name, "arn": arn,
+            "retention_days": retention_days, "stored_bytes": stored_bytes,
+            "created_at": created, "log_group_class": log_group_class,
+        })
+        return arn
+
+    def ecs_cpu_average(self, service: str, values: np.ndarray | list[float], *,
+                        cluster: str = CLUSTER, account: str = ACCOUNT,
+                        region: str = REGION) -> SnapshotBuilder:
+        """AWS/ECS CPUUtilization Average only (percent of the service's reserved CPU)."""
+        return self.metric("AWS/ECS", "CPUUtilization", f"{cluster}/{service}", "Average",
+                           np.asarray(values, dtype=float), account=account, region=region)
+
+    def autoscaling_target(self, service: str, *, min_capacity: int = 1, max_capacity: int = 4,
+                           policies: list[dict[str, Any]] | None = None,
+                           cluster: str = CLUSTER, account: str = ACCOUNT,
+                           region: str = REGION) -> SnapshotBuilder:
+        self.rows["autoscaling_targets"].append({
+            "account": account, "region": region,
+            "resource_id": f"service/{cluster}/{service}",
+            "min_capacity": min_capacity, "max_capacity": max_capacity,
+            "policies": json.dumps(policies or []),
+        })
+        return self
+
     # --- result --------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:

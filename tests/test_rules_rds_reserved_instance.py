@@ -127,7 +127,7 @@ def test_single_az_medium_reservation_does_not_cover_multi_az_medium():
     [finding] = evaluate(snap.build(), Settings()).findings
     assert finding.name == "edufly-db"
     assert finding.evidence["normalized_units"] == 4
-    assert finding.evidence["unused_reserved_units_in_family"] == 2
+    assert finding.evidence["covered_units"] == 2
 
 
 def test_partly_covered_instance_saves_only_on_uncovered_units():

@@ -1,0 +1,249 @@
+"""report.html: one self-contained page (inline CSS, JS and SVG) that works offline and by email.
+
+Safety: every value reaches the page through Jinja2 with autoescape on, so names, tags, ARNs
+and error messages from AWS render as text. No data is passed to the script at all (it reads
+the DOM), and a Content-Security-Policy pins the one inline script by hash and blocks every
+network load, so even a missed escape could neither run code nor phone home.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+import rightsizer
+from rightsizer.outputs.charts import cost_trend_chart, evidence_charts
+from rightsizer.outputs.formatting import (
+    SEVERITIES,
+    as_number,
+    date_part,
+    describe_setting,
+    evidence_value,
+    humanize_key,
+    money,
+    severity_counts,
+    timestamp_text,
+)
+
+TEMPLATE = "report.html.j2"
+TOP_ACTIONS = 3
+
+
+def template_dirs() -> list[Path]:
+    """Installed wheel first (templates/ is force-included as rightsizer/templates), then the
+    repository's top-level templates/ for an editable checkout."""
+    package_dir = Path(rightsizer.__file__).resolve().parent
+    candidates = [package_dir / "templates", package_dir.parent / "templates"]
+    return [path for path in candidates if (path / TEMPLATE).is_file()]
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    dirs = template_dirs()
+    if not dirs:
+        raise FileNotFoundError(f"{TEMPLATE} not found in rightsizer/templates or ./templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(path) for path in dirs]),
+        autoescape=True,  # everything, whatever the template's extension
+        undefined=jinja2.StrictUndefined,  # a typo in the template fails tests, not silently
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = money
+    return env
+
+
+def render_html(report: dict[str, Any], context: dict[str, Any]) -> str:
+    env = environment()
+    script = _asset(env, "report.js")
+    style = _asset(env, "report.css")
+    view = build_view(report, context or {})
+    return env.get_template(TEMPLATE).render(
+        **view,
+        # Our own static files, not data: safe to inline verbatim.
+        style=Markup(style),
+        script=Markup(script),
+        csp=_content_security_policy(script),
+    )
+
+
+def _asset(env: jinja2.Environment, name: str) -> str:
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, name)
+    return source
+
+
+def _content_security_policy(script: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+            f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+
+
+def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, already formatted; missing context keys render empty."""
+    rules_meta = _dict(context.get("rules"))
+    apply = _dict(context.get("apply"))
+    findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
+    summary = _dict(report.get("summary"))
+    rows = [_finding_view(f, rules_meta, apply) for f in findings]
+    return {
+        "header": _header_view(report, _dict(context.get("run"))),
+        "cards": _cards_view(summary, findings, report, _dict(context.get("run"))),
+        "top_actions": _top_actions(rows),
+        "rule_bars": _rule_bars(summary, rules_meta),
+        "trend": cost_trend_chart(_list(context.get("cost_trend"))),
+        "findings": rows,
+        "rule_options": _rule_options(rows),
+        "severities": SEVERITIES,
+        "skipped": [_dict(row) for row in report.get("skipped") or []],
+        "errors": [_dict(row) for row in report.get("errors") or []],
+        "footer": _footer_view(context),
+    }
+
+
+def _header_view(report: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    window = _dict(report.get("window"))
+    return {
+        "accounts": [str(a) for a in report.get("accounts") or []],
+        "regions": [str(r) for r in report.get("regions") or []],
+        "window_start": date_part(window.get("start")),
+        "window_end": date_part(window.get("end")),
+        "window_days": window.get("days"),
+        "generated_at": timestamp_text(report.get("generated_at")),
+        "demo": bool(run.get("demo")),
+    }
+
+
+def _cards_view(summary: dict[str, Any], findings: list[dict[str, Any]],
+                report: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    monthly = as_number(summary.get("monthly_savings_usd"))
+    if monthly is None:  # an older/partial report: fall back to what the findings say
+        monthly = sum(as_number(f.get("monthly_savings_usd")) or 0.0 for f in findings)
+    api_calls = _dict(run.get("api_calls"))
+    call_count = as_number(run.get("api_call_count"))
+    if call_count is None and api_calls:
+        call_count = sum(as_number(v) or 0.0 for v in api_calls.values())
+    return {
+        "monthly_savings": money(monthly),
+        "yearly_savings": money(monthly * 12),
+        "findings": int(as_number(summary.get("findings")) or len(findings)),
+        "severity_counts": severity_counts(findings),
+        "skipped": len(report.get("skipped") or []),
+        "errors": len(report.get("errors") or []),
+        "api_cost": _small_money(run.get("api_cost_usd")),
+        "api_calls": None if call_count is None else f"{call_count:,.0f}",
+        "api_breakdown": sorted((str(k), v) for k, v in api_calls.items()),
+        "duration": _duration(run.get("duration_seconds")),
+    }
+
+
+def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any],
+                  apply: dict[str, Any]) -> dict[str, Any]:
+    rule = str(finding.get("rule", ""))
+    meta = _dict(rules_meta.get(rule))
+    evidence = _dict(finding.get("evidence"))
+    commands = _dict(apply.get(str(finding.get("id", ""))))
+    severity = str(finding.get("severity", "low"))
+    name = str(finding.get("name") or finding.get("resource_id") or "")
+    search = " ".join(str(finding.get(k, "")) for k in
+                      ("name", "resource_id", "account", "region", "rule", "reason"))
+    return {
+        "id": str(finding.get("id", "")),
+        "rule": rule,
+        "rule_title": str(meta.get("title") or rule),
+        "rule_why": str(meta.get("why") or ""),
+        "severity": severity,
+        "severity_rank": SEVERITIES.index(severity) if severity in SEVERITIES else 9,
+        "name": name,
+        "resource_id": str(finding.get("resource_id", "")),
+        "resource_type": str(finding.get("resource_type", "")),
+        "account": str(finding.get("account", "")),
+        "region": str(finding.get("region", "")),
+        "current": describe_setting(finding.get("current")),
+        "recommended": describe_setting(finding.get("recommended")),
+        "cost": money(finding.get("monthly_cost_usd")),
+        "cost_value": as_number(finding.get("monthly_cost_usd")) or 0.0,
+        "savings": money(finding.get("monthly_savings_usd")),
+        "savings_value": as_number(finding.get("monthly_savings_usd")) or 0.0,
+        "reason": str(finding.get("reason", "")),
+        "evidence": [(humanize_key(str(k)), evidence_value(str(k), v))
+                     for k, v in evidence.items()],
+        "charts": evidence_charts(evidence),
+        "commands": [(label, str(commands[key])) for key, label in
+                     (("cli", "AWS CLI"), ("iac", "Infrastructure as code"))
+                     if commands.get(key)],
+        "search": search.lower(),
+    }
+
+
+def _top_actions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda row: -row["savings_value"])[:TOP_ACTIONS]
+
+
+def _rule_bars(summary: dict[str, Any], rules_meta: dict[str, Any]) -> list[dict[str, Any]]:
+    by_rule = _dict(summary.get("by_rule"))
+    values = {rule: as_number(_dict(entry).get("monthly_savings_usd")) or 0.0
+              for rule, entry in by_rule.items()}
+    top = max(values.values(), default=0.0)
+    bars = []
+    for rule in sorted(values, key=lambda r: (-values[r], r)):
+        title = _dict(rules_meta.get(rule)).get("title") or rule
+        bars.append({
+            "rule": str(rule), "title": str(title), "savings": money(values[rule]),
+            "findings": int(as_number(_dict(by_rule[rule]).get("findings")) or 0),
+            # A tiny sliver keeps a $0.40 rule visible next to a $400 one.
+            "width": round(max(values[rule] / top * 100, 1.5), 1) if top > 0 else 0,
+        })
+    return bars
+
+
+def _rule_options(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    seen: dict[str, str] = {}
+    for row in rows:
+        seen.setdefault(row["rule"], row["rule_title"])
+    return [{"value": rule, "label": rule} for rule in sorted(seen)]
+
+
+def _footer_view(context: dict[str, Any]) -> dict[str, Any]:
+    sources = []
+    for row in _list(context.get("pricing_sources")):
+        row = _dict(row)
+        source = str(row.get("source", ""))
+        sources.append({
+            "table": str(row.get("table", "")),
+            "as_of": str(row.get("as_of", "")),
+            "source": source,
+            # Only https links are clickable: a `javascript:` URL survives HTML escaping.
+            "link": source if source.startswith("https://") else None,
+        })
+    run = _dict(context.get("run"))
+    return {"sources": sources, "tool_version": str(run.get("tool_version") or "")}
+
+
+def _small_money(value: Any) -> str | None:
+    """API charges are fractions of a cent; `$0.00` would read as "free" and hide the count."""
+    number = as_number(value)
+    if number is None:
+        return None
+    return money(number) if number == 0 or number >= 0.01 else f"${number:.4f}"
+
+
+def _duration(value: Any) -> str | None:
+    seconds = as_number(value)
+    if seconds is None:
+        return None
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

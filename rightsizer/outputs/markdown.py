@@ -1,0 +1,124 @@
+"""report.md: a summary that pastes into an issue, a PR comment or a wiki page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rightsizer.outputs.formatting import (
+    SEVERITIES,
+    change_text,
+    date_part,
+    money,
+    severity_counts,
+    timestamp_text,
+)
+
+# CommonMark backslash-escapes any ASCII punctuation; escaping these keeps an AWS name such as
+# `a|b` or `<img ...>` from breaking the table or injecting markup.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&])")
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    sections = [
+        _header(report),
+        _summary(report),
+        _findings(report.get("findings") or []),
+        _skipped(report.get("skipped") or []),
+        _errors(report.get("errors") or []),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _header(report: dict[str, Any]) -> str:
+    window = report.get("window") or {}
+    lines = [
+        "# rightsizer report",
+        "",
+        f"- Accounts: {_text(', '.join(map(str, report.get('accounts') or [])) or '—')}",
+        f"- Regions: {_text(', '.join(map(str, report.get('regions') or [])) or '—')}",
+        f"- Window: {_text(date_part(window.get('start')))} to "
+        f"{_text(date_part(window.get('end')))} ({_text(window.get('days', '?'))} days)",
+        f"- Generated: {_text(timestamp_text(report.get('generated_at')))}",
+    ]
+    return "\n".join(lines)
+
+
+def _summary(report: dict[str, Any]) -> str:
+    summary = report.get("summary") or {}
+    findings = report.get("findings") or []
+    total = summary.get("monthly_savings_usd", 0)
+    counts = severity_counts(findings)
+    lines = [
+        "## Summary",
+        "",
+        f"**Potential savings: {money(total)} / month** "
+        f"({money((total or 0) * 12)} / year) from {summary.get('findings', len(findings))} "
+        "findings"
+        + (" (" + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s)) + ")"
+           if findings else "") + ".",
+    ]
+    by_rule = summary.get("by_rule") or {}
+    if by_rule:
+        lines += ["", "| Rule | Findings | Monthly savings |", "|---|---:|---:|"]
+        ranked = sorted(by_rule.items(),
+                        key=lambda item: -(item[1] or {}).get("monthly_savings_usd", 0))
+        for rule, entry in ranked:
+            entry = entry or {}
+            lines.append(f"| {_text(rule)} | {entry.get('findings', 0)} | "
+                         f"{money(entry.get('monthly_savings_usd'))} |")
+    return "\n".join(lines)
+
+
+def _findings(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return "## Findings\n\nNo savings found: every resource checked looks right-sized."
+    lines = [
+        "## Findings (by monthly savings)",
+        "",
+        "| # | Rule | Severity | Resource | Region | Change | Monthly cost | Monthly savings |",
+        "|---:|---|---|---|---|---|---:|---:|",
+    ]
+    for number, finding in enumerate(findings, 1):
+        lines.append(
+            f"| {number} | {_text(finding.get('rule'))} | {_text(finding.get('severity'))} | "
+            f"{_text(finding.get('name'))} | {_text(finding.get('region'))} | "
+            f"{_text(change_text(finding))} | {money(finding.get('monthly_cost_usd'))} | "
+            f"**{money(finding.get('monthly_savings_usd'))}** |"
+        )
+    lines += ["", "### Why"]
+    for number, finding in enumerate(findings, 1):
+        lines.append(f"{number}. **{_text(finding.get('name'))}**: {_text(finding.get('reason'))}")
+    return "\n".join(lines)
+
+
+def _skipped(skipped: list[dict[str, Any]]) -> str:
+    if not skipped:
+        return ""
+    lines = [f"## Skipped resources ({len(skipped)})", "",
+             "| Rule | Resource | Region | Reason | Detail |", "|---|---|---|---|---|"]
+    for row in skipped:
+        lines.append(f"| {_text(row.get('rule'))} | {_text(row.get('name'))} | "
+                     f"{_text(row.get('region'))} | {_text(row.get('reason'))} | "
+                     f"{_text(row.get('detail'))} |")
+    return "\n".join(lines)
+
+
+def _errors(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return ""
+    lines = [f"## Errors ({len(errors)})", "",
+             "| Account | Region | Service | Operation | Code | Message |",
+             "|---|---|---|---|---|---|"]
+    for row in errors:
+        cells = (row.get(key) for key in
+                 ("account", "region", "service", "operation", "code", "message"))
+        lines.append("| " + " | ".join(_text(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _text(value: Any) -> str:
+    """One table-safe line: markdown punctuation escaped, newlines folded."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())
+    return _SPECIAL.sub(r"\\\1", text)

@@ -1,0 +1,455 @@
+"""Outputs render a finished report: JSON, CSV, Markdown and a self-contained, safe HTML page."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rightsizer.outputs import (
+    FORMATS,
+    render_csv,
+    render_html,
+    render_json,
+    render_markdown,
+    write_outputs,
+)
+from rightsizer.outputs.charts import cost_trend_chart, nice_ceiling, utilization_chart
+from rightsizer.outputs.formatting import describe_setting, evidence_value, money, percent
+
+ACCOUNT = "123456789012"
+REGION = "ap-south-1"
+CPU_DAILY = [38.2, 41.0, 35.5, 44.9, 39.1, 30.2, 28.7, 46.3, 42.2, 40.0, 37.4, 33.8, 29.9, 45.1]
+MEMORY_DAILY = [31.0, 33.5, 32.2, 36.8, 34.1, 30.0, 29.4, 37.9, 35.0, 33.3, 32.7, 31.1, 30.6, 36.2]
+MALICIOUS = "<script>alert(1)</script>"
+ATTRIBUTE_BREAKER = '"><img src=x onerror=alert(1)>'
+
+
+def _finding(rule: str, name: str, resource_type: str, resource_id: str, **fields: Any
+             ) -> dict[str, Any]:
+    return {
+        "id": hashlib.sha256(f"{rule}|{name}".encode()).hexdigest()[:16],
+        "rule": rule, "severity": fields.pop("severity"), "resource_type": resource_type,
+        "resource_id": resource_id, "name": name, "account": ACCOUNT, "region": REGION,
+        **fields,
+    }
+
+
+def sample_report() -> dict[str, Any]:
+    """EduFly-like: two Fargate services, a Postgres instance, a growing bucket."""
+    ecs_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/edufly/"
+    findings = [
+        _finding(
+            "rds-reserved-instance", "edufly-db", "rds-instance",
+            f"arn:aws:rds:{REGION}:{ACCOUNT}:db:edufly-db", severity="high",
+            current={"instance_class": "db.t4g.medium", "multi_az": True},
+            recommended={"term": "1yr", "offering": "No Upfront"},
+            monthly_cost_usd=104.03, monthly_savings_usd=1234.56,
+            evidence={"coverage": 1.0, "datapoints": 336, "hourly_on_demand_usd": 0.1425,
+                      "hourly_reserved_usd": 0.0998, "reservations_readable": True},
+            reason="db.t4g.medium Multi-AZ (primary) reported CPU in 100% of the window and no "
+                   "active reservation covers it",
+        ),
+        _finding(
+            "ecs-rightsize", "edufly-api", "ecs-service", ecs_arn + "edufly-api",
+            severity="medium",
+            current={"cpu": 1024, "memory": 2048}, recommended={"cpu": 512, "memory": 1024},
+            monthly_cost_usd=80.0, monthly_savings_usd=40.0,
+            evidence={
+                "cpu_p95_percent": 31.0, "cpu_max_percent": 46.3, "cpu_avg_percent": 18.2,
+                "memory_max_percent": 37.9, "memory_avg_percent": 30.1, "coverage": 0.99,
+                "datapoints": 333, "threshold_percent": 50, "headroom_percent": 20,
+                "recommended_cpu_percent_of_current": 50.0,
+                "recommended_memory_percent_of_current": 50.0,
+                "cpu_daily_max_percent": CPU_DAILY, "memory_daily_max_percent": MEMORY_DAILY,
+            },
+            reason="CPU p95 31% (peak 46%) and memory peak 38% of 1 vCPU / 2 GB over 14 days",
+        ),
+        _finding(
+            "ecs-fargate-spot", "edufly-report-worker", "ecs-service",
+            ecs_arn + "edufly-report-worker", severity="low",
+            current={"capacity_provider": "FARGATE"},
+            recommended={"capacity_provider": "FARGATE_SPOT", "strategy": [
+                {"capacityProvider": "FARGATE_SPOT", "weight": 3},
+                {"capacityProvider": "FARGATE", "weight": 1}]},
+            monthly_cost_usd=36.04, monthly_savings_usd=18.92,
+            evidence={"task_count": 2, "load_balancers": 0, "spot_share": 0.75},
+            reason="runs on on-demand FARGATE and has no load balancer (a background worker)",
+        ),
+        _finding(
+            "s3-lifecycle", "edufly-student-docs", "s3-bucket",
+            "arn:aws:s3:::edufly-student-docs", severity="low",
+            current={"lifecycle": "absent"},
+            recommended={"transitions": [{"days": 30, "storage_class": "STANDARD_IA"},
+                                         {"days": 90, "storage_class": "GLACIER"}],
+                         "abort_incomplete_multipart_upload_days": 7},
+            monthly_cost_usd=9.2, monthly_savings_usd=4.41,
+            evidence={"lifecycle": "absent", "standard_gb": 368.0, "estimate": "creation-date"},
+            reason="bucket has no lifecycle configuration (368.0 GB in STANDARD)",
+        ),
+    ]
+    total = round(sum(f["monthly_savings_usd"] for f in findings), 2)
+    by_rule = {f["rule"]: {"findings": 1, "monthly_savings_usd": f["monthly_savings_usd"]}
+               for f in findings}
+    return {
+        "schema_version": "1",
+        "generated_at": "2026-12-01T06:00:00Z",
+        "window": {"start": "2026-11-17T00:00:00Z", "end": "2026-12-01T00:00:00Z", "days": 14},
+        "accounts": [ACCOUNT],
+        "regions": [REGION],
+        "summary": {"findings": len(findings), "monthly_savings_usd": total, "by_rule": by_rule},
+        "findings": findings,
+        "skipped": [
+            {"rule": "ecs-rightsize", "resource_type": "ecs-service",
+             "resource_id": ecs_arn + "edufly-ml-batch", "name": "edufly-ml-batch",
+             "account": ACCOUNT, "region": REGION, "reason": "insufficient-data",
+             "detail": "120 of 336 hourly datapoints (36%); needs 80% of the window"},
+            {"rule": "s3-lifecycle", "resource_type": "s3-bucket",
+             "resource_id": "arn:aws:s3:::edufly-terraform-state", "name": "edufly-terraform-state",
+             "account": ACCOUNT, "region": REGION, "reason": "suppressed",
+             "detail": "tag rightsizer:ignore=true"},
+        ],
+        "errors": [
+            {"account": ACCOUNT, "region": REGION, "service": "rds",
+             "operation": "DescribeReservedDBInstances", "code": "AccessDenied",
+             "message": "User is not authorized to perform: rds:DescribeReservedDBInstances"},
+        ],
+    }
+
+
+def sample_context(report: dict[str, Any]) -> dict[str, Any]:
+    services = {"Amazon Elastic Container Service": 201.3,
+                "Amazon Relational Database Service": 104.0,
+                "Amazon Simple Storage Service": 9.2, "Amazon ElastiCache": 24.5,
+                "AmazonCloudWatch": 3.1}
+    trend = [{"month": month, "service": service, "amount_usd": round(amount * growth, 2)}
+             for month, growth in (("2026-09", 0.82), ("2026-10", 0.9), ("2026-11", 1.0))
+             for service, amount in services.items()]
+    return {
+        "rules": {
+            "ecs-rightsize": {"title": "Right-size over-provisioned Fargate tasks",
+                              "why": "Fargate bills the task size, not what the task uses."},
+            "ecs-fargate-spot": {"title": "Run interruptible background services on Fargate "
+                                          "Spot", "why": "Spot is up to 70% cheaper."},
+            "rds-reserved-instance": {"title": "Reserve databases that run 24/7",
+                                      "why": "A 1-year No Upfront reservation needs no cash."},
+            "s3-lifecycle": {"title": "Add a lifecycle policy to growing buckets",
+                             "why": "Old objects cost the same as new ones in STANDARD."},
+        },
+        "apply": {f["id"]: {"cli": f"aws ecs update-service --service {f['name']}",
+                            "iac": 'resource "aws_ecs_service" "x" {\n  cpu = 512\n}'}
+                  for f in report["findings"]},
+        "cost_trend": trend,
+        "run": {"tool_version": "0.1.0", "duration_seconds": 12.3,
+                "api_calls": {"cloudwatch:GetMetricData": 4, "ce:GetCostAndUsage": 1,
+                              "ecs:DescribeServices": 2},
+                "api_cost_usd": 0.0021, "demo": True},
+        "pricing_sources": [{"table": "fargate", "source": "https://aws.amazon.com/fargate/pricing/",
+                             "as_of": "2026-11-01"}],
+    }
+
+
+def empty_report() -> dict[str, Any]:
+    report = sample_report()
+    report.update(findings=[], skipped=[], errors=[],
+                  summary={"findings": 0, "monthly_savings_usd": 0.0, "by_rule": {}})
+    return report
+
+
+@pytest.fixture
+def report() -> dict[str, Any]:
+    return sample_report()
+
+
+@pytest.fixture
+def context(report: dict[str, Any]) -> dict[str, Any]:
+    return sample_context(report)
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+def test_json_round_trips_and_keeps_schema_keys_in_order(report: dict[str, Any]) -> None:
+    text = render_json(report)
+    assert json.loads(text) == report
+    assert list(json.loads(text)) == ["schema_version", "generated_at", "window", "accounts",
+                                      "regions", "summary", "findings", "skipped", "errors"]
+    assert text.startswith('{\n  "schema_version": "1"')
+    assert render_json(copy.deepcopy(report)) == text  # stable
+
+
+def test_json_keeps_non_ascii_and_turns_nan_into_null(report: dict[str, Any]) -> None:
+    report["findings"][0]["name"] = "édufly-db"
+    report["findings"][0]["evidence"]["coverage"] = float("nan")
+    parsed = json.loads(render_json(report))
+    assert "édufly-db" in render_json(report)
+    assert parsed["findings"][0]["evidence"]["coverage"] is None
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def test_csv_header_is_the_json_finding_keys_with_one_row_per_finding(
+        report: dict[str, Any]) -> None:
+    rows = list(csv.reader(io.StringIO(render_csv(report))))
+    assert rows[0] == list(report["findings"][0].keys())
+    assert len(rows) == 1 + len(report["findings"])
+    by_column = dict(zip(rows[0], rows[2], strict=True))
+    assert by_column["name"] == "edufly-api"
+    assert json.loads(by_column["current"]) == {"cpu": 1024, "memory": 2048}
+    assert json.loads(by_column["evidence"])["cpu_daily_max_percent"] == CPU_DAILY
+    assert float(by_column["monthly_savings_usd"]) == 40.0
+
+
+def test_csv_neutralizes_spreadsheet_formulas_in_aws_strings(report: dict[str, Any]) -> None:
+    report["findings"][0]["name"] = "=HYPERLINK(\"http://evil\")"
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert rows[0]["name"].startswith("'=")
+
+
+def test_csv_of_an_empty_report_is_just_the_header() -> None:
+    rows = list(csv.reader(io.StringIO(render_csv(empty_report()))))
+    assert len(rows) == 1 and rows[0][0] == "id"
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+def test_markdown_has_total_findings_by_savings_skipped_and_errors(
+        report: dict[str, Any]) -> None:
+    text = render_markdown(report)
+    assert "$1,297.89" in text
+    assert text.index("edufly-db") < text.index("edufly-api") < text.index("edufly-student-docs")
+    assert "edufly-ml-batch" in text and "insufficient-data" in text
+    assert "AccessDenied" in text
+
+
+def test_markdown_escapes_table_breaking_names(report: dict[str, Any]) -> None:
+    report["findings"][0]["name"] = "a|b " + MALICIOUS
+    text = render_markdown(report)
+    assert MALICIOUS not in text
+    assert r"a\|b \<script\>" in text
+
+
+def test_markdown_of_an_empty_report_says_no_savings() -> None:
+    assert "No savings found" in render_markdown(empty_report())
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+def test_html_shows_total_yearly_and_every_finding(report: dict[str, Any],
+                                                   context: dict[str, Any]) -> None:
+    page = render_html(report, context)
+    assert "$1,297.89" in page
+    assert "$15,574.68" in page  # yearly equivalent
+    for finding in report["findings"]:
+        assert finding["name"] in page
+    assert "DEMO DATA" in page
+    assert "Top actions" in page
+    assert "Monthly cost by service" in page and "2026-09" in page
+    assert "edufly-ml-batch" in page and "DescribeReservedDBInstances" in page
+    assert "https://aws.amazon.com/fargate/pricing/" in page
+    assert "$0.0021" in page  # the run's own API cost is not rounded to "$0.00"
+
+
+def test_html_ecs_rightsize_finding_has_a_utilization_chart(report: dict[str, Any],
+                                                            context: dict[str, Any]) -> None:
+    page = render_html(report, context)
+    assert page.count('class="util-chart"') == 2  # CPU and memory for the one ecs-rightsize
+    assert "ref-recommended" in page
+    assert "day 14: 45.1%" in page
+
+
+def test_html_loads_nothing_from_the_network(report: dict[str, Any],
+                                             context: dict[str, Any]) -> None:
+    page = render_html(report, context)
+    assert not re.search(r"<script[^>]+src", page, re.I)
+    assert not re.search(r"<link[^>]*>", page, re.I)
+    assert not re.search(r"""\ssrc\s*=\s*["']?(https?:)?//""", page, re.I)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page, re.I)
+    assert "@import" not in page
+    # The CSP also blocks any network load a future template change might add.
+    assert "default-src 'none'" in html.unescape(page)
+
+
+@pytest.mark.parametrize("evil", [MALICIOUS, ATTRIBUTE_BREAKER])
+def test_html_escapes_aws_provided_strings(report: dict[str, Any], context: dict[str, Any],
+                                           evil: str) -> None:
+    report["findings"][1]["name"] = evil
+    report["findings"][1]["reason"] = evil
+    report["findings"][1]["evidence"]["note"] = evil
+    report["skipped"][0]["detail"] = evil
+    report["errors"][0]["message"] = evil
+    report["accounts"] = [evil]
+    context["apply"][report["findings"][1]["id"]]["cli"] = evil
+    page = render_html(report, context)
+    assert evil not in page
+    assert "<img src=x" not in page
+    assert page.count("<script") == 1  # only our own script tag
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "&#34;&gt;&lt;img" in page
+
+
+def test_html_only_links_https_pricing_sources(report: dict[str, Any],
+                                               context: dict[str, Any]) -> None:
+    context["pricing_sources"].append({"table": "x", "source": "javascript:alert(1)",
+                                       "as_of": "2026-11-01"})
+    page = render_html(report, context)
+    assert 'href="javascript:' not in page
+
+
+def test_html_renders_an_empty_report_with_a_friendly_state() -> None:
+    page = render_html(empty_report(), {})
+    assert "No savings found" in page
+    assert "$0.00" in page
+    assert "findings-table" not in page.split("<script>")[0]
+
+
+def test_html_tolerates_a_context_with_every_key_missing_or_empty(
+        report: dict[str, Any]) -> None:
+    page = render_html(report, {"rules": {}, "apply": {}, "cost_trend": [], "run": {},
+                                "pricing_sources": []})
+    assert "edufly-api" in page
+    assert "Monthly cost by service" not in page
+    assert "DEMO DATA" not in page
+
+
+# --- write_outputs ----------------------------------------------------------------------------
+
+def test_write_outputs_writes_requested_files_and_always_json(
+        tmp_path: Path, report: dict[str, Any], context: dict[str, Any]) -> None:
+    written = write_outputs(report, context, tmp_path, ["html", "csv", "md"])
+    assert [p.name for p in written] == ["report.json", "report.html", "findings.csv",
+                                         "report.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == report
+
+
+def test_write_outputs_json_only_and_creates_the_directory(
+        tmp_path: Path, report: dict[str, Any]) -> None:
+    out = tmp_path / "reports" / "2026-12"
+    assert write_outputs(report, {}, out, []) == [out / "report.json"]
+
+
+def test_write_outputs_rejects_an_unknown_format(tmp_path: Path,
+                                                 report: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="pdf"):
+        write_outputs(report, {}, tmp_path, ["pdf"])
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failing_render_leaves_the_previous_report_intact(
+        tmp_path: Path, report: dict[str, Any], context: dict[str, Any]) -> None:
+    write_outputs(report, context, tmp_path, FORMATS)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    class Exploding(dict):  # a context whose every lookup fails mid-render
+        def get(self, key: str, default: Any = None) -> Any:
+            raise RuntimeError("boom")
+
+    changed = copy.deepcopy(report)
+    changed["summary"]["monthly_savings_usd"] = 1.0
+    with pytest.raises(RuntimeError, match="boom"):
+        write_outputs(changed, Exploding(rules={}), tmp_path, FORMATS)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_an_interrupted_write_leaves_no_temp_file(
+        tmp_path: Path, report: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    write_outputs(report, {}, tmp_path, ["json"])
+    before = (tmp_path / "report.json").read_bytes()
+
+    def crash(src: Any, dst: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_outputs(empty_report(), {}, tmp_path, ["json"])
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    assert (tmp_path / "report.json").read_bytes() == before
+
+
+def test_written_files_follow_the_umask_not_tempfile_0600(
+        tmp_path: Path, report: dict[str, Any]) -> None:
+    old = os.umask(0o022)
+    try:
+        path = write_outputs(report, {}, tmp_path, ["json"])[0]
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+# --- formatting and chart geometry ------------------------------------------------------------
+
+def test_money_and_percent_formats() -> None:
+    assert money(1234.561) == "$1,234.56"
+    assert money(-5) == "-$5.00"
+    assert money(None) == "—"
+    assert percent(31) == "31.0%"
+    assert evidence_value("coverage", 0.99) == "99.0%"
+    assert evidence_value("cpu_daily_max_percent", [1.5, 2]) == "1.5, 2"
+    assert evidence_value("hourly_on_demand_usd", 0.1425) == "$0.1425"
+
+
+def test_describe_setting_knows_the_design_shapes_and_falls_back() -> None:
+    assert describe_setting({"cpu": 512, "memory": 1024}) == "0.5 vCPU / 1 GB"
+    assert describe_setting({"term": "1yr", "offering": "No Upfront"}) == \
+        "1yr No Upfront reservation"
+    assert "STANDARD_IA after 30 days" in describe_setting(
+        {"transitions": [{"days": 30, "storage_class": "STANDARD_IA"}]})
+    assert describe_setting({"retention_days": 30}) == "retention days: 30"
+
+
+def test_trend_chart_stacks_services_and_folds_the_tail_into_other() -> None:
+    rows = [{"month": "2026-11", "service": f"svc{i}", "amount_usd": 10.0 + i} for i in range(9)]
+    chart = cost_trend_chart(rows)
+    assert chart is not None
+    assert len(chart["legend"]) == 7 and chart["legend"][-1]["name"].startswith("Other (3")
+    assert chart["bars"][0]["total"] == "$126.00"
+    assert cost_trend_chart([]) is None
+
+
+def test_utilization_chart_scales_above_100_percent_peaks() -> None:
+    chart = utilization_chart("CPU", [50.0, 130.0], 50.0, 50)
+    assert chart is not None and chart["bars"][1]["over"]
+    assert utilization_chart("CPU", [], None) is None
+    assert nice_ceiling(1297.89) == 2000
+
+
+# --- a real browser ---------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
+                                        if Path("/usr/bin/chromium").exists() else None)
+
+
+def _dump_dom(page: Path, profile: Path) -> str:
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=90, check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+@pytest.mark.parametrize("which", ["sample", "empty"])
+def test_chromium_renders_the_page_and_runs_its_script(tmp_path: Path, which: str) -> None:
+    report = sample_report() if which == "sample" else empty_report()
+    context = sample_context(report) if which == "sample" else {}
+    page = write_outputs(report, context, tmp_path / "out", ["html"])[1]
+    dom = _dump_dom(page, tmp_path / "profile")
+    assert ("$1,297.89" if which == "sample" else "No savings found") in dom
+    # The script ran under the page's CSP (hash matched) and reached its last line.
+    assert re.search(r'<html[^>]*data-ready="true"', dom)
+    if which == "sample":
+        assert ">4 findings<" in dom
+        assert 'aria-expanded="false"' in dom
