@@ -60,6 +60,19 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     return findings, skipped
 
 
+def non_overlapping_savings(findings: list[Finding]) -> float:
+    """Total savings counting each resource once, at its largest finding.
+
+    Findings on one resource overlap (an idle database also looks over-sized and unreserved;
+    a smaller Fargate task also costs less on Spot), so their sum would promise money twice.
+    """
+    best: dict[tuple[str, str, str], float] = {}
+    for finding in findings:
+        key = (finding.account, finding.region, finding.resource_id)
+        best[key] = max(best.get(key, 0.0), finding.monthly_savings_usd)
+    return sum(best.values())
+
+
 def build_report(snapshot: Snapshot, findings: list[Finding],
                  skipped: list[Skipped]) -> dict[str, Any]:
     manifest = snapshot.manifest
@@ -80,7 +93,7 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
         "regions": list(manifest["regions"]),
         "summary": {
             "findings": len(findings),
-            "monthly_savings_usd": round(sum(f.monthly_savings_usd for f in findings), 2),
+            "monthly_savings_usd": round(non_overlapping_savings(findings), 2),
             "by_rule": by_rule,
         },
         "findings": [finding.to_dict() for finding in findings],

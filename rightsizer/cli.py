@@ -172,12 +172,28 @@ def analyze_command(
     days: Annotated[int | None, typer.Option("--days", help="Lookback window in days.")] = None,
     fail_on: FailOn = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    notify: Annotated[bool, typer.Option("--notify", help="Post the Slack summary after "
+                                         "writing the report ([slack] in config.toml).")] = False,
 ) -> None:
     """Collect, apply the rules and write the report."""
     _setup_logging(quiet)
     _check_fail_on(fail_on)
     config = _overrides(load_config(config_path), region, days)
     chosen = _parse_formats(formats, config)
+    report, context, out_dir = run_analysis(config, demo, output, quiet)
+    try:
+        _finish(report, context, out_dir, chosen, fail_on, quiet)
+    except typer.Exit:  # --fail-on's exit 1 comes after the report is written: still post
+        if notify:
+            _notify(report, out_dir, config, quiet)
+        raise
+    if notify:
+        _notify(report, out_dir, config, quiet)
+
+
+def run_analysis(config: Config, demo: bool, output: Path | None, quiet: bool = False
+                 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """collect + analyze (shared by `analyze` and `schedule`); returns where to write it."""
     started = time.monotonic()
     snapshot = _collect(config, demo, quiet)
     if not snapshot.manifest.get("resources_collected") and snapshot.table("errors").shape[0]:
@@ -185,7 +201,15 @@ def analyze_command(
                               f"{snapshot.table('errors').iloc[0]['message']})")
     report, context = analyze(snapshot, config)
     context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
-    _finish(report, context, _output_dir(output, config, snapshot), chosen, fail_on, quiet)
+    return report, context, _output_dir(output, config, snapshot)
+
+
+def _notify(report: dict[str, Any], out_dir: Path, config: Config, quiet: bool) -> None:
+    from rightsizer import slack
+
+    slack.send_summary(report, out_dir / "report.json", config.slack)
+    if not quiet:
+        typer.echo("  posted the Slack summary", err=True)
 
 
 @app.command("collect")
@@ -264,6 +288,46 @@ def init_command(
         raise RightsizerError(f"{path} exists (use --force to overwrite)")
     path.write_text(example_config_text(), encoding="utf-8")
     typer.echo(f"wrote {path}", err=True)
+
+
+@app.command("notify")
+@handles_errors
+def notify_command(
+    report_path: Annotated[Path, typer.Argument(help="A report.json written by rightsizer.")],
+    config_path: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the Slack payload (JSON) "
+                                          "instead of posting it; needs no webhook.")] = False,
+) -> None:
+    """Post the Slack summary of a report.json."""
+    from rightsizer import slack
+
+    _setup_logging(quiet=False)
+    config = load_config(config_path)
+    report = slack.load_report(report_path)
+    if dry_run:
+        payload = slack.build_blocks(
+            report, report_url=slack.report_location(config.slack, report_path),
+            history=slack.history_for(report, report_path))
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    slack.send_summary(report, report_path, config.slack)
+    typer.echo("posted the Slack summary", err=True)
+
+
+@app.command("schedule")
+@handles_errors
+def schedule_command(
+    config_path: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Run the monthly job now and exit with "
+                                       "its code (0 ok, 2 failed).")] = False,
+    demo: Annotated[bool, typer.Option("--demo", hidden=True)] = False,
+) -> None:
+    """Run forever, analyzing on the configured cron; a run missed while down happens once on
+    restart (state in <report.directory>/.scheduler/)."""
+    from rightsizer.scheduler import serve
+
+    _setup_logging(quiet=False)
+    raise typer.Exit(serve(config_path, demo=demo, once=once))
 
 
 def main() -> None:

@@ -74,12 +74,22 @@ def demo_reserved_db_instances(now: datetime) -> dict[str, Any]:
     }
 
 
-def _answer_unimplemented(session: boto3.Session, now: datetime) -> None:
-    def reserved_db_instances(**_: Any) -> tuple[Any, dict[str, Any]]:
-        return SimpleNamespace(status_code=200, headers={}), demo_reserved_db_instances(now)
+def _ok(parsed: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    return SimpleNamespace(status_code=200, headers={}), parsed
 
-    session.events.register("before-call.rds.DescribeReservedDBInstances",
-                            reserved_db_instances)
+
+def _answer_unimplemented(session: boto3.Session, now: datetime) -> None:
+    """Reads moto does not implement, answered as AWS answers an account with no reservations."""
+    answers: dict[str, Any] = {
+        "rds.DescribeReservedDBInstances": lambda: demo_reserved_db_instances(now),
+        "elasticache.DescribeReservedCacheNodes": lambda: {"ReservedCacheNodes": []},
+        "cost-explorer.GetReservationCoverage": lambda: {"CoveragesByTime": []},
+        "cost-explorer.GetReservationPurchaseRecommendation": lambda: {"Recommendations": []},
+        "cost-explorer.GetReservationUtilization": lambda: {"UtilizationsByTime": []},
+    }
+    for event, answer in answers.items():
+        session.events.register(f"before-call.{event}",
+                                lambda answer=answer, **_: _ok(answer()))
 
 
 @contextmanager

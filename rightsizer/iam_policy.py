@@ -37,6 +37,7 @@ API_TO_IAM_ACTION: dict[str, str] = {
     "ce:GetReservationPurchaseRecommendation": "ce:GetReservationPurchaseRecommendation",
     "organizations:ListAccounts": "organizations:ListAccounts",
     "sts:AssumeRole": "sts:AssumeRole",
+    "secretsmanager:GetSecretValue": "secretsmanager:GetSecretValue",
 }
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")

@@ -11,6 +11,7 @@ import pytest
 
 from rightsizer.config import load_config
 from rightsizer.errors import ConfigError
+from rightsizer.rules import REGISTRY
 from rightsizer.rules.ecs_rightsize import Settings as RightsizeSettings
 from rightsizer.rules.s3_lifecycle import Settings as LifecycleSettings
 from tests.conftest import FAKE_CREDENTIALS
@@ -107,8 +108,9 @@ def test_repository_config_toml_loads_with_its_documented_values():
     assert isinstance(rightsize, RightsizeSettings)
     assert (rightsize.threshold_percent, rightsize.percentile, rightsize.headroom_percent,
             rightsize.min_coverage) == (50, 95, 20, 0.8)
-    assert config.enabled_rules() == ["ecs-rightsize", "ecs-fargate-spot",
-                                      "rds-reserved-instance", "s3-lifecycle"]
+    assert config.enabled_rules() == list(REGISTRY)  # every rule is on by default
+    assert config.enabled_rules()[:4] == ["ecs-rightsize", "ecs-fargate-spot",
+                                          "rds-reserved-instance", "s3-lifecycle"]
     assert config.suppress.tag == "rightsizer:ignore"
 
 

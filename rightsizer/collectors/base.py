@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -17,6 +18,8 @@ from rightsizer.aws.clients import AwsClients
 log = logging.getLogger("rightsizer")
 
 GLOBAL_REGION = "global"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -26,9 +29,20 @@ class Target:
     account: str
     region: str
     clients: AwsClients
+    # The run's pool for per-resource calls (one per bucket, per task definition): thousands of
+    # 50 ms round trips in a row would dominate a run. Work mapped on it must not map again
+    # (a task waiting on the pool it runs on can deadlock).
+    fanout: Executor | None = field(default=None, repr=False, compare=False)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients.client(service, region or self.region)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """fn over items, in parallel on the fan-out pool when there is one; results in order."""
+        items = list(items)
+        if self.fanout is None or len(items) < 2:
+            return [fn(item) for item in items]
+        return list(self.fanout.map(fn, items))
 
 
 @dataclass

@@ -13,12 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from rightsizer.collectors.base import ErrorLog, Target, chunks, recorded_failure
 
 SERVICE = "cloudwatch"
 MAX_QUERIES_PER_CALL = 500
 MAX_DATAPOINTS_PER_CALL = 100_800
 DAY_SECONDS = 86_400
+METRIC_COLUMNS = ["account", "region", "namespace", "metric", "resource", "stat", "timestamp",
+                  "value"]
 
 # S3 storage metrics are split by storage type; each need reads one of them.
 S3_STORAGE_TYPE = {"BucketSizeBytes": "StandardStorage", "NumberOfObjects": "AllStorageTypes"}
@@ -52,16 +57,27 @@ def dimensions_for(kind: str, metric: str, row: dict[str, Any]) -> tuple[tuple[t
 
 
 def plan_calls(query_count: int, points_per_query: int) -> tuple[int, int]:
-    """(queries per call, time slices): the fewest calls that respect both per-call limits."""
-    slices = max(1, math.ceil(points_per_query * min(query_count, MAX_QUERIES_PER_CALL)
-                              / MAX_DATAPOINTS_PER_CALL))
-    return MAX_QUERIES_PER_CALL, slices
+    """(queries per call, time slices): the fewest calls that respect both per-call limits.
+
+    Each query is asked for once over the whole window whenever one series fits in a call:
+    GetMetricData bills every query of every call, so cutting the window into slices would
+    pay for each series once per slice (and 500 queries x 2 slices also takes more calls than
+    300 queries x 1 slice). Only a series longer than a call's datapoints is sliced.
+    """
+    points = max(1, points_per_query)
+    if points > MAX_DATAPOINTS_PER_CALL:
+        return 1, math.ceil(points / MAX_DATAPOINTS_PER_CALL)
+    per_call = min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points)
+    # even batches (836 queries -> 279+279+278, not 300+300+236): same calls, smaller pages
+    calls = math.ceil(max(1, query_count) / per_call)
+    return math.ceil(max(1, query_count) / calls), 1
 
 
 def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
-                  start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Rows (namespace, metric, resource, stat, timestamp, value) for every query."""
-    rows: list[dict[str, Any]] = []
+                  start: datetime, end: datetime) -> pd.DataFrame:
+    """Rows (account, region, namespace, metric, resource, stat, timestamp, value) for every
+    query, as one columnar frame: millions of datapoints as dicts would take gigabytes."""
+    frames: list[pd.DataFrame] = []
     by_period: dict[int, list[MetricQuery]] = {}
     for query in queries:
         by_period.setdefault(query.period_seconds, []).append(query)
@@ -74,8 +90,9 @@ def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
         slice_edges = _slice_edges(period_start, end, period, slices)
         for batch in chunks(group, per_call):
             for slice_start, slice_end in slice_edges:
-                rows.extend(_fetch_batch(target, errors, batch, slice_start, slice_end))
-    return rows
+                frames.append(_fetch_batch(target, errors, batch, slice_start, slice_end))
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else _metric_frame([], [], [], [])
 
 
 def _slice_edges(start: datetime, end: datetime, period: int,
@@ -91,8 +108,25 @@ def _slice_edges(start: datetime, end: datetime, period: int,
     return edges
 
 
+def _metric_frame(queries: list[MetricQuery], account_region: list[str],
+                  stamps: list[float], values: list[float],
+                  owners: list[int] | None = None) -> pd.DataFrame:
+    """A metrics table from parallel lists; owners[i] is the query datapoint i belongs to."""
+    if not stamps:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in METRIC_COLUMNS})
+    index = np.asarray(owners, dtype=np.int64)
+    column = {name: np.array([getattr(query, name) for query in queries], dtype=object)[index]
+              for name in ("namespace", "metric", "resource", "stat")}
+    account, region = account_region
+    return pd.DataFrame({
+        "account": account, "region": region, **column,
+        "timestamp": pd.to_datetime(np.asarray(stamps, dtype=np.float64), unit="s", utc=True),
+        "value": np.asarray(values, dtype=np.float64),
+    }, columns=METRIC_COLUMNS)
+
+
 def _fetch_batch(target: Target, errors: ErrorLog, batch: list[MetricQuery],
-                 start: datetime, end: datetime) -> list[dict[str, Any]]:
+                 start: datetime, end: datetime) -> pd.DataFrame:
     by_id = {f"q{index}": query for index, query in enumerate(batch)}
     request = [
         {
@@ -110,7 +144,10 @@ def _fetch_batch(target: Target, errors: ErrorLog, batch: list[MetricQuery],
         }
         for query_id, query in by_id.items()
     ]
-    rows: list[dict[str, Any]] = []
+    position = {query_id: index for index, query_id in enumerate(by_id)}
+    owners: list[int] = []
+    stamps: list[float] = []
+    values: list[float] = []
     with recorded_failure(errors, target.account, target.region, SERVICE, "GetMetricData"):
         token: str | None = None
         while True:
@@ -120,18 +157,15 @@ def _fetch_batch(target: Target, errors: ErrorLog, batch: list[MetricQuery],
                 kwargs["NextToken"] = token
             response = target.client("cloudwatch").get_metric_data(**kwargs)
             for result in response.get("MetricDataResults", []):
-                query = by_id.get(result.get("Id", ""))
-                if query is None:
+                owner = position.get(result.get("Id", ""))
+                if owner is None:
                     continue
-                for timestamp, value in zip(result.get("Timestamps", []),
-                                            result.get("Values", []), strict=False):
-                    rows.append({
-                        "account": target.account, "region": target.region,
-                        "namespace": query.namespace, "metric": query.metric,
-                        "resource": query.resource, "stat": query.stat,
-                        "timestamp": timestamp, "value": float(value),
-                    })
+                found = min(len(result.get("Timestamps", [])), len(result.get("Values", [])))
+                stamps.extend(moment.timestamp() for moment in result["Timestamps"][:found])
+                values.extend(result["Values"][:found])
+                owners.extend([owner] * found)
             token = response.get("NextToken")
             if not token:
                 break
-    return rows
+    return _metric_frame(list(by_id.values()), [target.account, target.region], stamps,
+                         values, owners)

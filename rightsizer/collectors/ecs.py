@@ -48,41 +48,50 @@ def _cluster_services(target: Target, errors: ErrorLog, cluster: dict[str, Any],
     cluster_arn, cluster_name = cluster["clusterArn"], cluster["clusterName"]
     service_arns: list[str] = []
     with recorded_failure(errors, target.account, target.region, SERVICE, "ListServices"):
-        for page in ecs.get_paginator("list_services").paginate(cluster=cluster_arn):
+        # ListServices pages 10 services by default; 100 is its maximum.
+        for page in ecs.get_paginator("list_services").paginate(
+                cluster=cluster_arn, PaginationConfig={"PageSize": 100}):
             service_arns.extend(page.get("serviceArns", []))
-    rows = []
+    described: list[dict[str, Any]] = []
     for batch in chunks(service_arns, 10):  # DescribeServices takes up to 10 services
-        services: list[dict[str, Any]] = []
         with recorded_failure(errors, target.account, target.region, SERVICE,
                               "DescribeServices"):
-            services = ecs.describe_services(cluster=cluster_arn, services=batch,
-                                             include=["TAGS"])["services"]
-        for service in services:
-            if service.get("status") == "INACTIVE":
-                continue  # deleted services linger as INACTIVE for a while
-            cpu, memory = _task_size(target, errors, service.get("taskDefinition", ""),
-                                     task_sizes)
-            rows.append({
-                "account": target.account,
-                "region": target.region,
-                "cluster": cluster_name,
-                "service": service["serviceName"],
-                "service_arn": service["serviceArn"],
-                "task_definition": service.get("taskDefinition", ""),
-                "cpu_units": cpu,
-                "memory_mib": memory,
-                "launch_type": service.get("launchType", ""),
-                "capacity_provider_strategy": to_json(service.get("capacityProviderStrategy",
-                                                                  [])),
-                "cluster_default_strategy": to_json(
-                    cluster.get("defaultCapacityProviderStrategy", [])),
-                "load_balancer_count": len(service.get("loadBalancers", [])),
-                "desired_count": int(service.get("desiredCount", 0)),
-                "running_count": int(service.get("runningCount", 0)),
-                "tags": to_json(tags_to_dict(service.get("tags"), "key", "value")),
-                "created_at": str(service.get("createdAt", "")),
-                "container_insights": _container_insights(cluster),
-            })
+            described.extend(ecs.describe_services(cluster=cluster_arn, services=batch,
+                                                   include=["TAGS"])["services"])
+    # deleted services linger as INACTIVE for a while
+    services = [service for service in described if service.get("status") != "INACTIVE"]
+    # One DescribeTaskDefinition per task definition not seen yet, in parallel: most services
+    # have their own, and one after another they were most of an ECS region's time.
+    unseen = list(dict.fromkeys(
+        arn for arn in (service.get("taskDefinition", "") for service in services)
+        if arn and arn not in task_sizes))
+    task_sizes.update(zip(unseen, target.map(
+        lambda arn: _task_size(target, errors, arn, {}), unseen), strict=True))
+    rows = []
+    for service in services:
+        cpu, memory = _task_size(target, errors, service.get("taskDefinition", ""),
+                                 task_sizes)
+        rows.append({
+            "account": target.account,
+            "region": target.region,
+            "cluster": cluster_name,
+            "service": service["serviceName"],
+            "service_arn": service["serviceArn"],
+            "task_definition": service.get("taskDefinition", ""),
+            "cpu_units": cpu,
+            "memory_mib": memory,
+            "launch_type": service.get("launchType", ""),
+            "capacity_provider_strategy": to_json(service.get("capacityProviderStrategy",
+                                                              [])),
+            "cluster_default_strategy": to_json(
+                cluster.get("defaultCapacityProviderStrategy", [])),
+            "load_balancer_count": len(service.get("loadBalancers", [])),
+            "desired_count": int(service.get("desiredCount", 0)),
+            "running_count": int(service.get("runningCount", 0)),
+            "tags": to_json(tags_to_dict(service.get("tags"), "key", "value")),
+            "created_at": str(service.get("createdAt", "")),
+            "container_insights": _container_insights(cluster),
+        })
     return rows
 
 

@@ -113,3 +113,62 @@ def ecs_services(snapshot: Snapshot) -> Iterator[ServiceView]:
             running_count=_int(row.get("running_count")),
             tags=decode_json_cell(row.get("tags"), {}),
         )
+
+
+# Application Auto Scaling predefined metrics (PredefinedMetricType) for ECS services.
+CPU_TARGET_METRIC = "ECSServiceAverageCPUUtilization"
+MEMORY_TARGET_METRIC = "ECSServiceAverageMemoryUtilization"
+TARGET_TRACKING = "TargetTrackingScaling"
+
+
+@dataclass(frozen=True)
+class ScalingView:
+    """A service's Application Auto Scaling target (one autoscaling_targets row)."""
+
+    min_capacity: int
+    max_capacity: int
+    policies: tuple[dict[str, object], ...]
+
+    def target_value(self, metric: str) -> float | None:
+        """The target of a target-tracking policy on `metric`, in percent (lowest if several:
+        the policy that scales out first is the one that binds)."""
+        values = [
+            float(policy["target_value"]) for policy in self.policies
+            if policy.get("type") == TARGET_TRACKING and policy.get("metric") == metric
+            and isinstance(policy.get("target_value"), int | float)
+        ]
+        return min(values) if values else None
+
+    @property
+    def cpu_target_percent(self) -> float | None:
+        return self.target_value(CPU_TARGET_METRIC)
+
+    @property
+    def memory_target_percent(self) -> float | None:
+        return self.target_value(MEMORY_TARGET_METRIC)
+
+    def describe_policies(self) -> list[str]:
+        """"TargetTrackingScaling ECSServiceAverageCPUUtilization 70" etc., for evidence."""
+        return [
+            " ".join(str(part) for part in (policy.get("type"), policy.get("metric"),
+                                            policy.get("target_value")) if part not in (None, ""))
+            for policy in self.policies
+        ]
+
+
+def scaling_for(snapshot: Snapshot, service: ServiceView) -> ScalingView | None:
+    """The scalable target registered for service/<cluster>/<service>, if any."""
+    targets = snapshot.table("autoscaling_targets")
+    if targets.empty:
+        return None
+    resource_id = f"service/{service.cluster}/{service.name}"
+    rows = targets[(targets["resource_id"] == resource_id)
+                   & (targets["account"].astype(str) == service.account)
+                   & (targets["region"].astype(str) == service.region)]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    policies = decode_json_cell(row.get("policies"), [])
+    return ScalingView(min_capacity=_int(row.get("min_capacity")),
+                       max_capacity=_int(row.get("max_capacity")),
+                       policies=tuple(p for p in policies if isinstance(p, dict)))

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import pandas as pd
 from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.fargate_sizes import cheapest_valid_size
-from rightsizer.findings import Finding, finding_for, skipped_for
+from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import ServiceView, ecs_services
-from rightsizer.rules.series import coverage, daily_peaks, percentile, rounded
+from rightsizer.rules.ecs_common import ScalingView, ServiceView, ecs_services, scaling_for
+from rightsizer.rules.series import (
+    coverage,
+    daily_peak_trend_per_day,
+    daily_peaks,
+    percentile,
+    rounded,
+)
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "ecs-rightsize"
 ECS = "AWS/ECS"
+# Tuned on the accuracy benchmark (docs/accuracy.md): see the why there.
+PEAK_HEADROOM_DEFAULT = 10.0
+TREND_HORIZON_DEFAULT = 30.0
+CONTAINER_INSIGHTS = "ECS/ContainerInsights"
+# Without a task count, "busy hours" are the top tenth of hours by CPU Maximum.
+BUSY_HOURS_PERCENTILE = 90
 
 
 class Settings(RuleSettings):
@@ -27,6 +43,15 @@ class Settings(RuleSettings):
     )
     headroom_percent: float = Field(
         20, ge=0, le=200, description="Margin added on top of the need before picking a size."
+    )
+    peak_headroom_percent: float = Field(
+        PEAK_HEADROOM_DEFAULT, ge=0, le=200,
+        description="Margin on top of the observed (trend-projected) CPU peak: next month's "
+        "peak is rarely exactly this month's.",
+    )
+    trend_horizon_days: float = Field(
+        TREND_HORIZON_DEFAULT, ge=0, le=365,
+        description="Project a rising trend of daily peaks this many days ahead (0 = off).",
     )
     min_coverage: float = Field(
         0.8, gt=0, le=1,
@@ -47,7 +72,26 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     return result
 
 
-def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
+@dataclass(frozen=True)
+class _Scaled:
+    """What target tracking changes about the sizing (see _scaling_facts)."""
+
+    view: ScalingView
+    tasks_for_cost: int
+    busy_basis: str  # "running-task-count" | "peak-hours"
+    busy_hours: int
+    busiest_task_count: int | None
+    busy_cpu_percent: float
+    busy_memory_percent: float
+
+    @property
+    def stayed_at_min(self) -> bool:
+        return self.busiest_task_count is not None and \
+            self.busiest_task_count <= self.view.min_capacity
+
+
+def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
+           ) -> Finding | Skipped | None:
     resource = service.resource
     if not service.on_fargate:
         return skipped_for(resource, RULE_ID, "not-applicable",
@@ -65,9 +109,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
         return skipped_for(resource, RULE_ID, "not-applicable",
                            f"no Fargate price for region {service.region}")
 
-    def stat(metric: str, name: str):
-        return snapshot.series(service.account, service.region, ECS, metric, service.metric_key,
-                               name)
+    def stat(metric: str, name: str, namespace: str = ECS) -> pd.Series:
+        return snapshot.series(service.account, service.region, namespace, metric,
+                               service.metric_key, name)
 
     cpu_max, mem_max = stat("CPUUtilization", "Maximum"), stat("MemoryUtilization", "Maximum")
     expected = snapshot.expected_datapoints
@@ -86,10 +130,35 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
     if cpu_need_pct >= settings.threshold_percent and mem_peak_pct >= settings.threshold_percent:
         return None  # well used: nothing to say
 
+    # Growth: a recommendation lives until the next monthly run, so a steady climb of the
+    # daily peaks is projected that far ahead (never downwards: a falling trend may reverse).
+    cpu_trend = daily_peak_trend_per_day(cpu_max)
+    mem_trend = daily_peak_trend_per_day(mem_max)
+    horizon = settings.trend_horizon_days
+    cpu_projected_pct = min(100.0, cpu_peak_pct + max(0.0, cpu_trend) * horizon)
+    mem_projected_pct = min(100.0, mem_peak_pct + max(0.0, mem_trend) * horizon)
+
     headroom = 1 + settings.headroom_percent / 100
-    # Never below last window's peak: CPU throttles and memory OOM-kills above the task size.
-    cpu_needed_units = max(cpu_need_pct * headroom, cpu_peak_pct) / 100 * service.cpu_units
-    memory_needed_mib = mem_peak_pct * headroom / 100 * service.memory_mib
+    peak_headroom = 1 + settings.peak_headroom_percent / 100
+    # Never below the observed peak: CPU throttles and memory OOM-kills above the task size.
+    cpu_needed_units = max(cpu_need_pct * headroom,
+                           cpu_projected_pct * peak_headroom) / 100 * service.cpu_units
+    memory_needed_mib = mem_projected_pct * headroom / 100 * service.memory_mib
+
+    scaled = _scaling_facts(snapshot, service, cpu_max, mem_max)
+    if scaled is not None:
+        # AWS/ECS utilization is the average across the service's tasks, so at the busiest
+        # hours it is what one task needs. Shrinking the task raises that share; above the
+        # scaling target, autoscaling adds tasks and eats the saving (or, at max capacity,
+        # cannot). So the new size keeps the busy-hour need at or under each target.
+        cpu_target, mem_target = scaled.view.cpu_target_percent, scaled.view.memory_target_percent
+        if cpu_target:
+            cpu_needed_units = max(cpu_needed_units,
+                                   scaled.busy_cpu_percent / cpu_target * service.cpu_units)
+        if mem_target:
+            memory_needed_mib = max(memory_needed_mib,
+                                    scaled.busy_memory_percent / mem_target * service.memory_mib)
+
     best = cheapest_valid_size(
         cpu_needed_units, memory_needed_mib, lambda c, m: hourly(c, m) or float("inf")
     )
@@ -100,7 +169,8 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
     if new_hourly is None or new_hourly >= current_hourly:
         return None  # already the cheapest size that fits
 
-    hours = pricing.HOURS_PER_MONTH * service.task_count
+    task_count = scaled.tasks_for_cost if scaled else service.task_count
+    hours = pricing.HOURS_PER_MONTH * task_count
     pct_label = f"p{settings.percentile:g}"
     rates = pricing.fargate_rates(service.region)
     evidence = {
@@ -114,9 +184,15 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
         "period_seconds": snapshot.period_seconds,
         "threshold_percent": settings.threshold_percent,
         "headroom_percent": settings.headroom_percent,
+        "peak_headroom_percent": settings.peak_headroom_percent,
+        "trend_horizon_days": horizon,
+        "cpu_daily_peak_trend_percent_per_day": round(cpu_trend, 3),
+        "memory_daily_peak_trend_percent_per_day": round(mem_trend, 3),
+        "cpu_projected_peak_percent": rounded(cpu_projected_pct),
+        "memory_projected_peak_percent": rounded(mem_projected_pct),
         "cpu_needed_units": round(cpu_needed_units),
         "memory_needed_mib": round(memory_needed_mib),
-        "task_count": service.task_count,
+        "task_count": task_count,
         "recommended_cpu_percent_of_current": rounded(100 * new_cpu / service.cpu_units),
         "recommended_memory_percent_of_current": rounded(100 * new_memory / service.memory_mib),
         "hourly_cost_current_usd": round(current_hourly, 5),
@@ -132,8 +208,17 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
         f"CPU {pct_label} {cpu_need_pct:.0f}% (peak {cpu_peak_pct:.0f}%) and memory peak "
         f"{mem_peak_pct:.0f}% of {_size(service.cpu_units, service.memory_mib)} over {days} days; "
         f"{_size(new_cpu, new_memory)} still covers the peak with "
-        f"{settings.headroom_percent:g}% headroom"
+        f"{settings.peak_headroom_percent:g}% CPU and {settings.headroom_percent:g}% memory "
+        f"headroom"
     )
+    if cpu_trend > 0 or mem_trend > 0:
+        reason += (f" (peaks projected {horizon:g} days ahead on their daily trend: CPU "
+                   f"{cpu_projected_pct:.0f}%, memory {mem_projected_pct:.0f}%)")
+    if scaled is not None:
+        evidence.update(_scaling_evidence(scaled, service, new_cpu, new_memory, current_hourly,
+                                          new_hourly))
+        reason += "; " + _scaling_reason(scaled, service, new_cpu, new_memory, current_hourly,
+                                         evidence)
     return finding_for(
         resource, RULE_ID,
         current={"cpu": service.cpu_units, "memory": service.memory_mib},
@@ -143,6 +228,112 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView):
         evidence=evidence,
         reason=reason,
     )
+
+
+# --- autoscaling ------------------------------------------------------------------------------
+
+def _scaling_facts(snapshot: Snapshot, service: ServiceView, cpu_max: pd.Series,
+                   mem_max: pd.Series) -> _Scaled | None:
+    view = scaling_for(snapshot, service)
+    if view is None:
+        return None
+    # The service never runs fewer than min_capacity tasks: that is the count a per-task saving
+    # is sure to apply to (more tasks at busy hours only add to it).
+    tasks_for_cost = view.min_capacity if view.min_capacity > 0 else service.task_count
+    running = snapshot.series(service.account, service.region, CONTAINER_INSIGHTS,
+                              "RunningTaskCount", service.metric_key, "Maximum")
+    busiest: int | None = None
+    if not running.empty:
+        busiest = int(running.max())
+        busy_times = running.index[running >= busiest]
+        basis = "running-task-count"
+    else:
+        busy_times = cpu_max.index[cpu_max >= percentile(cpu_max, BUSY_HOURS_PERCENTILE)]
+        basis = "peak-hours"
+    busy_cpu = cpu_max.reindex(busy_times).dropna()
+    busy_mem = mem_max.reindex(busy_times).dropna()
+    if busy_cpu.empty:  # task counts and utilization do not line up: judge on the whole window
+        busy_cpu, busy_mem, basis = cpu_max, mem_max, "whole-window"
+    return _Scaled(
+        view=view, tasks_for_cost=tasks_for_cost, busy_basis=basis, busy_hours=len(busy_cpu),
+        busiest_task_count=busiest,
+        busy_cpu_percent=float(busy_cpu.max()),
+        busy_memory_percent=float(busy_mem.max()) if not busy_mem.empty else float(
+            mem_max.max()),
+    )
+
+
+def _min_capacity_alternative(scaled: _Scaled, service: ServiceView) -> int | None:
+    """Fewer always-on tasks of today's size that would hold the load under the targets; only
+    when the service never scaled out (so its load is min_capacity x the per-task peak)."""
+    view = scaled.view
+    if not scaled.stayed_at_min or view.min_capacity <= 1:
+        return None
+    needed = 1
+    for peak, target in ((scaled.busy_cpu_percent, view.cpu_target_percent),
+                         (scaled.busy_memory_percent, view.memory_target_percent)):
+        if target:
+            needed = max(needed, math.ceil(view.min_capacity * peak / target))
+    return needed if needed < view.min_capacity else None
+
+
+def _scaling_evidence(scaled: _Scaled, service: ServiceView, new_cpu: int, new_memory: int,
+                      current_hourly: float, new_hourly: float) -> dict[str, object]:
+    view = scaled.view
+    evidence: dict[str, object] = {
+        "autoscaling_min_capacity": view.min_capacity,
+        "autoscaling_max_capacity": view.max_capacity,
+        "autoscaling_policies": view.describe_policies(),
+        "autoscaling_cpu_target_percent": view.cpu_target_percent,
+        "autoscaling_memory_target_percent": view.memory_target_percent,
+        "desired_count": service.desired_count,
+        "busy_hours_basis": scaled.busy_basis,
+        "busy_hours": scaled.busy_hours,
+        "busiest_task_count": scaled.busiest_task_count,
+        "busy_cpu_max_percent": rounded(scaled.busy_cpu_percent),
+        "busy_memory_max_percent": rounded(scaled.busy_memory_percent),
+        # the busy-hour need as a share of the recommended size: what the target will see
+        "busy_cpu_percent_on_recommended": rounded(
+            scaled.busy_cpu_percent * service.cpu_units / new_cpu),
+        "busy_memory_percent_on_recommended": rounded(
+            scaled.busy_memory_percent * service.memory_mib / new_memory),
+        "monthly_savings_at_max_capacity_usd": round(
+            (current_hourly - new_hourly) * pricing.HOURS_PER_MONTH * view.max_capacity, 2),
+    }
+    fewer = _min_capacity_alternative(scaled, service)
+    if fewer is not None:
+        evidence["min_capacity_alternative"] = fewer
+        evidence["min_capacity_alternative_monthly_savings_usd"] = round(
+            (view.min_capacity - fewer) * current_hourly * pricing.HOURS_PER_MONTH, 2)
+    return evidence
+
+
+def _scaling_reason(scaled: _Scaled, service: ServiceView, new_cpu: int, new_memory: int,
+                    current_hourly: float, evidence: dict[str, object]) -> str:
+    view = scaled.view
+    targets = [f"{name} {value:g}%" for name, value in (
+        ("CPU", view.cpu_target_percent), ("memory", view.memory_target_percent)) if value]
+    where = (f"at the busiest hours ({scaled.busiest_task_count} tasks)"
+             if scaled.busiest_task_count is not None else "at the peak hours")
+    text = (f"autoscaling min {view.min_capacity} / max {view.max_capacity}"
+            + (f", target {' and '.join(targets)}" if targets else ", no target-tracking "
+               "policy on CPU or memory"))
+    text += (f": {where} a task used up to {scaled.busy_cpu_percent:.0f}% CPU and "
+             f"{scaled.busy_memory_percent:.0f}% memory, which is "
+             f"{evidence['busy_cpu_percent_on_recommended']:.0f}% CPU and "
+             f"{evidence['busy_memory_percent_on_recommended']:.0f}% memory of "
+             f"{_size(new_cpu, new_memory)}")
+    if targets:
+        text += (f", so autoscaling keeps {'its CPU' if view.cpu_target_percent else 'it'} near "
+                 f"the target without adding tasks")
+    text += f"; saving counted for the {scaled.tasks_for_cost} tasks it always runs (min capacity)"
+    fewer = evidence.get("min_capacity_alternative")
+    if fewer is not None:
+        text += (f". Alternatively, lowering min capacity from {view.min_capacity} to {fewer} "
+                 f"at today's size saves "
+                 f"${evidence['min_capacity_alternative_monthly_savings_usd']:.2f}/month "
+                 f"(keep 2 if min capacity is there for availability across zones)")
+    return text
 
 
 def _size(cpu_units: int, memory_mib: int) -> str:

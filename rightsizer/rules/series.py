@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -26,3 +27,19 @@ def daily_peaks(series: pd.Series) -> list[float]:
 
 def rounded(value: float, digits: int = 1) -> float:
     return round(float(value), digits)
+
+
+def daily_peak_trend_per_day(series: pd.Series) -> float:
+    """Growth of the daily peaks, in the series' unit per day: the Theil-Sen slope (median of
+    the slopes between every pair of days). The median shrugs off one odd busy day or one week
+    of exams, so only a steady climb moves it. 0.0 with under a week of days."""
+    if series.empty:
+        return 0.0
+    daily = series.resample("1D").max().dropna()
+    if len(daily) < 7:  # too short to tell growth from the weekly cycle
+        return 0.0
+    days = ((daily.index - daily.index[0]) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    values = daily.to_numpy(dtype=float)
+    first, second = np.triu_indices(len(values), k=1)
+    slopes = (values[second] - values[first]) / (days[second] - days[first])
+    return float(np.median(slopes))

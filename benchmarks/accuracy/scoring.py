@@ -1,0 +1,69 @@
+"""Judging recommendations against the window that came after the training window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from benchmarks.accuracy.strategies import Size, cheapest_covering, hourly_usd
+from benchmarks.accuracy.traces import Trace
+from rightsizer.pricing import HOURS_PER_MONTH
+
+
+def monthly_usd(trace: Trace, size: Size) -> float:
+    return hourly_usd(*size) * HOURS_PER_MONTH * trace.task_count
+
+
+def ideal_size(trace: Trace) -> Size:
+    """The cheapest valid size that holds the judge window's CPU and memory peaks exactly (no
+    headroom): the best any strategy could have done with hindsight."""
+    size = cheapest_covering(trace.judge_cpu_peak_units, trace.judge_memory_peak_mib)
+    return size or (trace.cpu_units, trace.memory_mib)
+
+
+def ideal_savings_usd(trace: Trace) -> float:
+    current = monthly_usd(trace, (trace.cpu_units, trace.memory_mib))
+    return max(0.0, current - monthly_usd(trace, ideal_size(trace)))
+
+
+def is_unsafe(trace: Trace, size: Size) -> bool:
+    """Below the next window's peak in CPU units (throttling) or in MiB (OOM kills)."""
+    cpu, memory = size
+    return cpu < trace.judge_cpu_peak_units or memory < trace.judge_memory_peak_mib
+
+
+@dataclass
+class Score:
+    recommendations: int = 0
+    unsafe: int = 0
+    unsafe_unforeseeable: int = 0  # exam week only in the judge window
+    captured_usd: float = 0.0
+    ideal_usd: float = 0.0
+    unsafe_names: list[str] = field(default_factory=list)
+
+    @property
+    def unsafe_foreseeable(self) -> int:
+        return self.unsafe - self.unsafe_unforeseeable
+
+    @property
+    def share(self) -> float:
+        return self.captured_usd / self.ideal_usd if self.ideal_usd else 0.0
+
+
+def score(traces: list[Trace], recommendations: dict[str, Size]) -> Score:
+    result = Score()
+    for trace in traces:
+        ideal = ideal_savings_usd(trace)
+        result.ideal_usd += ideal
+        size = recommendations.get(trace.name)
+        if size is None:
+            continue
+        result.recommendations += 1
+        if is_unsafe(trace, size):
+            result.unsafe += 1
+            result.unsafe_unforeseeable += trace.unforeseeable
+            result.unsafe_names.append(trace.name)
+            continue
+        savings = monthly_usd(trace, (trace.cpu_units, trace.memory_mib)) - monthly_usd(trace,
+                                                                                         size)
+        result.captured_usd += min(max(savings, 0.0), ideal)
+    return result

@@ -1,0 +1,150 @@
+"""The strategies compared: ours (the production rule), a KRR-style baseline and the naive rule.
+
+Each strategy reads only the training window of a trace and returns, per service name, the
+(cpu units, memory MiB) it recommends, or nothing when it would leave the service alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.accuracy.traces import TIMESTAMPS, TRAIN_DAYS, TRAIN_HOURS, Trace
+from rightsizer import pricing
+from rightsizer.fargate_sizes import cheapest_valid_size
+from rightsizer.rules import ecs_rightsize
+from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+
+REGION = "ap-south-1"
+ACCOUNT = "000000000000"
+CLUSTER = "bench"
+
+Size = tuple[int, int]
+Strategy = Callable[[list[Trace]], dict[str, Size]]
+
+
+def hourly_usd(cpu_units: int, memory_mib: int) -> float:
+    price = pricing.fargate_hourly_usd(REGION, cpu_units, memory_mib)
+    if price is None:  # ap-south-1 is in the embedded table; a miss is a broken install
+        raise RuntimeError(f"no Fargate price for {REGION}")
+    return price
+
+
+def cheapest_covering(cpu_units: float, memory_mib: float) -> Size | None:
+    return cheapest_valid_size(cpu_units, memory_mib, hourly_usd)
+
+
+def _cheaper(trace: Trace, size: Size | None) -> Size | None:
+    """Only a change that costs less is a recommendation."""
+    if size is None:
+        return None
+    if hourly_usd(*size) >= hourly_usd(trace.cpu_units, trace.memory_mib):
+        return None
+    return size
+
+
+# --- (a) ours: the real rule on a real Snapshot -------------------------------------------------
+
+def training_snapshot(traces: list[Trace]) -> Snapshot:
+    """The training window as the collectors would have written it: one ecs_services row and
+    four AWS/ECS series per service."""
+    services = []
+    frames = []
+    stamps = TIMESTAMPS[:TRAIN_HOURS]
+    for trace in traces:
+        services.append({
+            "account": ACCOUNT, "region": REGION, "cluster": CLUSTER, "service": trace.name,
+            "service_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{trace.name}",
+            "task_definition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{trace.name}:1",
+            "cpu_units": str(trace.cpu_units), "memory_mib": str(trace.memory_mib),
+            "launch_type": "FARGATE", "capacity_provider_strategy": "[]",
+            "cluster_default_strategy": "[]", "load_balancer_count": 1,
+            "desired_count": trace.task_count, "running_count": trace.task_count,
+            "tags": "{}", "created_at": "2025-01-01 00:00:00+00:00",
+            "container_insights": False,
+        })
+        for metric, stat, series in (
+            ("CPUUtilization", "Maximum", trace.cpu_max),
+            ("CPUUtilization", "Average", trace.cpu_avg),
+            ("MemoryUtilization", "Maximum", trace.memory_max),
+            ("MemoryUtilization", "Average", trace.memory_avg),
+        ):
+            frames.append(pd.DataFrame({
+                "account": ACCOUNT, "region": REGION, "namespace": "AWS/ECS", "metric": metric,
+                "resource": f"{CLUSTER}/{trace.name}", "stat": stat, "timestamp": stamps,
+                "value": trace.train(series).astype(float),
+            }))
+    end = stamps[-1] + pd.Timedelta(hours=1)
+    manifest = {
+        "generated_at": end.isoformat(),
+        "window": {"start": stamps[0].isoformat(), "end": end.isoformat(), "days": TRAIN_DAYS},
+        "period_seconds": 3600, "accounts": [ACCOUNT], "regions": [REGION],
+    }
+    tables = {
+        "ecs_services": pd.DataFrame(services, columns=TABLE_COLUMNS["ecs_services"]),
+        "metrics": pd.concat(frames, ignore_index=True)[TABLE_COLUMNS["metrics"]],
+        "autoscaling_targets": pd.DataFrame(columns=TABLE_COLUMNS["autoscaling_targets"]),
+    }
+    return Snapshot(manifest=manifest, tables=tables)
+
+
+def ours(traces: list[Trace],
+         settings: ecs_rightsize.Settings | None = None) -> dict[str, Size]:
+    result = ecs_rightsize.evaluate(training_snapshot(traces),
+                                    settings or ecs_rightsize.Settings())
+    return {finding.name: (int(finding.recommended["cpu"]), int(finding.recommended["memory"]))
+            for finding in result.findings}
+
+
+# --- (b) KRR-style: p95 CPU, memory max + 15% ----------------------------------------------------
+
+KRR_CPU_PERCENTILE = 95
+KRR_MEMORY_BUFFER = 0.15  # KRR "simple" strategy: memory_buffer_percentage default 15
+
+
+def krr(traces: list[Trace]) -> dict[str, Size]:
+    """KRR's simple strategy sets the request at p95 of CPU usage samples and the memory at the
+    max plus 15%. Its samples are fine-grained usage; the hourly Maximum is the closest series
+    CloudWatch gives at this period (and the kinder of the two to the baseline)."""
+    out: dict[str, Size] = {}
+    for trace in traces:
+        cpu = np.percentile(trace.train(trace.cpu_max), KRR_CPU_PERCENTILE) / 100
+        memory = trace.train(trace.memory_max).max() / 100 * (1 + KRR_MEMORY_BUFFER)
+        size = _cheaper(trace, cheapest_covering(cpu * trace.cpu_units,
+                                                 memory * trace.memory_mib))
+        if size:
+            out[trace.name] = size
+    return out
+
+
+# --- (c) the reference stack's manual rule ---------------------------------------------------
+
+NAIVE_DAYS = 7
+NAIVE_THRESHOLD_PERCENT = 50
+
+
+def naive(traces: list[Trace]) -> dict[str, Size]:
+    """Last 7 days of CPUUtilization, daily period, Average statistic; a task that stays under
+    50% every day gets half its CPU and memory (rounded up to a valid size)."""
+    out: dict[str, Size] = {}
+    last_week = slice(TRAIN_HOURS - NAIVE_DAYS * 24, TRAIN_HOURS)
+    for trace in traces:
+        daily = trace.cpu_avg[last_week].reshape(NAIVE_DAYS, 24).mean(axis=1)
+        if daily.max() >= NAIVE_THRESHOLD_PERCENT:
+            continue
+        size = _cheaper(trace, cheapest_covering(trace.cpu_units / 2, trace.memory_mib / 2))
+        if size:
+            out[trace.name] = size
+    return out
+
+
+STRATEGIES: dict[str, Strategy] = {"ours (ecs-rightsize)": ours, "KRR-style": krr,
+                                   "naive (7-day daily avg < 50%)": naive}
+
+
+def describe_settings(settings: ecs_rightsize.Settings | None = None) -> str:
+    data = (settings or ecs_rightsize.Settings()).model_dump()
+    return json.dumps(data, sort_keys=True)

@@ -1,0 +1,224 @@
+"""Synthetic utilization traces with a known right answer.
+
+Each trace is 28 days of hourly CloudWatch-like series for one ECS service: CPU and memory
+utilization, Maximum and Average, in percent of the service's current task size. The first 14
+days are what a strategy may look at (training); the next 14 days, drawn from the same process,
+are what its recommendation is judged against. Because both halves come from one process, an
+exam week may land in either half, or straddle them: that is deliberate.
+
+Everything is drawn from one numpy Generator, so a seed reproduces the whole benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+TRAIN_DAYS = 14
+JUDGE_DAYS = 14
+HOURS_PER_DAY = 24
+TRAIN_HOURS = TRAIN_DAYS * HOURS_PER_DAY
+TOTAL_HOURS = (TRAIN_DAYS + JUDGE_DAYS) * HOURS_PER_DAY
+# A Monday 00:00 UTC, so both windows hold exactly two school weeks.
+START = pd.Timestamp("2026-10-05T00:00:00Z")
+TIMESTAMPS = pd.date_range(START, periods=TOTAL_HOURS, freq="h")
+
+# Task sizes the services start from (cpu units, memory MiB): the reference stack's 256/512
+# MVP task, its 512/1024 jobs task, and the larger sizes teams reach for "to be safe".
+CURRENT_SIZES: tuple[tuple[int, int], ...] = (
+    (256, 512), (512, 1024), (512, 2048), (1024, 2048), (1024, 4096), (2048, 4096),
+    (2048, 8192), (4096, 8192), (4096, 16384),
+)
+
+ARCHETYPES = ("steady", "diurnal", "exam", "spikes", "idle", "memory-bound", "growth", "mix")
+EXAM_FACTOR = 3.0  # load during the exam week, relative to the same hour of a normal week
+GROWTH_PER_WEEK = 0.02  # +2% load a week, compounding
+
+
+@dataclass(frozen=True)
+class Trace:
+    name: str
+    archetype: str
+    cpu_units: int
+    memory_mib: int
+    task_count: int
+    cpu_max: np.ndarray  # percent of cpu_units, hourly Maximum, TOTAL_HOURS long
+    cpu_avg: np.ndarray
+    memory_max: np.ndarray  # percent of memory_mib
+    memory_avg: np.ndarray
+    exam_hours: np.ndarray  # bool mask of the exam week (all False without one)
+
+    @property
+    def unforeseeable(self) -> bool:
+        """An exam week in the judge window with no exam hour in training: no strategy that
+        reads only the training window can see it coming."""
+        school_exam = self.exam_hours & _WEEKDAY  # an exam weekend is barely busier
+        return bool(school_exam[TRAIN_HOURS:].any() and not school_exam[:TRAIN_HOURS].any())
+
+    def train(self, series: np.ndarray) -> np.ndarray:
+        return series[:TRAIN_HOURS]
+
+    def judge(self, series: np.ndarray) -> np.ndarray:
+        return series[TRAIN_HOURS:]
+
+    @property
+    def judge_cpu_peak_units(self) -> float:
+        return float(self.judge(self.cpu_max).max()) / 100 * self.cpu_units
+
+    @property
+    def judge_memory_peak_mib(self) -> float:
+        return float(self.judge(self.memory_max).max()) / 100 * self.memory_mib
+
+
+# --- shapes (load as a fraction of a level, one value an hour) ------------------------------
+
+_IST = TIMESTAMPS.tz_convert("Asia/Kolkata") + pd.Timedelta(minutes=30)  # hour midpoints
+_IST_HOUR = np.asarray(_IST.hour + _IST.minute / 60, dtype=float)
+_WEEKDAY = np.asarray(_IST.dayofweek < 5)
+_DAY_INDEX = np.arange(TOTAL_HOURS) // HOURS_PER_DAY
+
+
+def school_day_shape(rng: np.random.Generator) -> np.ndarray:
+    """1.0 at the busiest school hour (IST 08:00-16:00 on weekdays), low at night and weekends."""
+    busy = (_IST_HOUR >= 8) & (_IST_HOUR < 16)
+    bump = np.sin(np.clip((_IST_HOUR - 8) / 8, 0, 1) * np.pi)  # rises to 1 around 12:00 IST
+    night = rng.uniform(0.08, 0.2)
+    shape = np.where(busy, night + (1 - night) * (0.55 + 0.45 * bump), night)
+    weekend = rng.uniform(0.15, 0.35)
+    return np.where(_WEEKDAY, shape, shape * weekend)
+
+
+def exam_mask(rng: np.random.Generator) -> np.ndarray:
+    """Seven consecutive days anywhere in the 28, so training or judging may miss it."""
+    start_day = int(rng.integers(0, TRAIN_DAYS + JUDGE_DAYS - 7 + 1))
+    day = _DAY_INDEX
+    return (day >= start_day) & (day < start_day + 7)
+
+
+def growth(per_week: float = GROWTH_PER_WEEK) -> np.ndarray:
+    return (1 + per_week) ** (np.arange(TOTAL_HOURS) / (7 * HOURS_PER_DAY))
+
+
+def weekly_job_spikes(rng: np.random.Generator) -> np.ndarray:
+    """A few 1-2 h spikes a week, at the same weekday and hour every week (a report job on a
+    schedule), so a 14-day window sees each of them twice."""
+    mask = np.zeros(TOTAL_HOURS, dtype=bool)
+    for _ in range(int(rng.integers(1, 4))):
+        first = int(rng.integers(0, 7 * HOURS_PER_DAY))
+        length = int(rng.integers(1, 3))
+        for start in range(first, TOTAL_HOURS, 7 * HOURS_PER_DAY):
+            mask[start:start + length] = True
+    return mask
+
+
+# --- archetypes ---------------------------------------------------------------------------------
+
+@dataclass
+class _Load:
+    cpu: np.ndarray  # hourly mean CPU, percent of the task
+    memory: np.ndarray  # hourly mean memory, percent of the task
+    exam: np.ndarray
+    spike: np.ndarray  # hours pinned near 90% CPU
+
+
+def _noise(rng: np.random.Generator, sigma: float) -> np.ndarray:
+    return rng.lognormal(0.0, sigma, TOTAL_HOURS)
+
+
+def _memory_following(rng: np.random.Generator, cpu: np.ndarray, base: float) -> np.ndarray:
+    """Memory: a resident base plus a little that follows load (caches, request buffers)."""
+    return base + rng.uniform(0.05, 0.2) * cpu + rng.normal(0, 0.8, TOTAL_HOURS)
+
+
+def _steady(rng: np.random.Generator) -> _Load:
+    level = rng.uniform(5, 45)
+    cpu = level * _noise(rng, rng.uniform(0.05, 0.15))
+    return _Load(cpu, _memory_following(rng, cpu, rng.uniform(10, 45)),
+                 np.zeros(TOTAL_HOURS, bool), np.zeros(TOTAL_HOURS, bool))
+
+
+def _diurnal(rng: np.random.Generator, *, exam: bool = False, grow: bool = False,
+             peak_high: float = 45) -> _Load:
+    peak = rng.uniform(8, peak_high)
+    cpu = peak * school_day_shape(rng) * _noise(rng, 0.1)
+    mask = exam_mask(rng) if exam else np.zeros(TOTAL_HOURS, bool)
+    cpu = np.where(mask, cpu * EXAM_FACTOR, cpu)
+    if grow:
+        cpu = cpu * growth()
+    return _Load(cpu, _memory_following(rng, cpu, rng.uniform(10, 40)), mask,
+                 np.zeros(TOTAL_HOURS, bool))
+
+
+def _exam(rng: np.random.Generator) -> _Load:
+    # Normal-week peak up to 30% so the 3x exam week still fits the current task.
+    return _diurnal(rng, exam=True, peak_high=30)
+
+
+def _spikes(rng: np.random.Generator) -> _Load:
+    cpu = rng.uniform(3, 20) * _noise(rng, 0.1)
+    spike = weekly_job_spikes(rng)
+    return _Load(cpu, _memory_following(rng, cpu, rng.uniform(10, 40)),
+                 np.zeros(TOTAL_HOURS, bool), spike)
+
+
+def _idle(rng: np.random.Generator) -> _Load:
+    cpu = rng.uniform(0.3, 2.5) * _noise(rng, 0.2)
+    memory = rng.uniform(5, 15) + rng.normal(0, 0.3, TOTAL_HOURS)
+    return _Load(cpu, memory, np.zeros(TOTAL_HOURS, bool), np.zeros(TOTAL_HOURS, bool))
+
+
+def _memory_bound(rng: np.random.Generator) -> _Load:
+    cpu = rng.uniform(5, 30) * _noise(rng, 0.1)
+    low = rng.uniform(80, 85)
+    memory = np.clip(low + rng.uniform(0, 5) * rng.random(TOTAL_HOURS), 0, 90)
+    return _Load(cpu, memory, np.zeros(TOTAL_HOURS, bool), np.zeros(TOTAL_HOURS, bool))
+
+
+def _growth(rng: np.random.Generator) -> _Load:
+    if rng.random() < 0.5:
+        load = _steady(rng)
+        factor = growth()
+        return _Load(load.cpu * factor, load.memory * factor, load.exam, load.spike)
+    return _diurnal(rng, grow=True)
+
+
+def _mix(rng: np.random.Generator) -> _Load:
+    exam = rng.random() < 0.4
+    load = _diurnal(rng, exam=exam, grow=rng.random() < 0.5, peak_high=30 if exam else 45)
+    if rng.random() < 0.5:
+        load.spike = weekly_job_spikes(rng)
+        load.cpu = load.cpu + rng.uniform(3, 10)  # a job runner keeps a floor
+    return load
+
+
+_MAKERS: dict[str, Callable[[np.random.Generator], _Load]] = {
+    "steady": _steady, "diurnal": _diurnal, "exam": _exam, "spikes": _spikes, "idle": _idle,
+    "memory-bound": _memory_bound, "growth": _growth, "mix": _mix,
+}
+
+
+def make_trace(rng: np.random.Generator, archetype: str, name: str) -> Trace:
+    cpu_units, memory_mib = CURRENT_SIZES[int(rng.integers(len(CURRENT_SIZES)))]
+    load = _MAKERS[archetype](rng)
+    cpu_avg = np.clip(load.cpu, 0.1, 95)
+    # Within an hour the per-minute Maximum runs 10-40% above the hourly mean.
+    burst = rng.uniform(1.1, 1.4)
+    cpu_max = np.clip(cpu_avg * burst * _noise(rng, 0.05), 0.1, 100)
+    if load.spike.any():
+        cpu_max = np.where(load.spike, rng.uniform(86, 94, TOTAL_HOURS), cpu_max)
+        cpu_avg = np.where(load.spike, cpu_max * rng.uniform(0.6, 0.85), cpu_avg)
+    memory_avg = np.clip(load.memory, 1, 95)
+    memory_max = np.clip(memory_avg * rng.uniform(1.0, 1.05, TOTAL_HOURS), 1, 95)
+    return Trace(name=name, archetype=archetype, cpu_units=cpu_units, memory_mib=memory_mib,
+                 task_count=int(rng.integers(1, 3)), cpu_max=cpu_max, cpu_avg=cpu_avg,
+                 memory_max=memory_max, memory_avg=memory_avg, exam_hours=load.exam)
+
+
+def generate(seed: int, per_archetype: int) -> list[Trace]:
+    """`per_archetype` services of every archetype, in a fixed order, from one seed."""
+    rng = np.random.default_rng(seed)
+    return [make_trace(rng, archetype, f"{archetype}-{i:03d}")
+            for archetype in ARCHETYPES for i in range(per_archetype)]

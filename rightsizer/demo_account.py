@@ -1,0 +1,517 @@
+"""An EduFly-like AWS account built inside moto, for `rightsizer analyze --demo` and the tests.
+
+Everything is created through boto3 clients made from the given session, so the same builder
+works in-process (inside `moto.mock_aws()`) and against a moto server (`endpoint_url=`). The only
+other call is moto's own HTTP API, to queue the Cost Explorer results moto cannot compute.
+
+The account follows /work/shared/REFERENCE-STACK.md (the "Scale" phase, ~$500/month): four
+Fargate services with the metric shapes each rule should see, RDS PostgreSQL primary + read
+replica + a stopped staging DB, one Redis node, four S3 buckets and three months of costs.
+Random noise comes from a fixed seed, so a given `now` always builds the same account.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import boto3
+import requests
+
+DEMO_REGION = "ap-south-1"
+DEMO_CLUSTER = "edufly"
+SEED = 42
+CE_RESULTS_PATH = "/moto-api/static/ce/cost-and-usage-results"
+MOTO_API_URL = "http://motoapi.amazonaws.com"  # intercepted by mock_aws in-process
+# moto hands queued Cost Explorer results to the first distinct request bodies, one each: queue
+# several copies so retries and differently-shaped requests also get data.
+CE_RESULT_COPIES = 5
+MAX_DATUMS_PER_CALL = 1000  # PutMetricData's documented limit (moto itself does not enforce one)
+IST = timedelta(hours=5, minutes=30)  # the schools' clock: load follows Indian school hours
+GB = 1024**3
+DAY = timedelta(days=1)
+COMMON_TAGS = {"project": "edufly", "env": "production"}
+ECR = "123456789012.dkr.ecr.ap-south-1.amazonaws.com"
+
+
+@dataclass
+class DemoAccount:
+    """Names the builder created, for tests and the demo to assert on."""
+
+    cluster: str
+    services: dict[str, str]
+    databases: dict[str, str]
+    buckets: dict[str, str]
+    cache_cluster: str
+    window_end: datetime
+
+
+@dataclass(frozen=True)
+class _Service:
+    role: str
+    name: str
+    cpu: int
+    memory: int
+    desired: int
+    behind_alb: bool
+    team: str
+    port: int | None
+
+
+SERVICES = (
+    _Service("api", "edufly-api", 1024, 2048, 2, True, "platform", 3000),
+    _Service("worker", "edufly-report-worker", 512, 1024, 1, False, "data", None),
+    _Service("admin", "edufly-admin", 2048, 4096, 1, True, "platform", 3000),
+    _Service("notifications", "edufly-notifications", 256, 512, 1, False, "engagement", None),
+)
+DATABASES = {"primary": "edufly-db", "replica": "edufly-db-analytics",
+             "staging": "edufly-staging-db"}
+BUCKETS = {"documents": "edufly-student-documents", "assets": "edufly-static-assets",
+           "exports": "edufly-data-exports", "logos": "edufly-school-logos"}
+CACHE_CLUSTER = "edufly-cache"
+NOTIFICATIONS_AGE = timedelta(days=2)  # deployed two days ago: too little data to judge
+STAGING_METRIC_DAYS = 3  # the staging DB ran for the first 3 days of the window, then stopped
+
+# Monthly UnblendedCost by service three months ago; each later month grows by MONTHLY_GROWTH.
+BASE_MONTHLY_COST = {
+    "Amazon Elastic Container Service": 204.80,
+    "Amazon Relational Database Service": 118.40,
+    "EC2 - Other": 37.90,  # NAT gateway hours and data processing
+    "Amazon Elastic Load Balancing": 21.60,
+    "Amazon CloudFront": 17.30,
+    "Amazon ElastiCache": 14.60,
+    "AmazonCloudWatch": 11.70,
+    "Amazon Simple Storage Service": 9.40,
+    "Amazon Route 53": 2.10,
+    "Amazon Elastic Container Registry": 1.20,
+    "AWS Secrets Manager": 0.80,
+}
+MONTHLY_GROWTH = 0.055
+COST_MONTHS = 3
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
+                       endpoint_url: str | None = None,
+                       period_seconds: int = 3600) -> DemoAccount:
+    """Create the EduFly account in moto; metrics cover [floor_hour(now) - days, floor_hour(now))."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    now = now.astimezone(UTC)
+    window_end = floor_hour(now)
+    window_start = window_end - timedelta(days=days)
+
+    def client(name: str, region: str = DEMO_REGION) -> Any:
+        return session.client(name, region_name=region, endpoint_url=endpoint_url)
+
+    network = _network(client)
+    target_groups = _load_balancer(client, network)
+    _ecs(client, network, target_groups)
+    _databases(client)
+    _cache(client)
+    _buckets(client)
+    series = _Series(window_start, window_end, period_seconds)
+    _publish(client("cloudwatch"), series.all_metrics())
+    account_id = client("sts").get_caller_identity()["Account"]
+    _queue_costs(now.date(), account_id, endpoint_url)
+    return DemoAccount(
+        cluster=DEMO_CLUSTER,
+        services={spec.role: spec.name for spec in SERVICES},
+        databases=dict(DATABASES),
+        buckets=dict(BUCKETS),
+        cache_cluster=CACHE_CLUSTER,
+        window_end=window_end,
+    )
+
+
+# ---------------------------------------------------------------------------------- resources
+
+def _tags(team: str, **extra: str) -> dict[str, str]:
+    return {**COMMON_TAGS, "team": team, **extra}
+
+
+def _kv(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    return [{key: k, value: v} for k, v in tags.items()]
+
+
+@dataclass(frozen=True)
+class _Network:
+    vpc_id: str
+    subnets: list[str]
+    alb_sg: str
+    task_sg: str
+
+
+def _network(client: Callable[..., Any]) -> _Network:
+    """The default VPC moto creates per region; two private-ish subnets and two security groups."""
+    ec2 = client("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
+        "VpcId"]
+    subnets = sorted(
+        ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"],
+        key=lambda subnet: subnet["AvailabilityZone"])
+    alb_sg = ec2.create_security_group(GroupName="edufly-alb", Description="EduFly ALB",
+                                       VpcId=vpc_id)["GroupId"]
+    task_sg = ec2.create_security_group(GroupName="edufly-tasks",
+                                        Description="EduFly Fargate tasks", VpcId=vpc_id)[
+        "GroupId"]
+    return _Network(vpc_id, [subnet["SubnetId"] for subnet in subnets[:2]], alb_sg, task_sg)
+
+
+def _load_balancer(client: Callable[..., Any], network: _Network) -> dict[str, str]:
+    """One ALB: / goes to the API, /admin/* to the admin app (real ARNs for the ECS services)."""
+    elbv2 = client("elbv2")
+    alb_arn = elbv2.create_load_balancer(
+        Name="edufly-alb", Subnets=network.subnets, SecurityGroups=[network.alb_sg],
+        Scheme="internet-facing", Type="application",
+        Tags=_kv(_tags("platform")))["LoadBalancers"][0]["LoadBalancerArn"]
+    arns: dict[str, str] = {}
+    for spec in SERVICES:
+        if not spec.behind_alb:
+            continue
+        arns[spec.role] = elbv2.create_target_group(
+            Name=f"{spec.name}-tg", Protocol="HTTP", Port=spec.port, VpcId=network.vpc_id,
+            TargetType="ip", HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
+    listener = elbv2.create_listener(
+        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": arns["api"]}])["Listeners"][0]
+    elbv2.create_rule(
+        ListenerArn=listener["ListenerArn"], Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/admin/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": arns["admin"]}])
+    return arns
+
+
+def _container(spec: _Service) -> dict[str, Any]:
+    log_group = f"/ecs/{spec.name}"
+    container: dict[str, Any] = {
+        "name": spec.name,
+        "image": f"{ECR}/{spec.name}:2025.06.1",
+        "essential": True,
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group, "awslogs-region": DEMO_REGION,
+            "awslogs-stream-prefix": "ecs"}},
+        "secrets": [{"name": "DATABASE_URL", "valueFrom":
+                     "arn:aws:secretsmanager:ap-south-1:123456789012:secret:"
+                     "edufly/database-url-AbCdEf"}],
+    }
+    if spec.port is not None:
+        container["portMappings"] = [{"containerPort": spec.port, "protocol": "tcp"}]
+        container["healthCheck"] = {
+            "command": ["CMD-SHELL", f"curl -f http://localhost:{spec.port}/health || exit 1"],
+            "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
+    return container
+
+
+def _ecs(client: Callable[..., Any], network: _Network, target_groups: dict[str, str]) -> None:
+    ecs, logs = client("ecs"), client("logs")
+    # Container Insights off and no default capacity-provider strategy: services say FARGATE.
+    ecs.create_cluster(clusterName=DEMO_CLUSTER,
+                       settings=[{"name": "containerInsights", "value": "disabled"}],
+                       tags=_kv(_tags("platform"), "key", "value"))
+    for spec in SERVICES:
+        logs.create_log_group(logGroupName=f"/ecs/{spec.name}", tags=_tags(spec.team))
+        task_def = ecs.register_task_definition(
+            family=spec.name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+            cpu=str(spec.cpu), memory=str(spec.memory),
+            executionRoleArn="arn:aws:iam::123456789012:role/edufly-ecs-execution",
+            taskRoleArn=f"arn:aws:iam::123456789012:role/{spec.name}-task",
+            containerDefinitions=[_container(spec)],
+        )["taskDefinition"]["taskDefinitionArn"]
+        kwargs: dict[str, Any] = {}
+        if spec.role in target_groups:
+            kwargs["loadBalancers"] = [{"targetGroupArn": target_groups[spec.role],
+                                        "containerName": spec.name,
+                                        "containerPort": spec.port}]
+        ecs.create_service(
+            cluster=DEMO_CLUSTER, serviceName=spec.name, taskDefinition=task_def,
+            desiredCount=spec.desired, launchType="FARGATE", platformVersion="LATEST",
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": network.subnets, "securityGroups": [network.task_sg],
+                "assignPublicIp": "DISABLED"}},
+            propagateTags="SERVICE", tags=_kv(_tags(spec.team), "key", "value"), **kwargs)
+
+
+def _databases(client: Callable[..., Any]) -> None:
+    rds = client("rds")
+    common: dict[str, Any] = {
+        "Engine": "postgres", "EngineVersion": "15.7", "AllocatedStorage": 20,
+        "StorageType": "gp2", "BackupRetentionPeriod": 7, "MasterUsername": "edufly",
+        "MasterUserPassword": "demo-password-not-secret", "DBName": "edufly",
+        "PubliclyAccessible": False, "StorageEncrypted": True,
+    }
+    rds.create_db_instance(DBInstanceIdentifier=DATABASES["primary"],
+                           DBInstanceClass="db.t3.small", MultiAZ=True,
+                           Tags=_kv(_tags("platform")), **common)
+    # Analytics dashboards read from a same-region replica, off the primary.
+    rds.create_db_instance_read_replica(
+        DBInstanceIdentifier=DATABASES["replica"],
+        SourceDBInstanceIdentifier=DATABASES["primary"], DBInstanceClass="db.t3.micro",
+        MultiAZ=False, Tags=_kv(_tags("data")))
+    rds.create_db_instance(DBInstanceIdentifier=DATABASES["staging"],
+                           DBInstanceClass="db.t3.micro", MultiAZ=False,
+                           Tags=_kv(_tags("platform", env="staging")), **common)
+    rds.stop_db_instance(DBInstanceIdentifier=DATABASES["staging"])
+
+
+def _cache(client: Callable[..., Any]) -> None:
+    client("elasticache").create_cache_cluster(
+        CacheClusterId=CACHE_CLUSTER, Engine="redis", EngineVersion="7.1",
+        CacheNodeType="cache.t3.micro", NumCacheNodes=1, Tags=_kv(_tags("platform")))
+
+
+def _buckets(client: Callable[..., Any]) -> None:
+    s3 = client("s3")
+    for role, name in BUCKETS.items():
+        s3.create_bucket(Bucket=name,
+                         CreateBucketConfiguration={"LocationConstraint": DEMO_REGION})
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _kv(_tags("platform",
+                                                                        data=role))})
+    # The team's policy: one Enabled rule, IA at 90 days, Glacier at 365 (no finding due).
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=BUCKETS["assets"], LifecycleConfiguration={"Rules": [{
+            "ID": "archive-old-assets", "Status": "Enabled", "Filter": {"Prefix": ""},
+            "Transitions": [{"Days": 90, "StorageClass": "STANDARD_IA"},
+                            {"Days": 365, "StorageClass": "GLACIER"}]}]})
+    # A rule someone switched off: the bucket is effectively without lifecycle.
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=BUCKETS["exports"], LifecycleConfiguration={"Rules": [{
+            "ID": "expire-old-exports", "Status": "Disabled", "Filter": {"Prefix": "exports/"},
+            "Expiration": {"Days": 30}}]})
+
+
+# ------------------------------------------------------------------------------------ metrics
+
+class _Series:
+    """Hourly (period_seconds) utilisation shaped by Indian school days, plus daily S3 sizes."""
+
+    def __init__(self, start: datetime, end: datetime, period_seconds: int) -> None:
+        self.start, self.end = start, end
+        self.period = timedelta(seconds=period_seconds)
+        self.samples = max(1, period_seconds // 60)  # one-minute samples behind each datum
+        self.rng = random.Random(SEED)
+        # Exam week: the 7 IST days ending 2 days before the window end (always 5 weekdays).
+        last_day = (end + IST).date() - timedelta(days=2)
+        self.exam_days = {last_day - timedelta(days=offset) for offset in range(7)}
+
+    def stamps(self, since: datetime | None = None) -> list[datetime]:
+        first = self.start if since is None else max(self.start, floor_hour(since))
+        count = int((self.end - first) / self.period)
+        return [first + index * self.period for index in range(count)]
+
+    def load(self, stamp: datetime) -> tuple[float, bool]:
+        """Relative traffic in [0, 1] at an hour (IST), and whether it is an exam day."""
+        local = stamp + IST
+        hour, weekend = local.hour, local.weekday() >= 5
+        if 8 <= hour < 16:
+            level = 0.35 if weekend else 1.0
+        elif 6 <= hour < 8 or 16 <= hour < 21:
+            level = 0.25 if weekend else 0.45
+        elif 21 <= hour < 23:
+            level = 0.15
+        else:
+            level = 0.05
+        return level, local.date() in self.exam_days and not weekend
+
+    def all_metrics(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "AWS/ECS": self.ecs(),
+            "AWS/RDS": self.rds(),
+            "AWS/ElastiCache": self.cache(),
+            "AWS/S3": self.s3(),
+        }
+
+    def _datum(self, metric: str, dims: dict[str, str], stamp: datetime, average: float,
+               maximum: float, unit: str = "Percent") -> dict[str, Any]:
+        average = round(min(max(average, 0.1), 100.0), 2)
+        maximum = round(min(max(maximum, average), 100.0), 2)
+        minimum = round(average * self.rng.uniform(0.35, 0.75), 2)
+        return {
+            "MetricName": metric,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+            "Timestamp": stamp,
+            "StatisticValues": {"SampleCount": self.samples,
+                                "Sum": round(average * self.samples, 2),
+                                "Minimum": minimum, "Maximum": maximum},
+            "Unit": unit,
+        }
+
+    def ecs(self) -> list[dict[str, Any]]:
+        data = []
+        shapes: dict[str, Callable[[float, bool], tuple[float, float, float, float]]] = {
+            "api": self._api, "worker": self._worker, "admin": self._admin,
+            "notifications": self._notifications}
+        for spec in SERVICES:
+            dims = {"ClusterName": DEMO_CLUSTER, "ServiceName": spec.name}
+            since = self.end - NOTIFICATIONS_AGE if spec.role == "notifications" else None
+            for stamp in self.stamps(since):
+                level, exam = self.load(stamp)
+                cpu_avg, cpu_max, mem_avg, mem_max = shapes[spec.role](level, exam)
+                data.append(self._datum("CPUUtilization", dims, stamp, cpu_avg, cpu_max))
+                data.append(self._datum("MemoryUtilization", dims, stamp, mem_avg, mem_max))
+        return data
+
+    def _api(self, level: float, exam: bool) -> tuple[float, float, float, float]:
+        # Exam weeks bring ~3x requests; the average rises less than the login-rush peaks.
+        rng = self.rng
+        effective = level * (1.75 if exam else 1.0)
+        cpu_avg = (6 + 20 * effective) * rng.uniform(0.9, 1.1)
+        burst = rng.uniform(1.95, 2.25) if exam and level >= 1 else rng.uniform(1.5, 2.0)
+        cpu_max = min(cpu_avg * burst, 91.0)
+        mem_avg = (46 + 9 * effective) * rng.uniform(0.97, 1.03)
+        mem_max = min(mem_avg + rng.uniform(3, 8), 70.0)
+        return cpu_avg, cpu_max, mem_avg, mem_max
+
+    def _worker(self, level: float, exam: bool) -> tuple[float, float, float, float]:
+        # Report/export jobs arrive in bursts at any hour; more report cards in exam weeks.
+        rng = self.rng
+        cpu_avg = rng.uniform(20, 32) + (3 if exam else 0)
+        cpu_max = rng.uniform(60, 80)
+        mem_avg = rng.uniform(44, 52)
+        mem_max = min(mem_avg + rng.uniform(5, 10), 61.0)
+        return cpu_avg, cpu_max, mem_avg, mem_max
+
+    def _admin(self, level: float, exam: bool) -> tuple[float, float, float, float]:
+        # A handful of school staff: the 2 vCPU / 4 GB task idles (should be downsized).
+        rng = self.rng
+        cpu_avg = (3 + 5 * level) * rng.uniform(0.85, 1.15)
+        cpu_max = min(cpu_avg * rng.uniform(1.4, 2.1), 17.5)
+        mem_avg = (16.5 + 2 * level) * rng.uniform(0.98, 1.02)
+        mem_max = min(mem_avg + rng.uniform(0.5, 2.5), 21.5)
+        return cpu_avg, cpu_max, mem_avg, mem_max
+
+    def _notifications(self, level: float, exam: bool) -> tuple[float, float, float, float]:
+        rng = self.rng
+        cpu_avg = (8 + 14 * level) * rng.uniform(0.9, 1.1)
+        cpu_max = cpu_avg * rng.uniform(1.5, 2.2)
+        mem_avg = rng.uniform(36, 42)
+        mem_max = mem_avg + rng.uniform(2, 6)
+        return cpu_avg, cpu_max, mem_avg, mem_max
+
+    def rds(self) -> list[dict[str, Any]]:
+        rng, data = self.rng, []
+        for role, db_id in DATABASES.items():
+            dims = {"DBInstanceIdentifier": db_id}
+            for stamp in self.stamps():
+                if role == "staging" and stamp >= self.start + STAGING_METRIC_DAYS * DAY:
+                    break  # stopped: a stopped instance publishes nothing
+                level, exam = self.load(stamp)
+                if role == "primary":
+                    avg = (7 + 22 * level * (1.6 if exam else 1.0)) * rng.uniform(0.9, 1.1)
+                    peak = avg * rng.uniform(1.4, 1.8)
+                elif role == "replica":
+                    nightly = 1 <= (stamp + IST).hour < 3  # nightly analytics refresh
+                    avg = rng.uniform(25, 35) if nightly else 4 + 6 * level * rng.uniform(0.8,
+                                                                                          1.2)
+                    peak = avg * rng.uniform(1.3, 1.7)
+                else:
+                    avg = rng.uniform(1.5, 3.5)
+                    peak = avg * rng.uniform(1.5, 2.5)
+                data.append(self._datum("CPUUtilization", dims, stamp, avg, peak))
+        return data
+
+    def cache(self) -> list[dict[str, Any]]:
+        rng, dims = self.rng, {"CacheClusterId": CACHE_CLUSTER}
+        data = []
+        for stamp in self.stamps():
+            level, exam = self.load(stamp)
+            avg = (1.5 + 5 * level * (1.5 if exam else 1.0)) * rng.uniform(0.9, 1.1)
+            data.append(self._datum("CPUUtilization", dims, stamp, avg,
+                                    avg * rng.uniform(1.3, 1.8)))
+        return data
+
+    def s3(self) -> list[dict[str, Any]]:
+        """Daily storage datums stamped 00:00 UTC, as S3 publishes them."""
+        # (Standard GB, Standard-IA GB, objects) today, and daily growth in Standard GB.
+        sizes = {"documents": (180.0, 0.0, 412_000, 0.45),
+                 "assets": (6.2, 14.8, 38_500, 0.01),
+                 "exports": (40.0, 0.0, 9_800, 0.3),
+                 "logos": (0.2, 0.0, 1_450, 0.0)}
+        # moto also injects a 0-valued datum per bucket (its real, empty contents) at today
+        # 00:00 with dimensions [StorageType, BucketName]; its dimension matching is order-
+        # sensitive, so queries in our order [BucketName, StorageType] never see it.
+        days = []
+        day = floor_day(self.start)
+        while day < self.end:
+            days.append(day)
+            day += DAY
+        data = []
+        for role, (standard, infrequent, objects, growth) in sizes.items():
+            bucket = BUCKETS[role]
+            for index, stamp in enumerate(days):
+                back = len(days) - 1 - index
+                values = [("BucketSizeBytes", "StandardStorage", (standard - growth * back) * GB,
+                           "Bytes"),
+                          ("NumberOfObjects", "AllStorageTypes",
+                           float(round(objects * (1 - 0.002 * back))), "Count")]
+                if infrequent:
+                    values.append(("BucketSizeBytes", "StandardIAStorage", infrequent * GB,
+                                   "Bytes"))
+                for metric, storage, value, unit in values:
+                    value = float(round(value))
+                    data.append({
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "BucketName", "Value": bucket},
+                                       {"Name": "StorageType", "Value": storage}],
+                        "Timestamp": stamp,
+                        "StatisticValues": {"SampleCount": 1.0,
+                                            "Sum": value,
+                                            "Minimum": value, "Maximum": value},
+                        "Unit": unit,
+                    })
+        return data
+
+
+def _publish(cloudwatch: Any, metrics: dict[str, list[dict[str, Any]]]) -> None:
+    for namespace, data in metrics.items():
+        for offset in range(0, len(data), MAX_DATUMS_PER_CALL):
+            cloudwatch.put_metric_data(Namespace=namespace,
+                                       MetricData=data[offset:offset + MAX_DATUMS_PER_CALL])
+
+
+# -------------------------------------------------------------------------------------- costs
+
+def _month_start(day: date, months_back: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def cost_results(today: date) -> dict[str, Any]:
+    """GetCostAndUsage (MONTHLY, GroupBy SERVICE, UnblendedCost) for the last 3 full months plus
+    the current month to date, in AWS's response shape."""
+    periods: list[tuple[date, date, float, bool]] = []
+    for back in range(COST_MONTHS, 0, -1):
+        growth = (1 + MONTHLY_GROWTH) ** (COST_MONTHS - back)
+        periods.append((_month_start(today, back), _month_start(today, back - 1), growth, False))
+    this_month = _month_start(today)
+    if today > this_month:  # CE's End is exclusive: nothing to report on the 1st
+        next_month = _month_start(today, -1)
+        elapsed = (today - this_month).days / (next_month - this_month).days
+        periods.append((this_month, today, (1 + MONTHLY_GROWTH) ** COST_MONTHS * elapsed, True))
+    results = []
+    for start, end, factor, estimated in periods:
+        groups = [{"Keys": [service], "Metrics": {"UnblendedCost": {
+            "Amount": f"{amount * factor:.10f}", "Unit": "USD"}}}
+            for service, amount in BASE_MONTHLY_COST.items()]
+        results.append({"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+                        "Total": {}, "Groups": groups, "Estimated": estimated})
+    return {"ResultsByTime": results, "DimensionValueAttributes": [],
+            "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}
+
+
+def _queue_costs(today: date, account_id: str, endpoint_url: str | None) -> None:
+    """Queue the Cost Explorer answer through moto's API (moto cannot compute costs)."""
+    base = (endpoint_url or MOTO_API_URL).rstrip("/")
+    body = {"account_id": account_id, "results": [cost_results(today)] * CE_RESULT_COPIES}
+    response = requests.post(f"{base}{CE_RESULTS_PATH}", json=body, timeout=30)
+    response.raise_for_status()

@@ -1,0 +1,480 @@
+"""The Slack summary: a Block Kit payload built from report.json, posted to an incoming webhook.
+
+The webhook URL is a secret (anyone holding it can post to the channel): it is never printed,
+logged or put in an error message, and slack_sdk's own logging is silenced for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from rightsizer.config import SlackSettings
+from rightsizer.errors import RightsizerError
+
+log = logging.getLogger("rightsizer.slack")
+
+# Slack limits (checked against Slack's own reference pages):
+# - "You can include up to 50 blocks in each message"
+#   https://docs.slack.dev/reference/block-kit/blocks
+MAX_BLOCKS = 50
+# - section block text: "maximum length is 3000 characters"
+#   https://docs.slack.dev/reference/block-kit/blocks/section-block
+MAX_SECTION_TEXT = 3000
+# - header block text: "Maximum length for the text in this field is 150 characters"
+#   https://docs.slack.dev/reference/block-kit/blocks/header-block
+MAX_HEADER_TEXT = 150
+# - the top-level `text` is truncated above 40,000 characters (all posting methods, webhooks
+#   included): https://api.slack.com/changelog/2018-04-truncating-really-long-messages
+MAX_FALLBACK_TEXT = 40_000
+# - context block: "Maximum number of items is 10"
+#   https://docs.slack.dev/reference/block-kit/blocks/context-block
+MAX_CONTEXT_ELEMENTS = 10
+# Undocumented: chat.postMessage rejects messages whose blocks hold ~12-13k characters in total
+# (msg_blocks_too_long; slackapi/bolt-js#2509, #2867), well under 50 x 3,000. A summary is
+# for humans anyway, so the findings list stops at this budget and at MAX_LISTED_FINDINGS.
+TOTAL_BLOCK_TEXT_BUDGET = 10_000
+MAX_LISTED_FINDINGS = 25
+
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF_SECONDS = 1.0
+MAX_RETRY_AFTER_SECONDS = 60.0  # a misbehaving proxy must not park a monthly run for hours
+TIMEOUT_SECONDS = 15
+
+# slack_sdk logs the full webhook URL (at INFO when it retries a connection error): give its
+# client a logger that never emits anything.
+_SDK_LOGGER = logging.getLogger("rightsizer.slack.sdk")
+_SDK_LOGGER.setLevel(logging.CRITICAL + 1)
+_SDK_LOGGER.propagate = False
+
+
+# --- text helpers -------------------------------------------------------------------------------
+
+def escape(text: Any) -> str:
+    """Escape Slack's mrkdwn control characters, so an AWS name like `<!channel>` or
+    `<http://evil|x>` renders as text instead of pinging or linking (& first, or it doubles)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def _plain(text: Any, limit: int) -> str:
+    """For plain_text objects (no mrkdwn parsing): drop control characters rather than escape."""
+    return _clip(re.sub(r"[<>&\n\r\t]", " ", str(text)), limit)
+
+
+def _money(value: Any) -> str:
+    try:
+        return f"${float(value):,.2f}"
+    except (TypeError, ValueError):
+        return "$?"
+
+
+def _describe(value: Any, limit: int = 120) -> str:
+    """`{"cpu": 1024, "memory": 2048}` -> `cpu 1024, memory 2048` (raw; escaped by the caller)."""
+    if isinstance(value, dict):
+        text = ", ".join(f"{key} {_scalar(item)}" for key, item in value.items())
+    else:
+        text = _scalar(value)
+    return _clip(text or "-", limit)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _list(items: list[Any], shown: int = 5) -> str:
+    names = [str(item) for item in items[:shown]]
+    more = len(items) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "") if names else "none"
+
+
+# --- payload --------------------------------------------------------------------------------------
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}}
+
+
+def _finding_line(finding: dict[str, Any]) -> str:
+    name = escape(_clip(str(finding.get("name") or finding.get("resource_id") or "?"), 80))
+    rule = escape(_clip(str(finding.get("rule", "?")), 40))
+    where = escape(_clip(f"{finding.get('account', '?')}/{finding.get('region', '?')}", 40))
+    change = (f"{escape(_describe(finding.get('current')))} → "
+              f"{escape(_describe(finding.get('recommended')))}")
+    return (f"• *{name}* ({rule}, {where}): {change} — "
+            f"*{_money(finding.get('monthly_savings_usd'))}/month*")
+
+
+def build_blocks(report: dict[str, Any], *, report_url: str | None,
+                 history: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The summary message: `{"text": fallback, "blocks": [...]}` within Slack's limits."""
+    summary = report.get("summary") or {}
+    findings = sorted(report.get("findings") or [],
+                      key=lambda f: -float(f.get("monthly_savings_usd") or 0))
+    savings = summary.get("monthly_savings_usd", sum(
+        float(f.get("monthly_savings_usd") or 0) for f in findings))
+    count = int(summary.get("findings", len(findings)))
+    accounts = list(report.get("accounts") or [])
+    regions = list(report.get("regions") or [])
+    window = report.get("window") or {}
+    errors = len(report.get("errors") or [])
+
+    header = (f"rightsizer: {_money(savings)}/month potential savings · "
+              f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} · "
+              f"{_list(regions, 3)} · {window.get('days', '?')}-day window")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _plain(header, MAX_HEADER_TEXT),
+                                    "emoji": True}},
+    ]
+
+    by_severity: dict[str, int] = {}
+    for finding in findings:
+        by_severity[str(finding.get("severity"))] = by_severity.get(
+            str(finding.get("severity")), 0) + 1
+    severity = ", ".join(f"{by_severity[s]} {s}" for s in ("high", "medium", "low")
+                         if by_severity.get(s))
+    lines = [
+        f"*Potential savings:* {_money(savings)}/month "
+        f"({_money(float(savings or 0) * 12)}/year)",
+        f"*Findings:* {count}" + (f" ({severity})" if severity else ""),
+    ]
+    if history:
+        parts = []
+        if history.get("new") is not None:
+            parts.append(f"{history['new']} new")
+        if history.get("resolved") is not None:
+            parts.append(f"{history['resolved']} resolved")
+        if history.get("realized_savings_usd") is not None:
+            parts.append(f"{_money(history['realized_savings_usd'])}/month from resolved "
+                         "findings")
+        if parts:
+            lines.append("*Since last run:* " + ", ".join(parts))
+    lines.append(f"*Accounts:* {escape(_list(accounts))} · *Regions:* {escape(_list(regions))}")
+    if window:
+        lines.append(f"*Window:* {escape(window.get('start', '?'))} → "
+                     f"{escape(window.get('end', '?'))}")
+    blocks.append(_section("\n".join(lines)))
+
+    # Blocks kept back for the tail: divider, "…and N more", context.
+    tail_blocks = 3
+    budget = TOTAL_BLOCK_TEXT_BUDGET - sum(len(json.dumps(b)) for b in blocks) - 600
+    listed = 0
+    if findings:
+        blocks.append({"type": "divider"})
+        chunk = "*Top findings by monthly savings*"
+        for finding in findings[:MAX_LISTED_FINDINGS]:
+            line = _clip(_finding_line(finding), MAX_SECTION_TEXT - 40)
+            if len(line) + 1 > budget:
+                break
+            if len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
+                if len(blocks) + 1 + tail_blocks > MAX_BLOCKS:
+                    break
+                blocks.append(_section(chunk))
+                chunk = line
+            else:
+                chunk = f"{chunk}\n{line}"
+            budget -= len(line) + 1
+            listed += 1
+        blocks.append(_section(chunk))
+        if listed < len(findings):
+            rest = findings[listed:]
+            rest_savings = sum(float(f.get("monthly_savings_usd") or 0) for f in rest)
+            blocks.append(_section(f"…and {len(rest)} more "
+                                   f"({_money(rest_savings)}/month) in the full report"))
+    else:
+        blocks.append(_section("No findings: nothing to change this month. :tada:"))
+
+    where = _where(report_url)
+    context = [f"Full report: {where}",
+               f"{errors} collection error{'s' if errors != 1 else ''}"
+               + (" :warning: (see the report)" if errors else ""),
+               f"Generated {escape(report.get('generated_at', '?'))}"]
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}
+        for text in context[:MAX_CONTEXT_ELEMENTS]]})
+    blocks = blocks[:MAX_BLOCKS]
+
+    fallback = (f"rightsizer: {_money(savings)}/month potential savings in {count} findings; "
+                f"{errors} errors. Full report: {where}")
+    return {"text": _clip(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _where(report_url: str | None) -> str:
+    if not report_url:
+        return "not published"
+    if re.match(r"^https?://", report_url):
+        # `|` would end the URL part of the link; escape() handles & < >
+        return f"<{escape(report_url).replace('|', '%7C')}|open the report>"
+    return f"`{escape(_clip(report_url, 500))}`"
+
+
+# --- report files and history ------------------------------------------------------------------
+
+def load_report(path: Path) -> dict[str, Any]:
+    """Read a report.json written by rightsizer; anything else is a one-line error."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RightsizerError(f"{path}: report not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RightsizerError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RightsizerError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict) \
+            or not isinstance(data.get("findings"), list):
+        raise RightsizerError(f"{path}: not a rightsizer report.json "
+                              "(no summary and findings)")
+    if str(data.get("schema_version")) != "1":
+        raise RightsizerError(f"{path}: unsupported schema_version "
+                              f"{data.get('schema_version')!r} (expected \"1\")")
+    return data
+
+
+def previous_report(report_path: Path) -> Path | None:
+    """The newest `<dir>/<YYYY-MM>/report.json` older than this report's month directory."""
+    month_dir = Path(report_path).resolve().parent
+    if not re.fullmatch(r"\d{4}-\d{2}", month_dir.name):
+        return None
+    older = sorted(p for p in month_dir.parent.glob("*/report.json")
+                   if re.fullmatch(r"\d{4}-\d{2}", p.parent.name)
+                   and p.parent.name < month_dir.name)
+    return older[-1] if older else None
+
+
+def history_between(current: dict[str, Any], previous: dict[str, Any] | None
+                    ) -> dict[str, Any] | None:
+    """New and resolved findings by stable id; "realized" is the savings the resolved ones
+    promised last time (an estimate: a resource deleted outright also counts as resolved)."""
+    if previous is None:
+        return None
+    now = {f.get("id"): f for f in current.get("findings", [])}
+    before = {f.get("id"): f for f in previous.get("findings", [])}
+    resolved = [f for key, f in before.items() if key not in now]
+    return {"new": sum(1 for key in now if key not in before),
+            "resolved": len(resolved),
+            "realized_savings_usd": round(sum(float(f.get("monthly_savings_usd") or 0)
+                                              for f in resolved), 2)}
+
+
+def history_for(report: dict[str, Any], report_path: Path) -> dict[str, Any] | None:
+    older = previous_report(report_path)
+    if older is None:
+        return None
+    try:
+        return history_between(report, load_report(older))
+    except RightsizerError as exc:
+        log.warning("ignoring the previous report for history: %s", exc)
+        return None
+
+
+def report_location(settings: SlackSettings, report_json: Path) -> str:
+    """Where readers find the full report: [slack] report_url, else the local HTML (or JSON)."""
+    if settings.report_url:
+        return settings.report_url
+    html = Path(report_json).with_name("report.html")
+    return str((html if html.is_file() else Path(report_json)).resolve())
+
+
+def send_summary(report: dict[str, Any], report_json: Path, settings: SlackSettings,
+                 session_factory: Any = None) -> None:
+    """Build the summary for a written report (with history from last month's) and post it."""
+    payload = build_blocks(report, report_url=report_location(settings, report_json),
+                           history=history_for(report, report_json))
+    post(payload, webhook_url(settings, session_factory))
+
+
+# --- webhook URL ---------------------------------------------------------------------------------
+
+def webhook_configured(settings: SlackSettings) -> bool:
+    return bool(os.environ.get(settings.webhook_url_env, "").strip() or settings.secret_id)
+
+
+def webhook_url(settings: SlackSettings, session_factory: Any = None) -> str:
+    """The env var named by `webhook_url_env` wins; else Secrets Manager `secret_id`."""
+    value = os.environ.get(settings.webhook_url_env, "").strip()
+    if value:
+        return value
+    if settings.secret_id:
+        return _secret_value(settings.secret_id, session_factory)
+    raise RightsizerError(f"no Slack webhook configured: set the {settings.webhook_url_env} "
+                          "environment variable or [slack] secret_id")
+
+
+def _secret_value(secret_id: str, session_factory: Any) -> str:
+    import boto3
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = (session_factory or boto3.Session)()
+    # a secret ARN carries its region; a plain name uses the session's default region
+    arn = re.match(r"^arn:[^:]+:secretsmanager:([^:]+):", secret_id)
+    client = session.client(
+        "secretsmanager", region_name=arn.group(1) if arn else None,
+        config=BotoConfig(retries={"mode": "standard", "max_attempts": 5},
+                          connect_timeout=5, read_timeout=15))
+    where = f"Secrets Manager secret {secret_id!r}"
+    try:
+        raw = client.get_secret_value(SecretId=secret_id).get("SecretString") or ""
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise RightsizerError(f"cannot read the Slack webhook from {where}: {code}") from None
+    except BotoCoreError as exc:
+        raise RightsizerError(f"cannot read the Slack webhook from {where}: "
+                              f"{type(exc).__name__}") from None
+    value = raw.strip()
+    if value.startswith("{"):  # {"webhook_url": "..."} is common for key/value secrets
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError:
+            data = {}
+        value = str(data.get("webhook_url") or data.get("url") or "").strip() \
+            if isinstance(data, dict) else ""
+    if not value:
+        raise RightsizerError(f"{where} holds no webhook URL (a plain string, or JSON with "
+                              "\"webhook_url\")")
+    return value
+
+
+# --- posting -------------------------------------------------------------------------------------
+
+class _Backoff(RetryIntervalCalculator):
+    """Exponential backoff with a little jitter (slack_sdk's default adds up to a whole second,
+    too much for tests that set a tiny factor)."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def calculate_sleep_duration(self, current_attempt: int) -> float:
+        base = self.factor * (2 ** current_attempt)
+        return base + random.uniform(0, base / 4)
+
+
+class ServerErrorRetryHandler(RetryHandler):
+    """Retry any 5xx: slack_sdk's built-in ServerErrorRetryHandler only retries 500 and 503,
+    and proxies in front of Slack answer 502/504 too."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and 500 <= response.status_code <= 599
+
+
+class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """429: wait what Retry-After says (the built-in one adds up to a second of jitter and has no
+    ceiling), capped at MAX_RETRY_AFTER_SECONDS."""
+
+    def __init__(self, max_retry_count: int, max_wait: float) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None,
+                                 error: Exception | None = None) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        time.sleep(min(_retry_after(response.headers), self.max_wait))
+        state.increment_current_attempt()
+
+
+class _AttemptCounter(RetryHandler):
+    """First in the handler list, so it sees every failed attempt; never retries itself."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=0)
+        self.failures = 0
+
+    def can_retry(self, *, state: RetryState, request: HttpRequest,
+                  response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        self.failures += 1
+        return False
+
+
+def _retry_after(headers: dict[str, Any]) -> float:
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return 1.0  # an HTTP-date: rare from Slack; a short wait is fine
+    return 1.0
+
+
+def _scrub(text: str, url: str) -> str:
+    return text.replace(url, "<webhook>") if url else text
+
+
+def post(payload: dict[str, Any], webhook_url: str, *, max_retries: int | None = None,
+         backoff: float | None = None, max_retry_after: float | None = None) -> None:
+    """POST the payload; 429 and 5xx are retried; anything else non-2xx is a RightsizerError
+    that never contains the URL."""
+    from slack_sdk.webhook import WebhookClient
+
+    if not re.match(r"^https?://[^\s]+$", webhook_url or ""):
+        # slack_sdk's own error for this case quotes the URL
+        raise RightsizerError("the Slack webhook URL is not an http(s) URL")
+    retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+    counter = _AttemptCounter()
+    client = WebhookClient(
+        webhook_url, timeout=TIMEOUT_SECONDS, logger=_SDK_LOGGER,
+        retry_handlers=[
+            counter,
+            CappedRateLimitRetryHandler(
+                retries, MAX_RETRY_AFTER_SECONDS if max_retry_after is None else max_retry_after),
+            ServerErrorRetryHandler(
+                max_retry_count=retries,
+                interval_calculator=_Backoff(
+                    DEFAULT_BACKOFF_SECONDS if backoff is None else backoff)),
+        ])
+    try:
+        response = client.send_dict(payload)
+    except Exception as exc:  # noqa: BLE001 - connection errors: name them, never the URL
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        raise RightsizerError(
+            f"Slack webhook could not be reached after {max(counter.failures, 1)} attempts: "
+            f"{_scrub(_clip(str(reason), 200), webhook_url)}") from None
+    if not 200 <= response.status_code < 300:
+        body = _scrub(_clip(str(response.body or "").strip().splitlines()[0]
+                            if str(response.body or "").strip() else "", 100), webhook_url)
+        raise RightsizerError(
+            f"Slack webhook answered {response.status_code} after "
+            f"{max(counter.failures, 1)} attempts" + (f" ({body})" if body else ""))
+    log.info("posted the Slack summary")
+
+
+def post_failure(message: str, settings: SlackSettings, session_factory: Any = None) -> bool:
+    """A short "the scheduled run failed" message; never raises (it runs on the failure path).
+
+    The caller passes a message with no secrets and no traceback (exception type + first line).
+    """
+    text = f":x: rightsizer: the scheduled run failed: {escape(_clip(message, 500))}"
+    payload = {"text": _clip(text, MAX_FALLBACK_TEXT), "blocks": [_section(text)]}
+    try:
+        url = webhook_url(settings, session_factory)
+    except RightsizerError as exc:
+        log.warning("not posting the failure to Slack: %s", exc)
+        return False
+    try:
+        post(payload, url)
+    except RightsizerError as exc:
+        log.warning("could not post the failure to Slack: %s", exc)
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Test helpers that ship with rightsizer (a synthetic AWS for tests and benchmarks)."""

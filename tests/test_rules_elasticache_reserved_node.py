@@ -1,0 +1,167 @@
+"""elasticache-reserved-node: always-on Redis clusters without active reserved nodes."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from rightsizer import pricing
+from rightsizer.rules.elasticache_reserved_node import RULE, Settings, evaluate, how_to_apply
+from tests.snapshot_factory import REGION, SnapshotBuilder
+
+
+def monthly_saving_per_node(node_type: str, region: str = REGION) -> float:
+    on_demand = pricing.elasticache_hourly_usd(region, node_type)
+    reserved = pricing.elasticache_hourly_usd(region, node_type, term="1yr-no-upfront")
+    assert on_demand is not None and reserved is not None
+    return (on_demand.usd - reserved.usd) * 730
+
+
+def test_always_on_cluster_without_reservation_gets_1yr_no_upfront_finding():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium", num_nodes=2)
+    snap.elasticache_cpu("edufly-cache")
+    result = evaluate(snap.build(), Settings())
+
+    assert result.skipped == []
+    [finding] = result.findings
+    assert finding.rule == "elasticache-reserved-node"
+    assert finding.resource_type == "elasticache-cluster"
+    assert finding.current == {"node_type": "cache.t3.medium", "num_nodes": 2}
+    assert finding.recommended == {"term": "1yr", "offering": "No Upfront", "node_count": 2}
+    assert finding.monthly_savings_usd == pytest.approx(
+        2 * monthly_saving_per_node("cache.t3.medium"))
+    # evidence lets a reader redo the arithmetic
+    ev = finding.evidence
+    assert finding.monthly_savings_usd == pytest.approx(
+        (ev["hourly_on_demand_usd"] - ev["hourly_reserved_usd"]) * ev["hours_per_month"]
+        * ev["nodes_to_reserve"])
+    assert ev["reservations_readable"] is True
+    assert "cache.t3.medium" in finding.reason
+
+
+def test_coverage_exactly_at_minimum_is_judged():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache")
+    snap.elasticache_cpu("edufly-cache", coverage=0.8)
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_partial_cpu_data_is_skipped_as_insufficient_data():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache")
+    snap.elasticache_cpu("edufly-cache", coverage=0.5)
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == []
+    assert [row.reason for row in result.skipped] == ["insufficient-data"]
+    assert "50%" in result.skipped[0].detail
+
+
+def test_cluster_without_cpu_data_is_skipped_as_insufficient_data():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache")
+    result = evaluate(snap.build(), Settings())
+    assert [row.reason for row in result.skipped] == ["insufficient-data"]
+
+
+def test_active_reservation_of_same_node_type_covers_every_node():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium", num_nodes=2)
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.medium", count=2)
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == []
+    assert result.skipped == []
+
+
+def test_reservation_covering_some_nodes_recommends_only_the_rest():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium", num_nodes=3)
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.medium", count=1)
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.recommended["node_count"] == 2
+    assert finding.evidence["reserved_nodes_covering"] == 1
+    assert finding.monthly_savings_usd == pytest.approx(
+        2 * monthly_saving_per_node("cache.t3.medium"))
+
+
+def test_reservation_of_another_node_type_does_not_cover():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium")
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.small", count=4)
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_retired_or_other_region_reservations_do_not_cover():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium")
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.medium", state="retired")
+    snap.elasticache_reservation("cache.t3.medium", region="us-east-1")
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_one_reservation_is_not_counted_twice_across_clusters():
+    snap = SnapshotBuilder()
+    for name in ("cache-a", "cache-b"):
+        snap.elasticache_cluster(name, node_type="cache.t3.small")
+        snap.elasticache_cpu(name)
+    snap.elasticache_reservation("cache.t3.small", count=1)
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_unavailable_cluster_is_skipped_as_not_applicable():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", status="modifying")
+    snap.elasticache_cpu("edufly-cache")
+    result = evaluate(snap.build(), Settings())
+    assert [row.reason for row in result.skipped] == ["not-applicable"]
+
+
+def test_node_type_without_price_is_skipped_with_no_price_detail():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.r7g.large")
+    snap.elasticache_cpu("edufly-cache")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable"
+    assert row.detail.startswith("no price for cache.r7g.large")
+    assert REGION in row.detail
+
+
+def test_valkey_cluster_is_not_priced_with_redis_rates():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", engine="valkey")
+    snap.elasticache_cpu("edufly-cache")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable" and "valkey" in row.detail
+
+
+def test_unreadable_reservations_are_stated_in_the_finding():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache")
+    snap.elasticache_cpu("edufly-cache")
+    snap.error("elasticache", "DescribeReservedCacheNodes")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.evidence["reservations_readable"] is False
+    assert "could not be read" in finding.reason
+
+
+def test_how_to_apply_names_node_type_and_count():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium", num_nodes=2)
+    snap.elasticache_cpu("edufly-cache")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    steps = how_to_apply(finding)
+    assert "--cache-node-type cache.t3.medium" in steps["cli"]
+    assert "--cache-node-count 2" in steps["cli"]
+    assert steps["iac"]
+    assert RULE.id == "elasticache-reserved-node" and RULE.why
+
+
+def test_settings_reject_unknown_keys_and_bad_bounds():
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"min_coverage": 1.5})
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"nope": 1})

@@ -1,0 +1,345 @@
+"""The Slack summary: payload shape and limits, escaping, webhook retries, `rightsizer notify`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+
+from rightsizer import cli, slack
+from rightsizer.config import SlackSettings
+from rightsizer.errors import RightsizerError
+from tests.conftest import free_port
+
+HOOK_PATH = "/services/T0000/B0000/XXXXsecretTOKENXXXX"
+
+
+def finding(index: int, name: str | None = None, savings: float = 40.0) -> dict[str, Any]:
+    return {
+        "id": f"{index:016x}",
+        "rule": "ecs-rightsize",
+        "severity": "high" if savings >= 25 else "medium" if savings >= 5 else "low",
+        "resource_type": "ecs-service",
+        "resource_id": f"arn:aws:ecs:ap-south-1:123456789012:service/edufly/svc-{index}",
+        "name": name or f"edufly-svc-{index}",
+        "account": "123456789012",
+        "region": "ap-south-1",
+        "current": {"cpu": 1024, "memory": 2048},
+        "recommended": {"cpu": 512, "memory": 1024},
+        "monthly_cost_usd": savings * 2,
+        "monthly_savings_usd": savings,
+        "evidence": {"cpu_p95_percent": 31.0, "memory_max_percent": 38.0, "coverage": 0.99},
+        "reason": "CPU p95 31% and memory max 38% of the task size over 14 days",
+    }
+
+
+def sample_report(findings: list[dict[str, Any]] | None = None, errors: int = 1
+                  ) -> dict[str, Any]:
+    findings = findings if findings is not None else [
+        finding(1, "edufly-api", 40.0),
+        {**finding(2, "edufly-worker", 18.5), "rule": "ecs-fargate-spot",
+         "current": {"capacity_provider": "FARGATE"},
+         "recommended": {"capacity_provider": "FARGATE_SPOT"}},
+        {**finding(3, "edufly-db", 61.2), "rule": "rds-reserved-instance",
+         "resource_type": "rds-instance",
+         "current": {"instance_class": "db.t4g.medium", "multi_az": True},
+         "recommended": {"term": "1yr", "offering": "No Upfront"}},
+    ]
+    total = round(sum(f["monthly_savings_usd"] for f in findings), 2)
+    return {
+        "schema_version": "1",
+        "generated_at": "2026-12-01T06:00:00Z",
+        "window": {"start": "2026-11-17T00:00:00Z", "end": "2026-12-01T00:00:00Z", "days": 14},
+        "accounts": ["123456789012"],
+        "regions": ["ap-south-1"],
+        "summary": {"findings": len(findings), "monthly_savings_usd": total, "by_rule": {}},
+        "findings": findings,
+        "skipped": [],
+        "errors": [{"account": "123456789012", "region": "ap-south-1", "service": "rds",
+                    "operation": "DescribeReservedDBInstances", "code": "AccessDenied",
+                    "message": "not authorized"}] * errors,
+    }
+
+
+def texts(payload: dict[str, Any]) -> list[str]:
+    """Every text string in the blocks."""
+    found: list[str] = []
+    for block in payload["blocks"]:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            found.append(element["text"])
+    return found
+
+
+# --- payload --------------------------------------------------------------------------------------
+
+def test_payload_shape() -> None:
+    payload = slack.build_blocks(sample_report(), report_url="https://reports.example.com/2026-12",
+                                 history={"new": 2, "resolved": 1, "realized_savings_usd": 12.5})
+    blocks = payload["blocks"]
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["type"] == "plain_text"
+    assert "$119.70/month potential savings" in blocks[0]["text"]["text"]
+    assert "ap-south-1" in blocks[0]["text"]["text"] and "14-day" in blocks[0]["text"]["text"]
+    summary = blocks[1]["text"]["text"]
+    assert "*Findings:* 3 (2 high, 1 medium)" in summary
+    assert "2 new, 1 resolved, $12.50/month from resolved findings" in summary
+    listing = "\n".join(texts(payload))
+    # biggest first, with rule and current -> recommended
+    assert listing.index("edufly-db") < listing.index("edufly-api") < listing.index("edufly-worker")
+    assert "cpu 1024, memory 2048 → cpu 512, memory 1024" in listing
+    assert "*$61.20/month*" in listing
+    context = blocks[-1]
+    assert context["type"] == "context"
+    assert "<https://reports.example.com/2026-12|open the report>" in context["elements"][0]["text"]
+    assert "1 collection error" in context["elements"][1]["text"]
+    assert payload["text"].startswith("rightsizer: $119.70/month potential savings in 3 findings")
+
+
+def test_no_findings_and_local_path() -> None:
+    payload = slack.build_blocks(sample_report([], errors=0), report_url="/srv/reports/report.html")
+    joined = "\n".join(texts(payload))
+    assert "No findings" in joined
+    assert "`/srv/reports/report.html`" in joined
+    assert "0 collection errors" in joined
+
+
+def test_500_findings_stay_within_slack_limits() -> None:
+    findings = [finding(i, f"service-{i}-" + "x" * 200, savings=1000 - i) for i in range(500)]
+    payload = slack.build_blocks(sample_report(findings), report_url=None)
+    blocks = payload["blocks"]
+    assert len(blocks) <= slack.MAX_BLOCKS == 50
+    assert len(blocks[0]["text"]["text"]) <= 150
+    for block in blocks:
+        if block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= 3000
+        if block["type"] == "context":
+            assert len(block["elements"]) <= 10
+    assert sum(len(text) for text in texts(payload)) <= slack.TOTAL_BLOCK_TEXT_BUDGET
+    assert len(payload["text"]) <= 40_000
+    listed = sum(text.count("\n• ") + text.startswith("• ") for text in texts(payload))
+    assert 1 <= listed <= slack.MAX_LISTED_FINDINGS
+    assert f"…and {500 - listed} more" in "\n".join(texts(payload))
+
+
+def test_aws_strings_are_escaped() -> None:
+    evil = [finding(1, "<script>alert(1)</script>", 30), finding(2, "R&D <!channel>", 20),
+            {**finding(3, "<http://evil.example|click me>", 10),
+             "current": {"lifecycle": "<!here>"}, "account": "<@U123>"}]
+    report = sample_report(evil)
+    report["regions"] = ["ap-south-1", "<!everyone>"]
+    payload = slack.build_blocks(report, report_url=None)
+    raw = json.dumps(payload, ensure_ascii=False)
+    for dangerous in ("<script>", "<!channel>", "<http://evil", "<!here>", "<@U123>",
+                      "<!everyone>"):
+        assert dangerous not in raw
+    joined = "\n".join(texts(payload))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in joined
+    assert "R&amp;D &lt;!channel&gt;" in joined
+    assert "&lt;http://evil.example|click me&gt;" in joined
+    assert "&amp;lt;" not in joined  # escaped once, not twice
+
+
+def test_escape_order() -> None:
+    assert slack.escape("a & <b>") == "a &amp; &lt;b&gt;"
+
+
+# --- posting --------------------------------------------------------------------------------------
+
+def test_429_with_retry_after_then_200(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request(HOOK_PATH, method="POST").respond_with_data(
+        "rate_limited", status=429, headers={"Retry-After": "0"})
+    httpserver.expect_ordered_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    payload = slack.build_blocks(sample_report(), report_url=None)
+    slack.post(payload, httpserver.url_for(HOOK_PATH), backoff=0.01)
+    assert len(httpserver.log) == 2
+    body = json.loads(httpserver.log[1][0].get_data())
+    assert body["blocks"] == payload["blocks"]
+    httpserver.check_assertions()
+
+
+def test_5xx_retried_then_error_without_url(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(HOOK_PATH).respond_with_data("bad gateway", status=502)
+    url = httpserver.url_for(HOOK_PATH)
+    with pytest.raises(RightsizerError) as caught:
+        slack.post({"text": "x"}, url, max_retries=2, backoff=0.01)
+    assert str(caught.value) == "Slack webhook answered 502 after 3 attempts (bad gateway)"
+    assert len(httpserver.log) == 3
+
+
+def test_4xx_is_not_retried(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(HOOK_PATH).respond_with_data("invalid_blocks", status=400)
+    with pytest.raises(RightsizerError, match="answered 400 after 1 attempts"):
+        slack.post({"text": "x"}, httpserver.url_for(HOOK_PATH), backoff=0.01)
+    assert len(httpserver.log) == 1
+
+
+def test_unreachable_webhook_names_no_url(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = f"http://127.0.0.1:{free_port()}{HOOK_PATH}"
+    with pytest.raises(RightsizerError) as caught:
+        slack.post({"text": "x"}, url, backoff=0.01)
+    assert "could not be reached" in str(caught.value)
+    assert "secretTOKEN" not in str(caught.value) and "secretTOKEN" not in caplog.text
+
+
+def test_not_a_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(RightsizerError) as caught:
+        slack.post({"text": "x"}, "hooks.slack.com/services/secretTOKEN")
+    assert "secretTOKEN" not in str(caught.value)
+
+
+# --- webhook URL ----------------------------------------------------------------------------------
+
+def test_webhook_url_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_HOOK", "https://hooks.example.com/x")
+    assert slack.webhook_url(SlackSettings(webhook_url_env="MY_HOOK")) == \
+        "https://hooks.example.com/x"
+    monkeypatch.delenv("MY_HOOK")
+    with pytest.raises(RightsizerError, match="set the MY_HOOK environment variable"):
+        slack.webhook_url(SlackSettings(webhook_url_env="MY_HOOK"))
+    assert not slack.webhook_configured(SlackSettings(webhook_url_env="MY_HOOK"))
+
+
+@pytest.mark.parametrize("stored", ["https://hooks.example.com/from-secret",
+                                    '{"webhook_url": "https://hooks.example.com/from-secret"}'])
+def test_webhook_url_from_secrets_manager(monkeypatch: pytest.MonkeyPatch, stored: str) -> None:
+    monkeypatch.delenv("RIGHTSIZER_SLACK_WEBHOOK", raising=False)
+    with mock_aws():
+        arn = boto3.client("secretsmanager", region_name="ap-south-1").create_secret(
+            Name="rightsizer/slack", SecretString=stored)["ARN"]
+        for secret_id in ("rightsizer/slack", arn):
+            settings = SlackSettings(secret_id=secret_id)
+            assert slack.webhook_configured(settings)
+            assert slack.webhook_url(settings) == "https://hooks.example.com/from-secret"
+        with pytest.raises(RightsizerError, match="ResourceNotFoundException"):
+            slack.webhook_url(SlackSettings(secret_id="missing"))
+
+
+# --- history ----------------------------------------------------------------------------------
+
+def test_history_from_last_months_report(tmp_path: Path) -> None:
+    old = sample_report([finding(1, savings=40), finding(2, savings=10)])
+    new = sample_report([finding(1, savings=40), finding(3, savings=5), finding(4, savings=7)])
+    for month, report in (("2026-10", sample_report([])), ("2026-11", old), ("2026-12", new)):
+        (tmp_path / month).mkdir()
+        (tmp_path / month / "report.json").write_text(json.dumps(report))
+    current = tmp_path / "2026-12" / "report.json"
+    assert slack.previous_report(current) == (tmp_path / "2026-11" / "report.json").resolve()
+    assert slack.history_for(new, current) == {"new": 2, "resolved": 1,
+                                               "realized_savings_usd": 10.0}
+    assert slack.history_for(old, tmp_path / "2026-10" / "report.json") is None
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def report_file(tmp_path: Path) -> Path:
+    path = tmp_path / "reports" / "2026-12" / "report.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(sample_report()))
+    return path
+
+
+@pytest.fixture()
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[report]\ndirectory = "{tmp_path / "reports"}"\nformats = ["json"]\n')
+    return path
+
+
+def test_notify_dry_run_prints_json_without_webhook(report_file: Path, config_file: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RIGHTSIZER_SLACK_WEBHOOK", raising=False)
+    result = CliRunner().invoke(cli.app, ["notify", str(report_file), "--dry-run",
+                                          "--config", str(config_file)])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["blocks"][0]["type"] == "header"
+    assert str(report_file.resolve()) in json.dumps(payload)
+
+
+def test_notify_posts(httpserver: HTTPServer, report_file: Path, config_file: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    monkeypatch.setenv("RIGHTSIZER_SLACK_WEBHOOK", httpserver.url_for(HOOK_PATH))
+    result = CliRunner().invoke(cli.app, ["notify", str(report_file), "--config",
+                                          str(config_file)])
+    assert result.exit_code == 0, result.stderr
+    assert len(httpserver.log) == 1
+    assert json.loads(httpserver.log[0][0].get_data())["blocks"][0]["type"] == "header"
+
+
+def test_notify_500_exits_2_with_one_line_and_no_url(
+        httpserver: HTTPServer, report_file: Path, config_file: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request(HOOK_PATH).respond_with_data("internal error", status=500)
+    url = httpserver.url_for(HOOK_PATH)
+    monkeypatch.setenv("RIGHTSIZER_SLACK_WEBHOOK", url)
+    monkeypatch.setattr(slack, "DEFAULT_BACKOFF_SECONDS", 0.01)
+    result = CliRunner().invoke(cli.app, ["notify", str(report_file), "--config",
+                                          str(config_file)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "rightsizer: Slack webhook answered 500 after 4 attempts (internal error)"]
+    assert len(httpserver.log) == 1 + slack.DEFAULT_MAX_RETRIES
+    for where in (result.stdout, result.stderr, caplog.text):
+        assert url not in where and "secretTOKEN" not in where
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"schema_version": "1"}', "[]",
+                                     '{"schema_version": "9", "summary": {}, "findings": []}'])
+def test_notify_invalid_report_exits_2(tmp_path: Path, config_file: Path, content: str) -> None:
+    bad = tmp_path / "report.json"
+    bad.write_text(content)
+    result = CliRunner().invoke(cli.app, ["notify", str(bad), "--dry-run", "--config",
+                                          str(config_file)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"rightsizer: {bad}: ")
+
+
+def test_notify_missing_webhook_names_the_env_var(report_file: Path, config_file: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RIGHTSIZER_SLACK_WEBHOOK", raising=False)
+    result = CliRunner().invoke(cli.app, ["notify", str(report_file), "--config",
+                                          str(config_file)])
+    assert result.exit_code == 2
+    assert "RIGHTSIZER_SLACK_WEBHOOK" in result.stderr
+
+
+def test_analyze_notify_posts_after_writing(httpserver: HTTPServer, tmp_path: Path,
+                                            config_file: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """analyze --notify: the report is written first, then the summary posted (the pipeline
+    itself is stubbed: it has its own tests)."""
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    monkeypatch.setenv("RIGHTSIZER_SLACK_WEBHOOK", httpserver.url_for(HOOK_PATH))
+    out = tmp_path / "out"
+    monkeypatch.setattr(cli, "run_analysis",
+                        lambda config, demo, output, quiet=False: (sample_report(), {}, out))
+    result = CliRunner().invoke(cli.app, ["analyze", "--config", str(config_file), "--format",
+                                          "json", "--notify", "--fail-on", "high"])
+    assert result.exit_code == 1, result.stderr  # --fail-on still decides the exit code
+    assert (out / "report.json").is_file()
+    assert len(httpserver.log) == 1
+    assert "posted the Slack summary" in result.stderr
+
+
+def test_post_failure(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    monkeypatch.setenv("RIGHTSIZER_SLACK_WEBHOOK", httpserver.url_for(HOOK_PATH))
+    assert slack.post_failure("ConfigError: <bad> & worse", SlackSettings())
+    body = json.loads(httpserver.log[0][0].get_data())
+    assert "the scheduled run failed: ConfigError: &lt;bad&gt; &amp; worse" in body["text"]
+    monkeypatch.delenv("RIGHTSIZER_SLACK_WEBHOOK")
+    assert not slack.post_failure("x", SlackSettings())  # no webhook: logged, never raises
