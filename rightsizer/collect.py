@@ -273,7 +273,9 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
     regions = _regions(config, base)
     accounts = resolve_accounts(config, session, recorder, errors, regions[0], account_filter)
     window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
-    cache = cost_cache or costs.MonthlyCache(costs.default_cache_dir(), now.date())
+    # The demo's costs are made up: never cache them beside a real account's.
+    cache = cost_cache or costs.MonthlyCache(None if demo else costs.default_cache_dir(),
+                                             now.date())
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
     bar = Progress(progress)
 

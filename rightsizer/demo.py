@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from rightsizer.config import Config
-from rightsizer.demo_account import DEMO_REGION, build_demo_account
+from rightsizer.demo_account import DEMO_REGION, DemoAccount, build_demo_account
 
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "demo-access-key",
@@ -100,10 +100,27 @@ def demo_session(config: Config) -> Iterator[tuple[boto3.Session, datetime]]:
     with _demo_environment(), mock_aws():
         now = datetime.now(UTC)
         session = boto3.Session(region_name=DEMO_REGION)
-        build_demo_account(session, now=now, days=config.analysis.lookback_days,
-                           period_seconds=config.analysis.period_seconds)
+        account = build_demo_account(session, now=now, days=config.analysis.lookback_days,
+                                     period_seconds=config.analysis.period_seconds)
+        _age_buckets(account, now)
         _answer_unimplemented(session, now)
         yield session, now
+
+
+# How long ago each demo bucket was created. moto stamps every bucket "now", which would make
+# every object look brand new to the s3-lifecycle estimate.
+BUCKET_AGE_DAYS = {"documents": 700, "assets": 540, "exports": 400, "logos": 700}
+
+
+def _age_buckets(account: DemoAccount, now: datetime) -> None:
+    from moto.s3.models import s3_backends
+
+    for role, bucket in account.buckets.items():
+        for partitions in s3_backends.values():
+            for backend in partitions.values():
+                if bucket in backend.buckets:
+                    backend.buckets[bucket].creation_date = now - timedelta(
+                        days=BUCKET_AGE_DAYS.get(role, 365))
 
 
 def demo_config(config: Config) -> Config:

@@ -34,7 +34,6 @@ IST = timedelta(hours=5, minutes=30)  # the schools' clock: load follows Indian 
 GB = 1024**3
 DAY = timedelta(days=1)
 COMMON_TAGS = {"project": "edufly", "env": "production"}
-ECR = "123456789012.dkr.ecr.ap-south-1.amazonaws.com"
 
 
 @dataclass
@@ -104,7 +103,7 @@ def floor_day(moment: datetime) -> datetime:
 def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
                        endpoint_url: str | None = None,
                        period_seconds: int = 3600) -> DemoAccount:
-    """Create the EduFly account in moto; metrics cover [floor_hour(now) - days, floor_hour(now))."""
+    """Create the EduFly account in moto; metrics cover [floor_hour(now) - days, end hour)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     now = now.astimezone(UTC)
@@ -114,15 +113,14 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
     def client(name: str, region: str = DEMO_REGION) -> Any:
         return session.client(name, region_name=region, endpoint_url=endpoint_url)
 
-    network = _network(client)
-    target_groups = _load_balancer(client, network)
-    _ecs(client, network, target_groups)
+    account_id = client("sts").get_caller_identity()["Account"]
+    _ecs(client, account_id)
+    _api_autoscaling(client)
     _databases(client)
     _cache(client)
     _buckets(client)
     series = _Series(window_start, window_end, period_seconds)
     _publish(client("cloudwatch"), series.all_metrics())
-    account_id = client("sts").get_caller_identity()["Account"]
     _queue_costs(now.date(), account_id, endpoint_url)
     return DemoAccount(
         cluster=DEMO_CLUSTER,
@@ -144,65 +142,50 @@ def _kv(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[di
     return [{key: k, value: v} for k, v in tags.items()]
 
 
+# moto's ECS does not check target groups (and no rightsizer read needs the ALB): well-formed ARNs.
+TARGET_GROUP_ARN = ("arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/"
+                    "{name}-tg/{suffix}")
+
+
+def _target_groups(account_id: str) -> dict[str, str]:
+    """The ALB's target groups (/ -> API, /admin/* -> admin), as ECS records them."""
+    return {spec.role: TARGET_GROUP_ARN.format(region=DEMO_REGION, account=account_id,
+                                               name=spec.name, suffix=f"{index:016x}")
+            for index, spec in enumerate(SERVICES, start=0x6a4f3c2b1d0e0001)
+            if spec.behind_alb}
+
+
 @dataclass(frozen=True)
 class _Network:
-    vpc_id: str
     subnets: list[str]
-    alb_sg: str
-    task_sg: str
+    security_group: str
 
 
 def _network(client: Callable[..., Any]) -> _Network:
-    """The default VPC moto creates per region; two private-ish subnets and two security groups."""
+    """Two subnets of the default VPC moto creates, and a task security group: moto's ECS
+    checks that awsvpc subnets exist."""
     ec2 = client("ec2")
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
         "VpcId"]
     subnets = sorted(
         ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"],
         key=lambda subnet: subnet["AvailabilityZone"])
-    alb_sg = ec2.create_security_group(GroupName="edufly-alb", Description="EduFly ALB",
-                                       VpcId=vpc_id)["GroupId"]
-    task_sg = ec2.create_security_group(GroupName="edufly-tasks",
-                                        Description="EduFly Fargate tasks", VpcId=vpc_id)[
-        "GroupId"]
-    return _Network(vpc_id, [subnet["SubnetId"] for subnet in subnets[:2]], alb_sg, task_sg)
+    group = ec2.create_security_group(GroupName="edufly-tasks", VpcId=vpc_id,
+                                      Description="EduFly Fargate tasks")["GroupId"]
+    return _Network([subnet["SubnetId"] for subnet in subnets[:2]], group)
 
 
-def _load_balancer(client: Callable[..., Any], network: _Network) -> dict[str, str]:
-    """One ALB: / goes to the API, /admin/* to the admin app (real ARNs for the ECS services)."""
-    elbv2 = client("elbv2")
-    alb_arn = elbv2.create_load_balancer(
-        Name="edufly-alb", Subnets=network.subnets, SecurityGroups=[network.alb_sg],
-        Scheme="internet-facing", Type="application",
-        Tags=_kv(_tags("platform")))["LoadBalancers"][0]["LoadBalancerArn"]
-    arns: dict[str, str] = {}
-    for spec in SERVICES:
-        if not spec.behind_alb:
-            continue
-        arns[spec.role] = elbv2.create_target_group(
-            Name=f"{spec.name}-tg", Protocol="HTTP", Port=spec.port, VpcId=network.vpc_id,
-            TargetType="ip", HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
-    listener = elbv2.create_listener(
-        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": arns["api"]}])["Listeners"][0]
-    elbv2.create_rule(
-        ListenerArn=listener["ListenerArn"], Priority=10,
-        Conditions=[{"Field": "path-pattern", "Values": ["/admin/*"]}],
-        Actions=[{"Type": "forward", "TargetGroupArn": arns["admin"]}])
-    return arns
-
-
-def _container(spec: _Service) -> dict[str, Any]:
+def _container(spec: _Service, account_id: str) -> dict[str, Any]:
     log_group = f"/ecs/{spec.name}"
     container: dict[str, Any] = {
         "name": spec.name,
-        "image": f"{ECR}/{spec.name}:2025.06.1",
+        "image": f"{account_id}.dkr.ecr.{DEMO_REGION}.amazonaws.com/{spec.name}:2025.06.1",
         "essential": True,
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": DEMO_REGION,
             "awslogs-stream-prefix": "ecs"}},
         "secrets": [{"name": "DATABASE_URL", "valueFrom":
-                     "arn:aws:secretsmanager:ap-south-1:123456789012:secret:"
+                     f"arn:aws:secretsmanager:{DEMO_REGION}:{account_id}:secret:"
                      "edufly/database-url-AbCdEf"}],
     }
     if spec.port is not None:
@@ -213,8 +196,10 @@ def _container(spec: _Service) -> dict[str, Any]:
     return container
 
 
-def _ecs(client: Callable[..., Any], network: _Network, target_groups: dict[str, str]) -> None:
+def _ecs(client: Callable[..., Any], account_id: str) -> None:
     ecs, logs = client("ecs"), client("logs")
+    network = _network(client)
+    target_groups = _target_groups(account_id)
     # Container Insights off and no default capacity-provider strategy: services say FARGATE.
     ecs.create_cluster(clusterName=DEMO_CLUSTER,
                        settings=[{"name": "containerInsights", "value": "disabled"}],
@@ -224,9 +209,9 @@ def _ecs(client: Callable[..., Any], network: _Network, target_groups: dict[str,
         task_def = ecs.register_task_definition(
             family=spec.name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
             cpu=str(spec.cpu), memory=str(spec.memory),
-            executionRoleArn="arn:aws:iam::123456789012:role/edufly-ecs-execution",
-            taskRoleArn=f"arn:aws:iam::123456789012:role/{spec.name}-task",
-            containerDefinitions=[_container(spec)],
+            executionRoleArn=f"arn:aws:iam::{account_id}:role/edufly-ecs-execution",
+            taskRoleArn=f"arn:aws:iam::{account_id}:role/{spec.name}-task",
+            containerDefinitions=[_container(spec, account_id)],
         )["taskDefinition"]["taskDefinitionArn"]
         kwargs: dict[str, Any] = {}
         if spec.role in target_groups:
@@ -237,9 +222,30 @@ def _ecs(client: Callable[..., Any], network: _Network, target_groups: dict[str,
             cluster=DEMO_CLUSTER, serviceName=spec.name, taskDefinition=task_def,
             desiredCount=spec.desired, launchType="FARGATE", platformVersion="LATEST",
             networkConfiguration={"awsvpcConfiguration": {
-                "subnets": network.subnets, "securityGroups": [network.task_sg],
+                "subnets": network.subnets, "securityGroups": [network.security_group],
                 "assignPublicIp": "DISABLED"}},
             propagateTags="SERVICE", tags=_kv(_tags(spec.team), "key", "value"), **kwargs)
+
+
+def _api_autoscaling(client: Callable[..., Any]) -> None:
+    """The API scales as the reference stack does: min 2 / max 6 tasks, CPU 70% and memory 75%
+    target tracking, scale-in cooldown 300 s, scale-out 60 s."""
+    autoscaling = client("application-autoscaling")
+    api = next(spec for spec in SERVICES if spec.role == "api")
+    resource_id = f"service/{DEMO_CLUSTER}/{api.name}"
+    dimension = "ecs:service:DesiredCount"
+    autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource_id,
+                                         ScalableDimension=dimension, MinCapacity=2,
+                                         MaxCapacity=6)
+    for name, metric, target in (("cpu70", "ECSServiceAverageCPUUtilization", 70.0),
+                                 ("memory75", "ECSServiceAverageMemoryUtilization", 75.0)):
+        autoscaling.put_scaling_policy(
+            PolicyName=f"{api.name}-{name}", ServiceNamespace="ecs", ResourceId=resource_id,
+            ScalableDimension=dimension, PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": target,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": metric},
+                "ScaleInCooldown": 300, "ScaleOutCooldown": 60})
 
 
 def _databases(client: Callable[..., Any]) -> None:
@@ -418,7 +424,39 @@ class _Series:
                     avg = rng.uniform(1.5, 3.5)
                     peak = avg * rng.uniform(1.5, 2.5)
                 data.append(self._datum("CPUUtilization", dims, stamp, avg, peak))
+                if role != "staging":
+                    data.extend(self._rds_memory_and_connections(role, dims, stamp, level))
         return data
+
+    def _rds_memory_and_connections(self, role: str, dims: dict[str, str], stamp: datetime,
+                                    level: float) -> list[dict[str, Any]]:
+        """FreeableMemory (bytes) and DatabaseConnections: the primary is busy, the replica
+        only sees the nightly analytics job and a dashboard or two."""
+        rng, gib = self.rng, 1024**3
+        if role == "primary":  # db.t3.small, 2 GiB: ~0.7 GiB free, less under load
+            free_min = (0.75 - 0.25 * level) * gib * rng.uniform(0.9, 1.05)
+            connections = 12 + 45 * level * rng.uniform(0.8, 1.2)
+        else:  # db.t3.micro replica, 1 GiB
+            free_min = (0.35 - 0.1 * level) * gib * rng.uniform(0.9, 1.05)
+            connections = 3 + 4 * level * rng.uniform(0.5, 1.5)
+        return [
+            self._raw_datum("FreeableMemory", dims, stamp, free_min * 1.15, free_min,
+                            free_min * 1.3, "Bytes"),
+            self._raw_datum("DatabaseConnections", dims, stamp, connections * 0.7,
+                            connections * 0.4, round(connections), "Count"),
+        ]
+
+    def _raw_datum(self, metric: str, dims: dict[str, str], stamp: datetime, average: float,
+                   minimum: float, maximum: float, unit: str) -> dict[str, Any]:
+        return {
+            "MetricName": metric,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+            "Timestamp": stamp,
+            "StatisticValues": {"SampleCount": self.samples,
+                                "Sum": round(average * self.samples, 2),
+                                "Minimum": round(minimum, 2), "Maximum": round(maximum, 2)},
+            "Unit": unit,
+        }
 
     def cache(self) -> list[dict[str, Any]]:
         rng, dims = self.rng, {"CacheClusterId": CACHE_CLUSTER}

@@ -16,13 +16,15 @@ FAKE_CREDENTIALS = {
 
 
 @pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
     for key, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    # Cost Explorer answers are cached on disk: keep each test session's cache to itself.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 def free_port() -> int:

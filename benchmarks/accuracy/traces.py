@@ -55,8 +55,16 @@ class Trace:
     def unforeseeable(self) -> bool:
         """An exam week in the judge window with no exam hour in training: no strategy that
         reads only the training window can see it coming."""
-        school_exam = self.exam_hours & _WEEKDAY  # an exam weekend is barely busier
+        school_exam = self.exam_hours & _SCHOOL_HOURS  # exam nights and weekends stay quiet
         return bool(school_exam[TRAIN_HOURS:].any() and not school_exam[:TRAIN_HOURS].any())
+
+    @property
+    def exam_in_one_window(self) -> bool:
+        """The exam week's school hours fall in training or in judging, not both: either the
+        burst is unforeseeable, or the hindsight ideal knows it ended and sizes for a quiet
+        fortnight that training never showed."""
+        school_exam = self.exam_hours & _SCHOOL_HOURS
+        return bool(school_exam[:TRAIN_HOURS].any()) != bool(school_exam[TRAIN_HOURS:].any())
 
     def train(self, series: np.ndarray) -> np.ndarray:
         return series[:TRAIN_HOURS]
@@ -78,6 +86,7 @@ class Trace:
 _IST = TIMESTAMPS.tz_convert("Asia/Kolkata") + pd.Timedelta(minutes=30)  # hour midpoints
 _IST_HOUR = np.asarray(_IST.hour + _IST.minute / 60, dtype=float)
 _WEEKDAY = np.asarray(_IST.dayofweek < 5)
+_SCHOOL_HOURS = _WEEKDAY & (_IST_HOUR >= 8) & (_IST_HOUR < 16)
 _DAY_INDEX = np.arange(TOTAL_HOURS) // HOURS_PER_DAY
 
 

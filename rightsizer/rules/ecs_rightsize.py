@@ -145,6 +145,14 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
                            cpu_projected_pct * peak_headroom) / 100 * service.cpu_units
     memory_needed_mib = mem_projected_pct * headroom / 100 * service.memory_mib
 
+    # Headroom protects a downsize; it never asks for more than the task has today (this rule
+    # does not upsize). So a dimension already near its limit keeps today's size while the
+    # other may still shrink: a CPU-idle task at 88% memory keeps its memory, sheds vCPUs.
+    cpu_needed_units = min(cpu_needed_units, max(service.cpu_units,
+                                                 cpu_peak_pct / 100 * service.cpu_units))
+    memory_needed_mib = min(memory_needed_mib, max(service.memory_mib,
+                                                   mem_peak_pct / 100 * service.memory_mib))
+
     scaled = _scaling_facts(snapshot, service, cpu_max, mem_max)
     if scaled is not None:
         # AWS/ECS utilization is the average across the service's tasks, so at the busiest

@@ -124,7 +124,7 @@ class SyntheticAws:
         self.metric_queries = 0  # GetMetricData queries requested (the billed unit)
         self._lock = threading.Lock()
         self._random = random.Random(self.spec.seed)
-        self._datetime_cache: dict[int, datetime] = {}
+        self._datetime_cache: dict[tuple[int, int, int], list[datetime]] = {}
         self._active = False
         self._handlers = [("before-parameter-build", self._keep_params),
                           ("before-send", self._send), ("after-call", self._fill)]
@@ -577,15 +577,19 @@ class SyntheticAws:
         return np.arange(first, end.timestamp(), period, dtype=np.int64)
 
     def _datetimes(self, stamps: np.ndarray) -> list[datetime]:
-        # Many series share timestamps: reuse the datetime objects (less CPU and memory).
-        cache = self._datetime_cache
-        out = []
-        for stamp in stamps.tolist():
-            moment = cache.get(stamp)
-            if moment is None:
-                moment = cache[stamp] = datetime.fromtimestamp(stamp, UTC)
-            out.append(moment)
-        return out
+        # Most series of a call share their timestamps: build each distinct run of datetimes
+        # once and hand out copies (the fake must not be what a benchmark measures).
+        if not len(stamps):
+            return []
+        key = (int(stamps[0]), int(stamps[-1]), len(stamps))
+        cached = self._datetime_cache.get(key)
+        if cached is None:
+            cached = [datetime.fromtimestamp(stamp, UTC) for stamp in stamps.tolist()]
+            with self._lock:
+                if len(self._datetime_cache) > 1_000:
+                    self._datetime_cache.clear()
+                self._datetime_cache[key] = cached
+        return list(cached)
 
     def _cloudwatch_GetMetricData(self, account: str, region: str,
                                   params: dict[str, Any]) -> dict[str, Any]:
