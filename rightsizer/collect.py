@@ -283,14 +283,18 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
     with bar.running(), ThreadPoolExecutor(max_workers=config.aws.max_workers) as pool, \
             ThreadPoolExecutor(max_workers=FANOUT_WORKERS) as fanout:
         jobs: list[tuple[str, str, Future]] = []
+        planned: list[tuple[str, str, Job]] = []
+        # Account-wide jobs (S3: thousands of buckets) go first: queued behind every
+        # region's short jobs they used to start last and finish last.
         for account in accounts:
             home = Target(account.account_id, regions[0], account.clients, fanout)
-            planned = _account_jobs(home, errors, regions, now.date(), cache)
+            planned += _account_jobs(home, errors, regions, now.date(), cache)
+        for account in accounts:
             for region in regions:
                 planned += _inventory_jobs(Target(account.account_id, region, account.clients,
                                                   fanout), errors)
-            bar.add(len(planned))
-            jobs += [(table, label, pool.submit(job)) for table, label, job in planned]
+        bar.add(len(planned))
+        jobs += [(table, label, pool.submit(job)) for table, label, job in planned]
         for table, label, future in jobs:
             tables[table].extend(future.result())
             bar.done(label)

@@ -266,6 +266,14 @@ class SnapshotBuilder:
         })
         return self
 
+    def ecs_running_tasks(self, service: str, values: np.ndarray | list[float], *,
+                          cluster: str = CLUSTER, account: str = ACCOUNT,
+                          region: str = REGION) -> SnapshotBuilder:
+        """Container Insights RunningTaskCount, Maximum (as the collector's BASE_NEEDS fetch)."""
+        return self.metric("ECS/ContainerInsights", "RunningTaskCount", f"{cluster}/{service}",
+                           "Maximum", np.asarray(values, dtype=float), account=account,
+                           region=region)
+
     # --- result --------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:

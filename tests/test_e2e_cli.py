@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def moto_endpoint():
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{port}"
+    # The server shares moto's process-wide state with in-process mocks: start from empty.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    yield endpoint
     server.stop()
 
 

@@ -85,7 +85,8 @@ def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
         period_start = start
         if period >= DAY_SECONDS:  # daily metrics are stamped at 00:00 UTC
             period_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        points = max(1, int((end - period_start).total_seconds() // period))
+        # a partial last period (daily metrics, a window ending at 06:00) is a datapoint too
+        points = max(1, math.ceil((end - period_start).total_seconds() / period))
         per_call, slices = plan_calls(len(group), points)
         slice_edges = _slice_edges(period_start, end, period, slices)
         for batch in chunks(group, per_call):
@@ -97,12 +98,18 @@ def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
 
 def _slice_edges(start: datetime, end: datetime, period: int,
                  slices: int) -> list[tuple[datetime, datetime]]:
-    total_periods = max(1, int((end - start).total_seconds() // period))
+    total_periods = max(1, math.ceil((end - start).total_seconds() / period))
     per_slice = math.ceil(total_periods / slices)
     edges = []
     cursor = start
-    while cursor < end:
-        upper = min(end, cursor + timedelta(seconds=per_slice * period))
+    for index in range(slices):
+        # The last slice runs to the end: cutting at whole periods used to leave a stub (the
+        # 6 hours after the last midnight of a daily series) that cost one more call, billed
+        # for every query in it.
+        upper = end if index == slices - 1 else \
+            min(end, cursor + timedelta(seconds=per_slice * period))
+        if cursor >= upper:
+            break
         edges.append((cursor, upper))
         cursor = upper
     return edges

@@ -150,6 +150,8 @@ def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, 
             except ClientError as exc:
                 # No reservations at all is an answer, not a failure.
                 if error_code(exc) == "DataUnavailableException":
+                    # cached like any answer: otherwise every run pays for it again
+                    cache.put(target.account, operation, params, [])
                     continue
                 raise
             rows.extend({"account": target.account, "kind": kind, "service": service,

@@ -84,6 +84,17 @@ class _Scaled:
     busy_cpu_percent: float
     busy_memory_percent: float
 
+    window_cpu_peak_percent: float
+    window_memory_peak_percent: float
+
+    @property
+    def per_task_cpu_percent(self) -> float:
+        return max(self.busy_cpu_percent, self.window_cpu_peak_percent)
+
+    @property
+    def per_task_memory_percent(self) -> float:
+        return max(self.busy_memory_percent, self.window_memory_peak_percent)
+
     @property
     def stayed_at_min(self) -> bool:
         return self.busiest_task_count is not None and \
@@ -155,17 +166,19 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
 
     scaled = _scaling_facts(snapshot, service, cpu_max, mem_max)
     if scaled is not None:
-        # AWS/ECS utilization is the average across the service's tasks, so at the busiest
-        # hours it is what one task needs. Shrinking the task raises that share; above the
-        # scaling target, autoscaling adds tasks and eats the saving (or, at max capacity,
-        # cannot). So the new size keeps the busy-hour need at or under each target.
+        # AWS/ECS utilization is the average across the service's tasks: what one task
+        # needs. Shrinking the task raises that share; above the scaling target, autoscaling
+        # adds tasks and eats the saving (or, at max capacity, cannot). So the new size keeps
+        # the per-task need (the busiest hours', or the window peak if higher: a scale-out
+        # lags) at or under each target, and autoscaling runs the same task counts as today.
         cpu_target, mem_target = scaled.view.cpu_target_percent, scaled.view.memory_target_percent
         if cpu_target:
             cpu_needed_units = max(cpu_needed_units,
-                                   scaled.busy_cpu_percent / cpu_target * service.cpu_units)
+                                   scaled.per_task_cpu_percent / cpu_target * service.cpu_units)
         if mem_target:
-            memory_needed_mib = max(memory_needed_mib,
-                                    scaled.busy_memory_percent / mem_target * service.memory_mib)
+            memory_needed_mib = max(
+                memory_needed_mib,
+                scaled.per_task_memory_percent / mem_target * service.memory_mib)
 
     best = cheapest_valid_size(
         cpu_needed_units, memory_needed_mib, lambda c, m: hourly(c, m) or float("inf")
@@ -268,6 +281,8 @@ def _scaling_facts(snapshot: Snapshot, service: ServiceView, cpu_max: pd.Series,
         busy_cpu_percent=float(busy_cpu.max()),
         busy_memory_percent=float(busy_mem.max()) if not busy_mem.empty else float(
             mem_max.max()),
+        window_cpu_peak_percent=float(cpu_max.max()),
+        window_memory_peak_percent=float(mem_max.max()),
     )
 
 
@@ -278,8 +293,8 @@ def _min_capacity_alternative(scaled: _Scaled, service: ServiceView) -> int | No
     if not scaled.stayed_at_min or view.min_capacity <= 1:
         return None
     needed = 1
-    for peak, target in ((scaled.busy_cpu_percent, view.cpu_target_percent),
-                         (scaled.busy_memory_percent, view.memory_target_percent)):
+    for peak, target in ((scaled.per_task_cpu_percent, view.cpu_target_percent),
+                         (scaled.per_task_memory_percent, view.memory_target_percent)):
         if target:
             needed = max(needed, math.ceil(view.min_capacity * peak / target))
     return needed if needed < view.min_capacity else None
@@ -300,11 +315,13 @@ def _scaling_evidence(scaled: _Scaled, service: ServiceView, new_cpu: int, new_m
         "busiest_task_count": scaled.busiest_task_count,
         "busy_cpu_max_percent": rounded(scaled.busy_cpu_percent),
         "busy_memory_max_percent": rounded(scaled.busy_memory_percent),
-        # the busy-hour need as a share of the recommended size: what the target will see
-        "busy_cpu_percent_on_recommended": rounded(
-            scaled.busy_cpu_percent * service.cpu_units / new_cpu),
-        "busy_memory_percent_on_recommended": rounded(
-            scaled.busy_memory_percent * service.memory_mib / new_memory),
+        "per_task_cpu_need_percent": rounded(scaled.per_task_cpu_percent),
+        "per_task_memory_need_percent": rounded(scaled.per_task_memory_percent),
+        # the per-task need as a share of the recommended size: what the target will see
+        "per_task_cpu_percent_on_recommended": rounded(
+            scaled.per_task_cpu_percent * service.cpu_units / new_cpu),
+        "per_task_memory_percent_on_recommended": rounded(
+            scaled.per_task_memory_percent * service.memory_mib / new_memory),
         "monthly_savings_at_max_capacity_usd": round(
             (current_hourly - new_hourly) * pricing.HOURS_PER_MONTH * view.max_capacity, 2),
     }
@@ -327,13 +344,14 @@ def _scaling_reason(scaled: _Scaled, service: ServiceView, new_cpu: int, new_mem
             + (f", target {' and '.join(targets)}" if targets else ", no target-tracking "
                "policy on CPU or memory"))
     text += (f": {where} a task used up to {scaled.busy_cpu_percent:.0f}% CPU and "
-             f"{scaled.busy_memory_percent:.0f}% memory, which is "
-             f"{evidence['busy_cpu_percent_on_recommended']:.0f}% CPU and "
-             f"{evidence['busy_memory_percent_on_recommended']:.0f}% memory of "
-             f"{_size(new_cpu, new_memory)}")
+             f"{scaled.busy_memory_percent:.0f}% memory (window peak "
+             f"{scaled.window_cpu_peak_percent:.0f}% / {scaled.window_memory_peak_percent:.0f}%); "
+             f"on {_size(new_cpu, new_memory)} that is at most "
+             f"{evidence['per_task_cpu_percent_on_recommended']:.0f}% CPU and "
+             f"{evidence['per_task_memory_percent_on_recommended']:.0f}% memory")
     if targets:
-        text += (f", so autoscaling keeps {'its CPU' if view.cpu_target_percent else 'it'} near "
-                 f"the target without adding tasks")
+        text += (", under the target, so autoscaling runs the same task counts as today "
+                 "instead of adding tasks to make up for a smaller one")
     text += f"; saving counted for the {scaled.tasks_for_cost} tasks it always runs (min capacity)"
     fewer = evidence.get("min_capacity_alternative")
     if fewer is not None:

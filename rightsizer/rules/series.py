@@ -31,8 +31,9 @@ def rounded(value: float, digits: int = 1) -> float:
 
 def daily_peak_trend_per_day(series: pd.Series) -> float:
     """Growth of the daily peaks, in the series' unit per day: the Theil-Sen slope (median of
-    the slopes between every pair of days). The median shrugs off one odd busy day or one week
-    of exams, so only a steady climb moves it. 0.0 with under a week of days."""
+    the slopes between every pair of days). The median shrugs off a few odd busy days, so
+    mostly a steady climb moves it (a step up, e.g. exams starting mid-window, also reads as
+    growth: the safe way to be wrong). 0.0 with under a week of days."""
     if series.empty:
         return 0.0
     daily = series.resample("1D").max().dropna()
