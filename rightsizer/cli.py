@@ -261,6 +261,18 @@ def iam_policy_command() -> None:
     typer.echo(policy_json())
 
 
+_BOUND_SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "min_length": "min length"}
+
+
+def _bound_text(constraint: Any) -> str:
+    """annotated_types.Gt(gt=0) -> "> 0" (these constraint classes use __slots__)."""
+    for name, symbol in _BOUND_SYMBOLS.items():
+        value = getattr(constraint, name, None)
+        if value is not None:
+            return f"{symbol} {value}"
+    return str(constraint)
+
+
 @app.command("rules")
 def rules_command() -> None:
     """List the rules with their settings, defaults and bounds."""
@@ -268,8 +280,7 @@ def rules_command() -> None:
         typer.echo(f"{rule.id}  ({rule.resource_type})\n  {rule.title}")
         for name, field in rule.settings_model.model_fields.items():
             default = field.get_default(call_default_factory=True)
-            bounds = ", ".join(f"{type(m).__name__.lower()} {next(iter(vars(m).values()))}"
-                               for m in field.metadata if vars(m))
+            bounds = ", ".join(_bound_text(m) for m in field.metadata)
             typer.echo(f"    {name} = {json.dumps(default)}"
                        f"{f'  [{bounds}]' if bounds else ''}  {field.description or ''}")
         typer.echo("")

@@ -72,6 +72,7 @@ class SyntheticSpec:
     # extra organization members that are not ACTIVE (ListAccounts lists, rightsizer skips)
     suspended_accounts: tuple[str, ...] = ("999999999999",)
     management_account: str | None = None  # default: the first account
+    metric_page_datapoints: int = MAX_DATAPOINTS  # GetMetricData page when MaxDatapoints unset
 
 
 class SyntheticAwsError(Exception):
@@ -598,7 +599,7 @@ class SyntheticAws:
             raise SyntheticAwsError("ValidationError", "The collection MetricDataQueries must "
                                     f"not have a size greater than {MAX_METRIC_QUERIES}.")
         start, end = params["StartTime"], params["EndTime"]
-        budget = int(params.get("MaxDatapoints") or MAX_DATAPOINTS)
+        budget = int(params.get("MaxDatapoints") or self.spec.metric_page_datapoints)
         # The token is the flat position (query, point) where the previous page stopped.
         query_at, point_at = (int(x) for x in (params.get("NextToken") or "0:0").split(":"))
         results: list[dict[str, Any]] = []

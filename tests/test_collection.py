@@ -1,0 +1,272 @@
+"""Collection end to end: regions, accounts, pagination, batching, failures, cache, snapshots.
+
+moto covers what it implements faithfully (regions, AssumeRole into another account); the
+synthetic AWS (rightsizer.testing.synthetic_aws) covers scale, pagination, throttling and
+injected failures quickly.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from rightsizer.analysis import analyze
+from rightsizer.aws.clients import AwsClients
+from rightsizer.cli import app
+from rightsizer.collect import collect_snapshot
+from rightsizer.collectors import cloudwatch
+from rightsizer.collectors.base import ErrorLog, Target
+from rightsizer.collectors.costs import MonthlyCache
+from rightsizer.config import Config
+from rightsizer.snapshot import Snapshot, merge_snapshots
+from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+
+NOW = datetime(2026, 1, 15, 6, tzinfo=UTC)
+ACCOUNTS = ("111111111111", "222222222222")
+REGIONS = ("us-east-1", "ap-south-1")
+
+
+def config(**aws: object) -> Config:
+    settings = {"regions": list(REGIONS), "accounts": list(ACCOUNTS), "role_name": "R", **aws}
+    return Config.model_validate({"aws": settings})
+
+
+def small_spec(**changes: object) -> SyntheticSpec:
+    values: dict = {"latency": 0, "accounts": ACCOUNTS, "regions": REGIONS, "ecs_services": 16,
+                    "rds_instances": 8, "buckets": 12, "suspended_accounts": ()}
+    values.update(changes)
+    return SyntheticSpec(**values)
+
+
+def collect(fake: SyntheticAws, cfg: Config | None = None, cache: MonthlyCache | None = None,
+            **kwargs: object) -> Snapshot:
+    return collect_snapshot(cfg or config(), fake.session(), now=NOW,
+                            cost_cache=cache or MonthlyCache(None, NOW.date()), **kwargs)
+
+
+@pytest.fixture
+def fake():
+    fake = SyntheticAws(small_spec())
+    with fake.installed():
+        yield fake
+
+
+# --- moto ----------------------------------------------------------------------------------
+
+def _moto_resources(session: boto3.Session, region: str, name: str) -> None:
+    ecs = session.client("ecs", region_name=region)
+    ecs.create_cluster(clusterName=f"{name}-cluster")
+    ecs.register_task_definition(family=name, requiresCompatibilities=["FARGATE"],
+                                 networkMode="awsvpc", cpu="512", memory="1024",
+                                 containerDefinitions=[{"name": "app", "image": "nginx"}])
+    ecs.create_service(cluster=f"{name}-cluster", serviceName=name, taskDefinition=name,
+                       desiredCount=1, launchType="FARGATE")
+    session.client("rds", region_name=region).create_db_instance(
+        DBInstanceIdentifier=f"{name}-db", DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20)
+
+
+def test_moto_resources_of_every_region_are_collected_with_their_region():
+    from moto import mock_aws
+
+    with mock_aws():
+        session = boto3.Session(region_name="ap-south-1")
+        _moto_resources(session, "ap-south-1", "mumbai")
+        _moto_resources(session, "us-east-1", "virginia")
+        cfg = Config.model_validate({"aws": {"regions": ["ap-south-1", "us-east-1"]}})
+        snapshot = collect_snapshot(cfg, session, now=datetime.now(UTC),
+                                    cost_cache=MonthlyCache(None, NOW.date()))
+    services = snapshot.table("ecs_services").set_index("service")["region"].to_dict()
+    assert services == {"mumbai": "ap-south-1", "virginia": "us-east-1"}
+    databases = snapshot.table("rds_instances").set_index("db_instance_id")["region"].to_dict()
+    assert databases == {"mumbai-db": "ap-south-1", "virginia-db": "us-east-1"}
+
+
+def test_moto_assumed_role_collects_the_other_accounts_resources_under_its_id():
+    from moto import mock_aws
+
+    with mock_aws():
+        session = boto3.Session(region_name="ap-south-1")
+        home = session.client("sts").get_caller_identity()["Account"]
+        other = "222233334444"
+        credentials = session.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{other}:role/R", RoleSessionName="setup")["Credentials"]
+        second = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                               aws_secret_access_key=credentials["SecretAccessKey"],
+                               aws_session_token=credentials["SessionToken"],
+                               region_name="ap-south-1")
+        assert second.client("sts").get_caller_identity()["Account"] == other
+        _moto_resources(session, "ap-south-1", "home")
+        _moto_resources(second, "ap-south-1", "member")
+        cfg = Config.model_validate({"aws": {"regions": ["ap-south-1"],
+                                             "accounts": [home, other], "role_name": "R"}})
+        snapshot = collect_snapshot(cfg, session, now=datetime.now(UTC),
+                                    cost_cache=MonthlyCache(None, NOW.date()))
+    services = snapshot.table("ecs_services").set_index("service")["account"].to_dict()
+    assert services == {"home": home, "member": other}
+    assert sorted(snapshot.manifest["accounts"]) == sorted([home, other])
+
+
+# --- pagination and batching -------------------------------------------------------------
+
+def test_list_services_and_describe_db_instances_follow_their_tokens():
+    fake = SyntheticAws(small_spec(ecs_services=4 * 230, services_per_cluster=230,
+                                   rds_instances=4 * 130, buckets=0))
+    with fake.installed():
+        snapshot = collect(fake)
+    assert len(snapshot.table("ecs_services")) == 920
+    assert len(snapshot.table("rds_instances")) == 520
+    # 230 services a cluster at 100 a page: 3 ListServices pages in each of 4 places
+    assert fake.calls["ecs:ListServices"] == 12
+    assert fake.calls["rds:DescribeDBInstances"] == 8  # 130 instances: 100 + 30
+    assert fake.calls["ecs:DescribeServices"] == 4 * 23
+
+
+def _target(fake: SyntheticAws) -> Target:
+    return Target(ACCOUNTS[0], REGIONS[0], AwsClients(fake.session()))
+
+
+def _queries(count: int, period: int) -> list[cloudwatch.MetricQuery]:
+    return [cloudwatch.MetricQuery("AWS/ECS", "CPUUtilization",
+                                   (("ClusterName", "c"), ("ServiceName", f"s{i}")), "Average",
+                                   period, f"c/s{i}") for i in range(count)]
+
+
+def test_1200_queries_take_three_calls(fake):
+    errors = ErrorLog()
+    frame = cloudwatch.fetch_metrics(_target(fake), errors, _queries(1200, 3600),
+                                     NOW - timedelta(days=8), NOW)
+    assert fake.calls["cloudwatch:GetMetricData"] == 3  # 500 + 500 + 200 (192 points each)
+    assert fake.metric_queries == 1200  # each series asked for (and billed) once
+    assert len(frame) == 1200 * 192 and not errors.rows
+
+
+def test_queries_are_packed_by_datapoints_not_sliced_in_time(fake):
+    frame = cloudwatch.fetch_metrics(_target(fake), ErrorLog(), _queries(836, 3600),
+                                     NOW - timedelta(days=14), NOW)
+    # 336 points a series: 300 fit in 100,800 datapoints, so 3 calls (not 2 x 2 slices)
+    assert fake.calls["cloudwatch:GetMetricData"] == 3
+    assert fake.metric_queries == 836
+    assert len(frame) == 836 * 336
+
+
+def test_a_series_longer_than_a_call_is_sliced_in_time(fake):
+    frame = cloudwatch.fetch_metrics(_target(fake), ErrorLog(), _queries(2, 60),
+                                     NOW - timedelta(days=90), NOW)
+    # 129,600 one-minute points a series > 100,800: two slices each
+    assert fake.calls["cloudwatch:GetMetricData"] == 4
+    assert len(frame) == 2 * 129_600
+    assert frame["timestamp"].is_unique is False  # two series share timestamps
+    assert frame.groupby("resource")["timestamp"].nunique().tolist() == [129_600, 129_600]
+
+
+def test_daily_series_take_one_call_not_a_stub_for_the_last_hours(fake):
+    cloudwatch.fetch_metrics(_target(fake), ErrorLog(), _queries(10, 86_400),
+                             NOW - timedelta(days=14), NOW)
+    assert fake.calls["cloudwatch:GetMetricData"] == 1
+
+
+def test_get_metric_data_next_token_is_followed():
+    fake = SyntheticAws(small_spec(metric_page_datapoints=1_000))
+    with fake.installed():
+        frame = cloudwatch.fetch_metrics(_target(fake), ErrorLog(), _queries(10, 3600),
+                                         NOW - timedelta(days=14), NOW)
+    assert fake.calls["cloudwatch:GetMetricData"] == 4  # 3,360 points, 1,000 a page
+    assert len(frame) == 3_360
+    assert frame.groupby("resource").size().eq(336).all()
+
+
+# --- failures ------------------------------------------------------------------------------
+
+def test_throttled_calls_are_retried_and_leave_no_error():
+    fake = SyntheticAws(small_spec(throttle=0.15, seed=3))
+    with fake.installed():
+        snapshot = collect(fake)
+    assert sum(fake.throttled.values()) > 0
+    assert snapshot.table("errors").empty
+    assert len(snapshot.table("ecs_services")) == 16
+    assert len(snapshot.table("s3_buckets")) == 12
+    assert not snapshot.table("metrics").empty
+
+
+def test_access_denied_in_one_region_is_an_error_row_and_the_rest_is_collected():
+    fake = SyntheticAws(small_spec(deny=[(None, "ap-south-1", "ecs")]))
+    with fake.installed():
+        snapshot = collect(fake)
+    errors = snapshot.table("errors")
+    assert set(errors["region"]) == {"ap-south-1"} and set(errors["service"]) == {"ecs"}
+    assert set(errors["code"]) == {"AccessDeniedException"}
+    services = snapshot.table("ecs_services")
+    assert set(services["region"]) == {"us-east-1"} and len(services) == 8
+    assert set(snapshot.table("rds_instances")["region"]) == set(REGIONS)
+
+
+def test_an_account_whose_role_cannot_be_assumed_is_an_error_row():
+    fake = SyntheticAws(small_spec(unassumable={ACCOUNTS[1]}))
+    with fake.installed():
+        snapshot = collect(fake)
+    errors = snapshot.table("errors").to_dict("records")
+    assert [(e["account"], e["service"], e["operation"]) for e in errors] == \
+        [(ACCOUNTS[1], "sts", "AssumeRole")]
+    assert snapshot.manifest["accounts"] == [ACCOUNTS[0]]
+    assert set(snapshot.table("ecs_services")["account"]) == {ACCOUNTS[0]}
+
+
+def test_organization_accounts_are_listed_and_only_active_ones_assumed():
+    fake = SyntheticAws(small_spec(suspended_accounts=("999999999999",)))
+    with fake.installed():
+        snapshot = collect(fake, config(accounts=[], organization=True))
+    assert sorted(snapshot.manifest["accounts"]) == list(ACCOUNTS)
+    assert fake.calls["organizations:ListAccounts"] == 1
+    assert fake.calls["sts:AssumeRole"] == 2
+    assert set(snapshot.table("ecs_services")["account"]) == set(ACCOUNTS)
+
+
+# --- cache and snapshots -------------------------------------------------------------------
+
+def test_cost_explorer_answers_are_cached_for_the_month(fake, tmp_path):
+    collect(fake, cache=MonthlyCache(tmp_path, NOW.date()))
+    assert sum(n for name, n in fake.calls.items() if name.startswith("ce:")) > 0
+    fake.reset_counts()
+    second = collect(fake, cache=MonthlyCache(tmp_path, NOW.date()))
+    assert sum(n for name, n in fake.calls.items() if name.startswith("ce:")) == 0
+    assert not second.table("costs").empty
+
+
+def _report_without_run_data(report: dict) -> dict:
+    return {key: report[key] for key in ("findings", "summary", "skipped", "accounts",
+                                         "regions", "window")}
+
+
+def test_saved_snapshot_reports_the_same_as_analyze(fake, tmp_path):
+    snapshot = collect(fake)
+    expected, _ = analyze(snapshot, Config())
+    assert expected["findings"], "the synthetic organization should produce findings"
+    snapshot.save(tmp_path / "snapshot")
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "snapshot"), "--config",
+                                      str(config_file), "--output", str(tmp_path / "out"),
+                                      "--format", "json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert _report_without_run_data(written) == \
+        json.loads(json.dumps(_report_without_run_data(expected), default=str))
+
+
+def test_merged_account_shards_equal_one_run_over_both(fake, tmp_path: Path):
+    whole = collect(fake)
+    shards = [collect(fake, account_filter={account}) for account in ACCOUNTS]
+    for index, shard in enumerate(shards):
+        shard.save(tmp_path / f"shard{index}")
+    merged = merge_snapshots([Snapshot.load(tmp_path / f"shard{i}") for i in range(2)])
+    assert merged.manifest["accounts"] == sorted(ACCOUNTS)
+    one, _ = analyze(whole, Config())
+    two, _ = analyze(merged, Config())
+    assert one["findings"] and one["findings"] == two["findings"]
+    assert one["summary"] == two["summary"]
