@@ -17,6 +17,7 @@ from rightsizer import __version__
 from rightsizer.analysis import SEVERITY_RANK, analyze, worst_severity
 from rightsizer.config import Config, load_config
 from rightsizer.errors import RightsizerError
+from rightsizer.history import build_history
 from rightsizer.iam_policy import policy_json
 from rightsizer.outputs import FORMATS, write_outputs
 from rightsizer.rules import REGISTRY
@@ -201,7 +202,10 @@ def run_analysis(config: Config, demo: bool, output: Path | None, quiet: bool = 
                               f"{snapshot.table('errors').iloc[0]['message']})")
     report, context = analyze(snapshot, config)
     context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
-    return report, context, _output_dir(output, config, snapshot)
+    out_dir = _output_dir(output, config, snapshot)
+    # Compared with earlier months only, so re-running a month gives the same history.
+    context["history"] = build_history(report, out_dir)
+    return report, context, out_dir
 
 
 def _notify(report: dict[str, Any], out_dir: Path, config: Config, quiet: bool) -> None:
@@ -251,8 +255,9 @@ def report_command(
     config = load_config(config_path)
     snapshot = merge_snapshots([Snapshot.load(directory) for directory in snapshot_dirs])
     report, context = analyze(snapshot, config)
-    _finish(report, context, _output_dir(output, config, snapshot),
-            _parse_formats(formats, config), fail_on, quiet)
+    out_dir = _output_dir(output, config, snapshot)
+    context["history"] = build_history(report, out_dir)
+    _finish(report, context, out_dir, _parse_formats(formats, config), fail_on, quiet)
 
 
 @app.command("iam-policy")

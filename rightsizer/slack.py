@@ -22,10 +22,16 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from rightsizer import history
 from rightsizer.config import SlackSettings
 from rightsizer.errors import RightsizerError
 
 log = logging.getLogger("rightsizer.slack")
+
+# Moved to rightsizer.history (one copy of the month-over-month code); still reachable here for
+# `rightsizer notify` and existing callers.
+load_report = history.load_report
+previous_report = history.previous_report
 
 # Slack limits (checked against Slack's own reference pages):
 # - "You can include up to 50 blocks in each message"
@@ -227,61 +233,10 @@ def _where(report_url: str | None) -> str:
 
 # --- report files and history ------------------------------------------------------------------
 
-def load_report(path: Path) -> dict[str, Any]:
-    """Read a report.json written by rightsizer; anything else is a one-line error."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RightsizerError(f"{path}: report not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RightsizerError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise RightsizerError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict) \
-            or not isinstance(data.get("findings"), list):
-        raise RightsizerError(f"{path}: not a rightsizer report.json "
-                              "(no summary and findings)")
-    if str(data.get("schema_version")) != "1":
-        raise RightsizerError(f"{path}: unsupported schema_version "
-                              f"{data.get('schema_version')!r} (expected \"1\")")
-    return data
-
-
-def previous_report(report_path: Path) -> Path | None:
-    """The newest `<dir>/<YYYY-MM>/report.json` older than this report's month directory."""
-    month_dir = Path(report_path).resolve().parent
-    if not re.fullmatch(r"\d{4}-\d{2}", month_dir.name):
-        return None
-    older = sorted(p for p in month_dir.parent.glob("*/report.json")
-                   if re.fullmatch(r"\d{4}-\d{2}", p.parent.name)
-                   and p.parent.name < month_dir.name)
-    return older[-1] if older else None
-
-
-def history_between(current: dict[str, Any], previous: dict[str, Any] | None
-                    ) -> dict[str, Any] | None:
-    """New and resolved findings by stable id; "realized" is the savings the resolved ones
-    promised last time (an estimate: a resource deleted outright also counts as resolved)."""
-    if previous is None:
-        return None
-    now = {f.get("id"): f for f in current.get("findings", [])}
-    before = {f.get("id"): f for f in previous.get("findings", [])}
-    resolved = [f for key, f in before.items() if key not in now]
-    return {"new": sum(1 for key in now if key not in before),
-            "resolved": len(resolved),
-            "realized_savings_usd": round(sum(float(f.get("monthly_savings_usd") or 0)
-                                              for f in resolved), 2)}
-
-
 def history_for(report: dict[str, Any], report_path: Path) -> dict[str, Any] | None:
-    older = previous_report(report_path)
-    if older is None:
-        return None
-    try:
-        return history_between(report, load_report(older))
-    except RightsizerError as exc:
-        log.warning("ignoring the previous report for history: %s", exc)
-        return None
+    """New / resolved / realized since the previous month's report beside this one (the same
+    comparison the HTML report shows; rightsizer.history does the work)."""
+    return history.slack_counts(history.build_history(report, Path(report_path).parent))
 
 
 def report_location(settings: SlackSettings, report_json: Path) -> str:

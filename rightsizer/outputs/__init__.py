@@ -5,14 +5,16 @@ Renderers only format what the rules produced; they never compute savings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from rightsizer.history import HISTORY_FILE
 from rightsizer.outputs.atomic import atomic_write_text
 from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.html import render_html
-from rightsizer.outputs.json_report import render_json
+from rightsizer.outputs.json_report import _plain, render_json
 from rightsizer.outputs.markdown import render_markdown
 
 __all__ = ["FILE_NAMES", "FORMATS", "render_csv", "render_html", "render_json",
@@ -32,15 +34,21 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
 
 def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
                   formats: Iterable[str]) -> list[Path]:
-    """Write report.json always, plus the other formats asked for; return the paths written.
+    """Write report.json always, plus the other formats asked for, plus history.json when
+    context["history"] holds a month-over-month comparison; return the paths written.
 
     Every format is rendered in memory before any file is touched, so a renderer that fails
     leaves last run's files exactly as they were; each file then lands by atomic rename.
     """
     wanted = _formats(formats)
-    rendered = {fmt: _RENDERERS[fmt](report, context or {}) for fmt in wanted}
+    rendered = {FILE_NAMES[fmt]: _RENDERERS[fmt](report, context or {}) for fmt in wanted}
+    history = (context or {}).get("history")
+    if history:
+        # Beside report.json, not inside it: report.json's schema is a contract (DESIGN.md).
+        rendered[HISTORY_FILE] = json.dumps(_plain(history), indent=2, ensure_ascii=False,
+                                            allow_nan=False) + "\n"
     out_dir = Path(out_dir)
-    return [atomic_write_text(out_dir / FILE_NAMES[fmt], text) for fmt, text in rendered.items()]
+    return [atomic_write_text(out_dir / name, text) for name, text in rendered.items()]
 
 
 def _formats(formats: Iterable[str]) -> list[str]:

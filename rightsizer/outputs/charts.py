@@ -163,3 +163,31 @@ def evidence_charts(evidence: dict[str, Any]) -> list[dict[str, Any]]:
         if chart:
             charts.append(chart)
     return charts
+
+
+def savings_trend_chart(points: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A small line of potential savings per month (history["trend"]); None under two months.
+
+    The y axis starts at zero so a drop from $110 to $100 does not look like a collapse.
+    """
+    values = [(str(p.get("month", "")), as_number(p.get("monthly_savings_usd")),
+               p.get("findings")) for p in points or [] if isinstance(p, dict)]
+    values = [(month, value, count) for month, value, count in values if value is not None]
+    if len(values) < 2:
+        return None
+    width, height = 240, 64
+    left, right, top, bottom = 6, 6, 16, 16
+    plot_w, plot_h = width - left - right, height - top - bottom
+    y_max = max(value for _, value, _ in values) or 1.0
+    step = plot_w / (len(values) - 1)
+    dots = []
+    for index, (month, value, count) in enumerate(values):
+        dots.append({"x": round(left + step * index, 2),
+                     "y": round(top + plot_h - value / y_max * plot_h, 2),
+                     "title": f"{month}: {money(value)}/month potential"
+                              + (f" · {count} findings" if isinstance(count, int) else "")})
+    return {"width": width, "height": height, "baseline": top + plot_h,
+            "left": left, "right": width - right,
+            "path": " ".join(f"{d['x']},{d['y']}" for d in dots), "dots": dots,
+            "first_month": values[0][0], "last_month": values[-1][0],
+            "label_y": height - 3, "last": dots[-1], "last_value": money(values[-1][1])}

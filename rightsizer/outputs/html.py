@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 import rightsizer
-from rightsizer.outputs.charts import cost_trend_chart, evidence_charts
+from rightsizer.outputs.charts import cost_trend_chart, evidence_charts, savings_trend_chart
 from rightsizer.outputs.formatting import (
     SEVERITIES,
     as_number,
@@ -92,9 +92,11 @@ def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
     findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
     summary = _dict(report.get("summary"))
     rows = [_finding_view(f, rules_meta, apply) for f in findings]
+    history = _history_view(_dict(context.get("history")), rows)
     return {
         "header": _header_view(report, _dict(context.get("run"))),
         "cards": _cards_view(summary, findings, report, _dict(context.get("run"))),
+        "history": history,
         "top_actions": _top_actions(rows),
         "rule_bars": _rule_bars(summary, rules_meta),
         "trend": cost_trend_chart(_list(context.get("cost_trend"))),
@@ -179,6 +181,39 @@ def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any],
                      (("cli", "AWS CLI"), ("iac", "Infrastructure as code"))
                      if commands.get(key)],
         "search": search.lower(),
+    }
+
+
+def _history_view(history: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The "Since last month" card, and a NEW / "since <month>" mark on each finding row.
+
+    rightsizer.history did the comparing; this only formats it. None (no card) when the report
+    is not in a `<YYYY-MM>` folder, so there is no series of months to speak of.
+    """
+    if not history:
+        for row in rows:
+            row["status"], row["since"] = "", ""
+        return None
+    statuses = _dict(history.get("findings"))
+    for row in rows:
+        entry = _dict(statuses.get(row["id"]))
+        row["status"] = str(entry.get("status") or "")
+        row["since"] = str(entry.get("since") or "")
+    resolved = [_dict(item) for item in _list(history.get("resolved_findings"))]
+    previous = history.get("previous_month")
+    return {
+        "month": str(history.get("month") or ""),
+        "previous_month": str(previous) if previous else None,
+        "new": int(as_number(history.get("new")) or 0),
+        "persisting": int(as_number(history.get("persisting")) or 0),
+        "resolved": int(as_number(history.get("resolved")) or 0),
+        "realized": money(history.get("realized_savings_usd") or 0),
+        "resolved_rows": [{"name": str(item.get("name") or item.get("resource_id") or ""),
+                           "rule": str(item.get("rule") or ""),
+                           "region": str(item.get("region") or ""),
+                           "savings": money(item.get("monthly_savings_usd"))}
+                          for item in resolved],
+        "chart": savings_trend_chart(_list(history.get("trend"))),
     }
 
 

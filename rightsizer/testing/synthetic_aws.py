@@ -504,7 +504,8 @@ class SyntheticAws:
     def _s3_GetBucketLifecycleConfiguration(self, account: str, region: str,
                                             params: dict[str, Any]) -> dict[str, Any]:
         _, i = self._bucket(account, params)
-        if i % 3:
+        # two buckets in three (of each account) have no lifecycle rules
+        if (i // len(self.spec.accounts)) % 3:
             raise SyntheticAwsError("NoSuchLifecycleConfiguration",
                                     "The lifecycle configuration does not exist", 404)
         return {"Rules": [{"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": ""},
@@ -513,7 +514,7 @@ class SyntheticAws:
     def _s3_GetBucketTagging(self, account: str, region: str,
                              params: dict[str, Any]) -> dict[str, Any]:
         _, i = self._bucket(account, params)
-        if i % 2:
+        if (i // len(self.spec.accounts)) % 2:
             raise SyntheticAwsError("NoSuchTagSet", "The TagSet does not exist", 404)
         return {"TagSet": [{"Key": "team", "Value": f"team-{i % 5}"}]}
 

@@ -1,0 +1,190 @@
+"""Month over month: compare a report with the earlier ones kept in `<reports>/<YYYY-MM>/`.
+
+Findings are matched by their stable `id` (rule + account + region + resource), so a finding that
+is still there next month is "persisting", one that appears is "new" and one that disappeared is
+"resolved". Only months strictly before this report's month are read: re-running a month replaces
+its own files and gives the same comparison, because it never compares a report with itself.
+
+Read-only and forgiving: a missing, unreadable or foreign report.json in an older month is skipped
+with a warning; history is a nice-to-have and must never stop a monthly run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from rightsizer.errors import RightsizerError
+
+log = logging.getLogger("rightsizer.history")
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+REPORT_FILE = "report.json"
+HISTORY_FILE = "history.json"
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """Read a report.json written by rightsizer; anything else is a one-line error."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RightsizerError(f"{path}: report not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RightsizerError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RightsizerError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict) \
+            or not isinstance(data.get("findings"), list):
+        raise RightsizerError(f"{path}: not a rightsizer report.json "
+                              "(no summary and findings)")
+    if str(data.get("schema_version")) != "1":
+        raise RightsizerError(f"{path}: unsupported schema_version "
+                              f"{data.get('schema_version')!r} (expected \"1\")")
+    return data
+
+
+def month_of(out_dir: Path) -> str | None:
+    """`reports/2026-12` -> "2026-12"; None for a directory not named after a month."""
+    name = Path(out_dir).name
+    return name if MONTH.fullmatch(name) else None
+
+
+def earlier_reports(reports_dir: Path, month: str) -> list[tuple[str, dict[str, Any]]]:
+    """(month, report) for every readable `<reports_dir>/<YYYY-MM>/report.json` before `month`,
+    oldest first. Unreadable ones are logged and left out."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    try:
+        candidates = sorted(p for p in Path(reports_dir).iterdir()
+                            if p.is_dir() and MONTH.fullmatch(p.name) and p.name < month)
+    except OSError as exc:
+        log.warning("cannot list %s for history: %s", reports_dir, exc)
+        return []
+    for directory in candidates:
+        path = directory / REPORT_FILE
+        if not path.is_file():
+            continue  # e.g. a month that only holds a `collect` snapshot
+        try:
+            found.append((directory.name, load_report(path)))
+        except RightsizerError as exc:
+            log.warning("ignoring an earlier report for history: %s", exc)
+    return found
+
+
+def previous_report(report_path: Path) -> Path | None:
+    """The newest readable `<dir>/<YYYY-MM>/report.json` older than this report's month."""
+    month_dir = Path(report_path).resolve().parent
+    month = month_of(month_dir)
+    if month is None:
+        return None
+    earlier = earlier_reports(month_dir.parent, month)
+    return month_dir.parent / earlier[-1][0] / REPORT_FILE if earlier else None
+
+
+def build_history(report: dict[str, Any], out_dir: Path) -> dict[str, Any] | None:
+    """The comparison for a report that is (or will be) written to `out_dir`.
+
+    None when `out_dir` is not a `<YYYY-MM>` folder (e.g. `--output /tmp/x`): there is no
+    series of months to compare with.
+    """
+    out_dir = Path(out_dir).resolve()
+    month = month_of(out_dir)
+    if month is None:
+        return None
+    return compare(report, month, earlier_reports(out_dir.parent, month))
+
+
+def compare(report: dict[str, Any], month: str,
+            earlier: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """New / persisting / resolved against the newest earlier report, plus the savings trend.
+
+    `earlier` is oldest first and holds only months before `month`.
+    """
+    now = _by_id(report)
+    trend = [_trend_point(m, r) for m, r in earlier] + [_trend_point(month, report)]
+    result: dict[str, Any] = {
+        "month": month, "previous_month": None, "new": None, "persisting": None,
+        "resolved": None, "realized_savings_usd": None, "resolved_findings": [],
+        "findings": {}, "trend": trend,
+    }
+    if not earlier:
+        return result
+    previous_month, previous = earlier[-1]
+    before = _by_id(previous)
+    resolved = [finding for key, finding in before.items() if key not in now]
+    statuses: dict[str, dict[str, str]] = {}
+    for key in now:
+        if key not in before:
+            statuses[key] = {"status": "new", "since": month}
+            continue
+        # Walk back while the finding is present: "since" is where this streak began.
+        since = previous_month
+        for older_month, older in reversed(earlier[:-1]):
+            if key not in _by_id(older):
+                break
+            since = older_month
+        statuses[key] = {"status": "persisting", "since": since}
+    result.update(
+        previous_month=previous_month,
+        new=sum(1 for s in statuses.values() if s["status"] == "new"),
+        persisting=sum(1 for s in statuses.values() if s["status"] == "persisting"),
+        resolved=len(resolved),
+        realized_savings_usd=round(_once_per_resource(resolved), 2),
+        resolved_findings=[{key: f.get(key) for key in
+                            ("id", "rule", "name", "resource_id", "account", "region",
+                             "monthly_savings_usd")}
+                           for f in sorted(resolved, key=lambda f: -_number(
+                               f.get("monthly_savings_usd")))],
+        findings=statuses,
+    )
+    return result
+
+
+def slack_counts(history: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The three numbers the Slack summary shows; None when there was no earlier month."""
+    if not history or history.get("previous_month") is None:
+        return None
+    return {key: history[key] for key in ("new", "resolved", "realized_savings_usd")}
+
+
+def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(f["id"]): f for f in report.get("findings") or []
+            if isinstance(f, dict) and f.get("id")}
+
+
+def _trend_point(month: str, report: dict[str, Any]) -> dict[str, Any]:
+    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
+    findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
+    total = summary.get("monthly_savings_usd")
+    if not _is_number(total):  # an older/partial report: what its findings say
+        total = _once_per_resource(findings)
+    count = summary.get("findings")
+    return {"month": month, "monthly_savings_usd": round(float(total), 2),
+            "findings": int(count) if _is_number(count) else len(findings)}
+
+
+def _once_per_resource(findings: list[dict[str, Any]]) -> float:
+    """Sum of savings counting each resource once at its largest finding, as the report's own
+    total does (DESIGN: an idle database is also "unreserved"; deleting it is not paid twice)."""
+    best: dict[tuple[str, str, str], float] = {}
+    for finding in findings:
+        key = (str(finding.get("account")), str(finding.get("region")),
+               str(finding.get("resource_id") or finding.get("id")))
+        best[key] = max(best.get(key, 0.0), _number(finding.get("monthly_savings_usd")))
+    return sum(best.values())
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
