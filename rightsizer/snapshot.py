@@ -80,6 +80,14 @@ def decode_json_cell(value: Any, default: Any) -> Any:
     return value
 
 
+def as_int(value: Any) -> int:
+    """Counts and sizes as stored (ECS keeps task sizes as strings, "1024"); missing -> 0."""
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 0
+
+
 @dataclass
 class Snapshot:
     manifest: dict[str, Any]
@@ -135,6 +143,16 @@ class Snapshot:
         if operation is not None:
             mask &= errors["operation"] == operation
         return errors[mask]
+
+    def read_failure(self, service: str, operation: str, account: str,
+                     region: str) -> str | None:
+        """"code: message" when a read a rule depends on failed there, else None."""
+        errors = self.errors_for(service, operation)
+        mine = errors[(errors["account"] == account) & (errors["region"] == region)]
+        if mine.empty:
+            return None
+        row = mine.iloc[0]
+        return f"{row['code']}: {row['message']}"
 
     # --- persistence -------------------------------------------------------------------------
 

@@ -57,17 +57,6 @@ def _scaled_services(snapshot: Snapshot) -> set[tuple[str, str, str]]:
             for row in frame.to_dict("records")}
 
 
-def _targets_unreadable(snapshot: Snapshot, account: str, region: str) -> str | None:
-    errors = snapshot.errors_for("application-autoscaling", "DescribeScalableTargets")
-    if errors.empty:
-        return None
-    mine = errors[(errors["account"] == account) & (errors["region"] == region)]
-    if mine.empty:
-        return None
-    row = mine.iloc[0]
-    return f"{row['code']}: {row['message']}"
-
-
 def needed_tasks(cpu_average: pd.Series, desired: int, target_percent: float,
                  min_capacity: int) -> np.ndarray:
     """Tasks target tracking would have run each hour: enough to bring the hour's CPU to the
@@ -95,7 +84,8 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
         return None  # a scalable target exists (target tracking, step or scheduled)
     if service.desired_count < settings.min_desired_count:
         return None  # too few tasks for scaling in to save anything
-    unreadable = _targets_unreadable(snapshot, service.account, service.region)
+    unreadable = snapshot.read_failure("application-autoscaling", "DescribeScalableTargets",
+                                       service.account, service.region)
     if unreadable:
         return skipped_for(resource, RULE_ID, "insufficient-data",
                            f"scalable targets could not be read ({unreadable})")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pandas as pd
-
 from rightsizer import pricing
 from rightsizer.findings import Resource
-from rightsizer.snapshot import Snapshot, decode_json_cell
+from rightsizer.snapshot import Snapshot, as_int, decode_json_cell
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
 
@@ -74,19 +72,10 @@ class ServiceView:
         return None if spot is None else share * spot + (1 - share) * on_demand
 
 
-def _int(value: object) -> int:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return 0
-    try:
-        return int(float(value))  # task definitions store sizes as strings ("1024")
-    except (TypeError, ValueError):
-        return 0
-
-
 def _strategy(raw: object) -> tuple[tuple[str, int, int], ...]:
     items = decode_json_cell(raw, [])
     return tuple(
-        (str(item.get("capacityProvider", "")), _int(item.get("weight")), _int(item.get("base")))
+        (str(item.get("capacityProvider", "")), as_int(item.get("weight")), as_int(item.get("base")))
         for item in items
     )
 
@@ -104,13 +93,13 @@ def ecs_services(snapshot: Snapshot) -> Iterator[ServiceView]:
             cluster=str(row["cluster"]),
             name=str(row["service"]),
             arn=str(row["service_arn"]),
-            cpu_units=_int(row.get("cpu_units")),
-            memory_mib=_int(row.get("memory_mib")),
+            cpu_units=as_int(row.get("cpu_units")),
+            memory_mib=as_int(row.get("memory_mib")),
             launch_type=launch_type,
             strategy=strategy,
-            load_balancer_count=_int(row.get("load_balancer_count")),
-            desired_count=_int(row.get("desired_count")),
-            running_count=_int(row.get("running_count")),
+            load_balancer_count=as_int(row.get("load_balancer_count")),
+            desired_count=as_int(row.get("desired_count")),
+            running_count=as_int(row.get("running_count")),
             tags=decode_json_cell(row.get("tags"), {}),
         )
 
@@ -169,6 +158,6 @@ def scaling_for(snapshot: Snapshot, service: ServiceView) -> ScalingView | None:
         return None
     row = rows.iloc[0]
     policies = decode_json_cell(row.get("policies"), [])
-    return ScalingView(min_capacity=_int(row.get("min_capacity")),
-                       max_capacity=_int(row.get("max_capacity")),
+    return ScalingView(min_capacity=as_int(row.get("min_capacity")),
+                       max_capacity=as_int(row.get("max_capacity")),
                        policies=tuple(p for p in policies if isinstance(p, dict)))

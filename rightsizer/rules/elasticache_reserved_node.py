@@ -68,17 +68,6 @@ def _reserved_nodes(snapshot: Snapshot) -> dict[tuple[str, str, str], int]:
     return nodes
 
 
-def _reservations_unreadable(snapshot: Snapshot, account: str, region: str) -> str | None:
-    errors = snapshot.errors_for("elasticache", "DescribeReservedCacheNodes")
-    if errors.empty:
-        return None
-    mine = errors[(errors["account"] == account) & (errors["region"] == region)]
-    if mine.empty:
-        return None
-    row = mine.iloc[0]
-    return f"{row['code']}: {row['message']}"
-
-
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     reserved = _reserved_nodes(snapshot)
@@ -135,8 +124,8 @@ def _finding(cluster: _Cluster, settings: Settings, on_demand: pricing.Price,
         f"{coverage_text}; a {settings.term} {settings.offering} reserved node costs "
         f"${reserved_price.usd:g}/h instead of ${on_demand.usd:g}/h ({discount:.0%} less)"
     )
-    unreadable = _reservations_unreadable(snapshot, cluster.resource.account,
-                                          cluster.resource.region)
+    unreadable = snapshot.read_failure("elasticache", "DescribeReservedCacheNodes",
+                                       cluster.resource.account, cluster.resource.region)
     if unreadable:
         reason += (f". Existing reserved nodes could not be read ({unreadable}): check them "
                    "before buying")

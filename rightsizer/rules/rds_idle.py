@@ -9,7 +9,7 @@ from pydantic import Field
 from rightsizer import pricing
 from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_rightsize import RdsInstance, no_price, rds_instances
+from rightsizer.rules.rds_common import RdsInstance, no_price, rds_instances
 from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot
 

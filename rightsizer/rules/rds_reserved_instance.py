@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, rds_instances
 from rightsizer.rules.series import coverage
-from rightsizer.snapshot import Snapshot, decode_json_cell
+from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-reserved-instance"
 
-# RDS reservations (except license-included engines) are size-flexible within a family,
-# counted in normalized units; Multi-AZ counts double. Source:
-# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.html
-NORMALIZED_UNITS = {
-    "micro": 0.5, "small": 1, "medium": 2, "large": 4, "xlarge": 8, "2xlarge": 16,
-    "4xlarge": 32, "8xlarge": 64, "12xlarge": 96, "16xlarge": 128, "24xlarge": 192,
-}
 # product descriptions DescribeReservedDBInstances reports for each engine
 RESERVATION_PRODUCT = {"postgres": "postgresql", "mysql": "mysql", "mariadb": "mariadb"}
 
@@ -37,42 +30,6 @@ class Settings(RuleSettings):
     offering: Literal["No Upfront"] = Field(
         "No Upfront", description="Payment option to recommend."
     )
-
-
-@dataclass(frozen=True)
-class _Instance:
-    resource: Resource
-    instance_class: str
-    engine: str
-    multi_az: bool
-    status: str
-    replica_of: str
-
-    @property
-    def family(self) -> str:
-        return self.instance_class.rsplit(".", 1)[0]
-
-    @property
-    def units(self) -> float:
-        size = self.instance_class.rsplit(".", 1)[-1]
-        return NORMALIZED_UNITS.get(size, 0) * (2 if self.multi_az else 1)
-
-
-def _instances(snapshot: Snapshot) -> list[_Instance]:
-    rows = snapshot.table("rds_instances").to_dict("records")
-    return [
-        _Instance(
-            resource=Resource("rds-instance", str(row["arn"]), str(row["db_instance_id"]),
-                              str(row["account"]), str(row["region"]),
-                              decode_json_cell(row.get("tags"), {})),
-            instance_class=str(row["instance_class"]),
-            engine=str(row["engine"]),
-            multi_az=bool(row["multi_az"]),
-            status=str(row["status"]),
-            replica_of=str(row.get("read_replica_source") or ""),
-        )
-        for row in rows
-    ]
 
 
 def _reserved_units(snapshot: Snapshot) -> dict[tuple[str, str, str, str], float]:
@@ -91,23 +48,12 @@ def _reserved_units(snapshot: Snapshot) -> dict[tuple[str, str, str, str], float
     return units
 
 
-def _reservations_unreadable(snapshot: Snapshot, account: str, region: str) -> str | None:
-    errors = snapshot.errors_for("rds", "DescribeReservedDBInstances")
-    if errors.empty:
-        return None
-    mine = errors[(errors["account"] == account) & (errors["region"] == region)]
-    if mine.empty:
-        return None
-    row = mine.iloc[0]
-    return f"{row['code']}: {row['message']}"
-
-
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     reserved = _reserved_units(snapshot)
     expected = snapshot.expected_datapoints
     # Larger instances claim reserved units first, as AWS applies size-flexible reservations.
-    instances = sorted(_instances(snapshot), key=lambda inst: -inst.units)
+    instances = sorted(rds_instances(snapshot), key=lambda inst: -inst.units)
     for inst in instances:
         resource = inst.resource
         if inst.status != "available":
@@ -147,7 +93,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     return result
 
 
-def _finding(inst: _Instance, settings: Settings, on_demand: pricing.Price,
+def _finding(inst: RdsInstance, settings: Settings, on_demand: pricing.Price,
              reserved_price: pricing.Price, ran: float, datapoints: int,
              covered_units: float, snapshot: Snapshot) -> Finding:
     # Only the units no reservation covers yet are worth buying (size flexibility).
@@ -163,7 +109,8 @@ def _finding(inst: _Instance, settings: Settings, on_demand: pricing.Price,
         f"; a {settings.term} "
         f"{settings.offering} reservation costs {1 - reserved_price.usd / on_demand.usd:.0%} less"
     )
-    unreadable = _reservations_unreadable(snapshot, inst.resource.account, inst.resource.region)
+    unreadable = snapshot.read_failure("rds", "DescribeReservedDBInstances",
+                                       inst.resource.account, inst.resource.region)
     if unreadable:
         reason += (f". Existing reservations could not be read ({unreadable}): check them "
                    "before buying")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Resource, Skipped, finding_for, skipped_for
+from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.rules.rds_common import RdsInstance, no_price, rds_instances
 from rightsizer.rules.series import coverage, percentile, rounded
-from rightsizer.snapshot import Snapshot, decode_json_cell
+from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-rightsize"
 RDS = "AWS/RDS"
@@ -59,58 +57,6 @@ class Settings(RuleSettings):
         0.8, gt=0, le=1,
         description="Share of the window that must have CPU and memory datapoints to judge.",
     )
-
-
-@dataclass(frozen=True)
-class RdsInstance:
-    """One row of rds_instances, typed; shared by the RDS sizing, idle and storage rules."""
-
-    resource: Resource
-    instance_class: str
-    engine: str
-    multi_az: bool
-    status: str
-    replica_of: str
-    storage_type: str
-    allocated_storage_gb: int
-
-    @property
-    def family(self) -> str:
-        return self.instance_class.rsplit(".", 1)[0]
-
-    @property
-    def label(self) -> str:
-        return f"{self.instance_class}{' Multi-AZ' if self.multi_az else ''}"
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return 0
-
-
-def rds_instances(snapshot: Snapshot) -> list[RdsInstance]:
-    return [
-        RdsInstance(
-            resource=Resource("rds-instance", str(row["arn"]), str(row["db_instance_id"]),
-                              str(row["account"]), str(row["region"]),
-                              decode_json_cell(row.get("tags"), {})),
-            instance_class=str(row["instance_class"]).lower(),
-            engine=str(row["engine"]),
-            multi_az=bool(row["multi_az"]),
-            status=str(row["status"]),
-            replica_of=str(row.get("read_replica_source") or ""),
-            storage_type=str(row.get("storage_type") or "").lower(),
-            allocated_storage_gb=_int(row.get("allocated_storage_gb")),
-        )
-        for row in snapshot.table("rds_instances").to_dict("records")
-    ]
-
-
-def no_price(inst: RdsInstance, instance_class: str | None = None) -> str:
-    return (f"no price for {instance_class or inst.instance_class} ({inst.engine}"
-            f"{', Multi-AZ' if inst.multi_az else ''}) in {inst.resource.region}")
 
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:

@@ -9,7 +9,7 @@ from pydantic import Field
 from rightsizer import pricing
 from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_rightsize import RdsInstance, rds_instances
+from rightsizer.rules.rds_common import RdsInstance, rds_instances
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-storage-gp3"
