@@ -75,7 +75,8 @@ class ServiceView:
 def _strategy(raw: object) -> tuple[tuple[str, int, int], ...]:
     items = decode_json_cell(raw, [])
     return tuple(
-        (str(item.get("capacityProvider", "")), as_int(item.get("weight")), as_int(item.get("base")))
+        (str(item.get("capacityProvider", "")), as_int(item.get("weight")),
+         as_int(item.get("base")))
         for item in items
     )
 
