@@ -20,7 +20,13 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rightsizer import __version__
 from rightsizer.aws.clients import AwsClients, CallRecorder
 from rightsizer.collectors import cloudwatch, costs, ecs, elasticache, inventory_extra, rds, s3
-from rightsizer.collectors.base import GLOBAL_REGION, ErrorLog, Target, describe_exception
+from rightsizer.collectors.base import (
+    AWS_FAILURES,
+    GLOBAL_REGION,
+    ErrorLog,
+    Target,
+    describe_exception,
+)
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.rules import REGISTRY, MetricNeed
@@ -105,7 +111,7 @@ def organization_accounts(clients: AwsClients, errors: ErrorLog, home: str) -> l
             for account in page.get("Accounts", []):
                 if (account.get("State") or account.get("Status")) == "ACTIVE":
                     accounts.append(str(account["Id"]))
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_FAILURES as exc:
         errors.add_exception(home, GLOBAL_REGION, "organizations", "ListAccounts", exc)
     return sorted(accounts)
 
@@ -146,7 +152,7 @@ def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecor
             continue
         try:
             assumed = assume_role_session(base, account_id, config, home_region)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_FAILURES as exc:  # one member account's failure must not end the run
             errors.add_exception(account_id, GLOBAL_REGION, "sts", "AssumeRole", exc)
             continue
         recorder.attach(assumed)

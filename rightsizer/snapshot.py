@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rightsizer.errors import RightsizerError
@@ -92,10 +95,15 @@ def as_int(value: Any) -> int:
 class Snapshot:
     manifest: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _series_cache: dict[tuple[str, ...], pd.Series] = field(default_factory=dict, init=False,
+                                                            repr=False, compare=False)
 
     def table(self, name: str) -> pd.DataFrame:
         frame = self.tables.get(name)
-        return empty_table(name) if frame is None else frame
+        if frame is None:
+            # kept: rules ask per resource (errors_for), and building a frame costs ~2 ms
+            frame = self.tables[name] = empty_table(name)
+        return frame
 
     @property
     def window_start(self) -> datetime:
@@ -115,30 +123,53 @@ class Snapshot:
         return max(1, int(seconds // self.period_seconds))
 
     @cached_property
-    def _series_index(self) -> dict[tuple[str, ...], pd.Series]:
+    def _series_positions(self) -> dict[tuple[str, ...], tuple[int, int]]:
+        """Where each series lies in the metrics table sorted by series then time.
+
+        One sort of the whole table instead of a groupby with a to_datetime and a sort per
+        group: the per-group version took ~1 ms a series (17 s for 16,500 series).
+        """
         metrics = self.table("metrics")
         if metrics.empty:
+            self._sorted_values = np.empty(0)
+            self._sorted_stamps = pd.DatetimeIndex([], tz="UTC", name="timestamp")
             return {}
         keys = ["account", "region", "namespace", "metric", "resource", "stat"]
-        index: dict[tuple[str, ...], pd.Series] = {}
-        for key, group in metrics.groupby(keys, sort=False):
-            series = pd.Series(
-                group["value"].to_numpy(dtype=float),
-                index=pd.to_datetime(group["timestamp"], utc=True),
-            ).sort_index()
-            index[tuple(str(part) for part in key)] = series
-        return index
+        codes = metrics.groupby(keys, sort=False).ngroup().to_numpy()
+        stamps = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True),
+                                  name="timestamp")
+        order = np.lexsort((stamps.asi8, codes))  # stable: equal timestamps keep their order
+        codes = codes[order]
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(codes)) + 1))
+        stops = np.concatenate((starts[1:], [len(codes)]))
+        self._sorted_values = metrics["value"].to_numpy(dtype=float)[order]
+        self._sorted_stamps = stamps[order]
+        first_rows = metrics[keys].take(order[starts])
+        return {tuple(str(part) for part in key): (int(start), int(stop))
+                for key, start, stop in zip(first_rows.itertuples(index=False, name=None),
+                                            starts, stops, strict=True)}
 
     def series(
         self, account: str, region: str, namespace: str, metric: str, resource: str, stat: str
     ) -> pd.Series:
         """One metric series, oldest first; empty when CloudWatch had no datapoints."""
         key = (account, region, namespace, metric, resource, stat)
-        found = self._series_index.get(key)
-        return found if found is not None else pd.Series(dtype=float)
+        cached = self._series_cache.get(key)
+        if cached is not None:
+            return cached
+        found = self._series_positions.get(key)
+        if found is None:
+            return pd.Series(dtype=float)
+        start, stop = found
+        series = pd.Series(self._sorted_values[start:stop],
+                           index=self._sorted_stamps[start:stop])
+        self._series_cache[key] = series
+        return series
 
     def errors_for(self, service: str, operation: str | None = None) -> pd.DataFrame:
         errors = self.table("errors")
+        if errors.empty:  # the usual case, asked once per resource by some rules
+            return errors
         mask = errors["service"] == service
         if operation is not None:
             mask &= errors["operation"] == operation
@@ -157,14 +188,21 @@ class Snapshot:
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, directory: Path) -> Path:
+        """Write every table into a hidden staging directory first, then move the files in,
+        manifest last: a failure while writing (disk full, a crash in Parquet) leaves the
+        previous snapshot in `directory` as it was and no temp files behind."""
         directory.mkdir(parents=True, exist_ok=True)
-        for name in TABLE_COLUMNS:
-            frame = self.table(name)
-            _atomic_parquet(frame, directory / f"{name}.parquet")
-        manifest_path = directory / MANIFEST_FILE
-        tmp = manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True, default=str))
-        os.replace(tmp, manifest_path)
+        staging = Path(tempfile.mkdtemp(prefix=".snapshot-", suffix=".tmp", dir=directory))
+        try:
+            for name in TABLE_COLUMNS:
+                self.table(name).to_parquet(staging / f"{name}.parquet", index=False)
+            (staging / MANIFEST_FILE).write_text(
+                json.dumps(self.manifest, indent=2, sort_keys=True, default=str))
+            for name in TABLE_COLUMNS:  # same filesystem: each replace is atomic
+                os.replace(staging / f"{name}.parquet", directory / f"{name}.parquet")
+            os.replace(staging / MANIFEST_FILE, directory / MANIFEST_FILE)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return directory
 
     @classmethod
@@ -182,12 +220,6 @@ class Snapshot:
         except (OSError, ValueError) as exc:
             raise RightsizerError(f"{directory}: unreadable snapshot: {exc}") from exc
         return cls(manifest=manifest, tables=tables)
-
-
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:

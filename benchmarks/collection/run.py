@@ -192,8 +192,8 @@ def report(ours: dict[str, Any], theirs: dict[str, Any] | None, second: dict[str
     if theirs is not None:
         print(f"\nper-resource collector (GetMetricStatistics, {BASELINE_WORKERS} workers, "
               f"metric phase only): {theirs['requests']:,} requests, "
-              f"{theirs['datapoints']:,} Datapoints (each with every stat), wall {theirs['wall']:.1f} s, API bill "
-              f"${theirs['bill']:.3f}")
+              f"{theirs['datapoints']:,} Datapoints (each with every stat), "
+              f"wall {theirs['wall']:.1f} s, API bill ${theirs['bill']:.3f}")
         print(f"ratios: rightsizer whole run is {theirs['wall'] / ours['wall']:.1f}x faster "
               f"than the per-resource metric phase; {theirs['requests'] / metric_calls:.0f}x "
               f"fewer metric calls; bill ratio {ours['bill'] / theirs['bill']:.2f}")

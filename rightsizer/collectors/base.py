@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from rightsizer.aws.clients import AwsClients
 
 log = logging.getLogger("rightsizer")
 
 GLOBAL_REGION = "global"
+# What an AWS call can raise for a failure of AWS (not of rightsizer). ResponseParserError (a
+# 5xx with a cut-off body) is a plain Exception in botocore, not a BotoCoreError.
+AWS_FAILURES: tuple[type[Exception], ...] = (ClientError, BotoCoreError, ResponseParserError)
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -8,7 +8,9 @@ from typing import Any
 from rightsizer.outputs.formatting import (
     SEVERITIES,
     change_text,
+    compact_json,
     date_part,
+    evidence_value,
     money,
     severity_counts,
     timestamp_text,
@@ -89,7 +91,29 @@ def _findings(findings: list[dict[str, Any]]) -> str:
     lines += ["", "### Why"]
     for number, finding in enumerate(findings, 1):
         lines.append(f"{number}. **{_text(finding.get('name'))}**: {_text(finding.get('reason'))}")
+    # The table is for reading; this folded block carries every other report.json finding
+    # field, so the Markdown holds the same columns as the JSON and the CSV.
+    lines += ["", "<details><summary>All finding fields (as in report.json)</summary>", ""]
+    for number, finding in enumerate(findings, 1):
+        lines.append(f"{number}. **{_text(finding.get('name'))}** · id {_text(finding.get('id'))}"
+                     f" · {_text(finding.get('rule'))} · {_text(finding.get('severity'))}")
+        lines.append(f"   - {_text(finding.get('resource_type'))} "
+                     f"{_text(finding.get('resource_id'))} · account "
+                     f"{_text(finding.get('account'))} · {_text(finding.get('region'))}")
+        lines.append(f"   - current {_text(_raw(finding.get('current')))} · recommended "
+                     f"{_text(_raw(finding.get('recommended')))} · monthly cost "
+                     f"{money(finding.get('monthly_cost_usd'))} · monthly savings "
+                     f"{money(finding.get('monthly_savings_usd'))}")
+        evidence = finding.get("evidence")
+        if isinstance(evidence, dict) and evidence:
+            lines.append("   - evidence: " + _text("; ".join(
+                f"{key} {evidence_value(str(key), value)}" for key, value in evidence.items())))
+    lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def _raw(value: Any) -> str:
+    return compact_json(value) if isinstance(value, dict | list) else str(value)
 
 
 def _skipped(skipped: list[dict[str, Any]]) -> str:

@@ -1,0 +1,177 @@
+"""Month over month: new / persisting / resolved findings, realized savings and the trend."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rightsizer import slack
+from rightsizer.findings import stable_finding_id
+from rightsizer.history import build_history, previous_report
+from rightsizer.outputs import render_csv, render_markdown, write_outputs
+from rightsizer.outputs.json_report import FINDING_KEYS
+
+ACCOUNT, REGION = "123456789012", "ap-south-1"
+
+
+def finding(name: str, savings: float, rule: str = "ecs-rightsize") -> dict[str, Any]:
+    resource_id = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/edufly/{name}"
+    return {"id": stable_finding_id(rule, ACCOUNT, REGION, resource_id), "rule": rule,
+            "severity": "medium", "resource_type": "ecs-service", "resource_id": resource_id,
+            "name": name, "account": ACCOUNT, "region": REGION,
+            "current": {"cpu": 1024, "memory": 2048}, "recommended": {"cpu": 512, "memory": 1024},
+            "monthly_cost_usd": savings * 2, "monthly_savings_usd": savings,
+            "evidence": {"coverage": 0.99}, "reason": "CPU p95 31% of the task size"}
+
+
+def report(month: str, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    total = round(sum(f["monthly_savings_usd"] for f in findings), 2)
+    return {"schema_version": "1", "generated_at": f"{month}-28T06:00:00Z",
+            "window": {"start": f"{month}-14T00:00:00Z", "end": f"{month}-28T00:00:00Z",
+                       "days": 14},
+            "accounts": [ACCOUNT], "regions": [REGION],
+            "summary": {"findings": len(findings), "monthly_savings_usd": total,
+                        "by_rule": {}},
+            "findings": findings, "skipped": [], "errors": []}
+
+
+API, WORKER, DB, CRON, ADMIN = (finding("api", 40.0), finding("worker", 10.0),
+                                finding("db", 25.0, "rds-reserved-instance"),
+                                finding("cron", 7.5), finding("admin", 3.0))
+MONTHS = {
+    "2026-09": report("2026-09", [API, WORKER, CRON]),
+    "2026-10": report("2026-10", [API, WORKER, DB, CRON]),
+    "2026-11": report("2026-11", [API, DB, ADMIN]),  # worker and cron fixed, admin appeared
+}
+
+
+def write_month(reports: Path, month: str) -> dict[str, Any] | None:
+    """What `rightsizer analyze` does: history from earlier months, then every output."""
+    out_dir = reports / month
+    history = build_history(MONTHS[month], out_dir)
+    write_outputs(MONTHS[month], {"history": history}, out_dir, ["html", "json", "csv", "md"])
+    return history
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Path:
+    for month in MONTHS:
+        write_month(tmp_path / "reports", month)
+    return tmp_path / "reports"
+
+
+def test_three_months_new_persisting_resolved_and_realized(reports: Path) -> None:
+    history = build_history(MONTHS["2026-11"], reports / "2026-11")
+    assert history is not None
+    assert history["previous_month"] == "2026-10"
+    assert (history["new"], history["persisting"], history["resolved"]) == (1, 2, 2)
+    assert history["realized_savings_usd"] == 17.5  # worker 10 + cron 7.5, last month's value
+    assert [f["name"] for f in history["resolved_findings"]] == ["worker", "cron"]
+    assert history["findings"] == {
+        API["id"]: {"status": "persisting", "since": "2026-09"},
+        DB["id"]: {"status": "persisting", "since": "2026-10"},
+        ADMIN["id"]: {"status": "new", "since": "2026-11"},
+    }
+    assert history["trend"] == [
+        {"month": "2026-09", "monthly_savings_usd": 57.5, "findings": 3},
+        {"month": "2026-10", "monthly_savings_usd": 82.5, "findings": 4},
+        {"month": "2026-11", "monthly_savings_usd": 68.0, "findings": 3},
+    ]
+    # the history.json beside report.json says the same; report.json keeps its schema
+    assert json.loads((reports / "2026-11" / "history.json").read_text()) == history
+    assert set(json.loads((reports / "2026-11" / "report.json").read_text())) == \
+        set(MONTHS["2026-11"])
+
+
+def test_the_first_month_has_a_trend_but_nothing_to_compare(reports: Path) -> None:
+    history = build_history(MONTHS["2026-09"], reports / "2026-09")
+    assert history is not None and history["previous_month"] is None
+    assert history["new"] is None and history["findings"] == {}
+    assert [point["month"] for point in history["trend"]] == ["2026-09"]
+    assert "First report on record" in (reports / "2026-09" / "report.html").read_text()
+
+
+def test_rerunning_a_month_replaces_its_files_and_gives_the_same_comparison(
+        reports: Path) -> None:
+    first = json.loads((reports / "2026-11" / "history.json").read_text())
+    html_before = (reports / "2026-11" / "report.html").read_text()
+    assert write_month(reports, "2026-11") == first  # never compared with itself
+    assert (reports / "2026-11" / "report.html").read_text() == html_before
+    assert not list((reports / "2026-11").glob(".*.tmp"))  # atomic writes leave no temp file
+    # a later month present on disk does not leak into an earlier month's re-run
+    assert write_month(reports, "2026-10")["trend"][-1]["month"] == "2026-10"
+
+
+def test_html_shows_since_last_month_and_marks_rows(reports: Path) -> None:
+    page = (reports / "2026-11" / "report.html").read_text()
+
+    def text_of(element_id: str) -> str:
+        match = re.search(rf'id="{element_id}">([^<]*)<', page)
+        assert match, element_id
+        return match.group(1)
+
+    assert "Since last month" in page and "(2026-10)" in page
+    assert (text_of("history-new"), text_of("history-resolved"),
+            text_of("history-realized")) == ("1", "2", "$17.50")
+    assert page.count('<circle class="spark-dot"') == 3  # one point a month
+    assert re.search(rf'data-id="{ADMIN["id"]}"[^>]*data-status="new"', page)
+    assert re.search(rf'data-id="{API["id"]}"[^>]*data-status="persisting"', page)
+    assert "since 2026-09" in page and ">NEW<" in page
+    assert "Resolved since 2026-10" in page and "cron" in page
+
+
+def test_slack_uses_the_same_comparison(reports: Path) -> None:
+    counts = slack.history_for(MONTHS["2026-11"], reports / "2026-11" / "report.json")
+    assert counts == {"new": 1, "resolved": 2, "realized_savings_usd": 17.5}
+    payload = slack.build_blocks(MONTHS["2026-11"], report_url=None, history=counts)
+    assert "1 new, 2 resolved, $17.50/month from resolved findings" in json.dumps(payload)
+
+
+def test_missing_and_corrupt_months_are_skipped_with_a_warning(
+        reports: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (reports / "2026-10" / "report.json").write_text("{not json")
+    (reports / "2026-08").mkdir()  # e.g. only a snapshot: no report.json
+    (reports / "2026-07").mkdir()
+    (reports / "2026-07" / "report.json").write_text(json.dumps({"schema_version": "9"}))
+    (reports / "notes").mkdir()
+    with caplog.at_level(logging.WARNING, logger="rightsizer.history"):
+        history = build_history(MONTHS["2026-11"], reports / "2026-11")
+    assert history is not None and history["previous_month"] == "2026-09"  # newest readable
+    assert [p["month"] for p in history["trend"]] == ["2026-09", "2026-11"]
+    assert (history["new"], history["resolved"]) == (2, 2)
+    assert "2026-10" in caplog.text and "not valid JSON" in caplog.text
+    assert previous_report(reports / "2026-11" / "report.json") == \
+        (reports / "2026-09" / "report.json").resolve()
+
+
+def test_realized_counts_a_resource_once(tmp_path: Path) -> None:
+    """An idle database is also unreserved: deleting it frees its cost once, not twice."""
+    idle = {**copy.deepcopy(DB), "rule": "rds-idle", "id": "idle", "monthly_savings_usd": 50.0}
+    (tmp_path / "2026-10").mkdir()
+    (tmp_path / "2026-10" / "report.json").write_text(
+        json.dumps(report("2026-10", [DB, idle])))
+    history = build_history(report("2026-11", []), tmp_path / "2026-11")
+    assert history is not None and history["resolved"] == 2
+    assert history["realized_savings_usd"] == 50.0
+
+
+def test_a_report_outside_a_month_folder_has_no_history(tmp_path: Path) -> None:
+    assert build_history(MONTHS["2026-11"], tmp_path / "adhoc") is None
+
+
+def test_csv_and_markdown_cover_the_json_finding_columns() -> None:
+    rows = render_csv(MONTHS["2026-11"]).splitlines()
+    assert rows[0].split(",") == list(FINDING_KEYS)
+    markdown = render_markdown(MONTHS["2026-11"])
+    for finding_ in MONTHS["2026-11"]["findings"]:
+        assert finding_["name"] in markdown and finding_["reason"] in markdown
+    for key in ("id", "resource_type", "resource_id", "account", "region", "rule", "severity"):
+        for finding_ in MONTHS["2026-11"]["findings"]:
+            assert str(finding_[key]) in markdown.replace("\\", ""), key
+    assert "coverage 99.0%" in markdown and '"cpu":1024' in markdown.replace("\\", "")

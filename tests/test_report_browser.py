@@ -1,0 +1,433 @@
+"""The HTML report in a real browser: headless Chromium driven over the DevTools protocol.
+
+No Selenium/Playwright: Chromium's `--remote-debugging-pipe` speaks DevTools JSON over file
+descriptors 3 (commands in) and 4 (events and replies out), NUL-terminated, so the standard
+library is enough and no port or websocket is involved. Console errors are caught as protocol
+events (uncaught exceptions, console.error, and browser log entries such as CSP violations),
+which is sturdier than grepping Chromium's stderr.
+
+One demo run (the real `rightsizer analyze --demo`) and one browser per module keep this fast.
+Set RIGHTSIZER_UPDATE_SCREENSHOT=1 to refresh docs/report-screenshot.png from the demo report.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rightsizer.findings import stable_finding_id
+from rightsizer.history import build_history
+from rightsizer.outputs import write_outputs
+from rightsizer.outputs.formatting import money
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
+                                        if Path("/usr/bin/chromium").exists() else None)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not found (/usr/bin/chromium): "
+    "apt-get install chromium to run the report's browser tests")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "docs" / "report-screenshot.png"
+VIEWPORT = {"width": 1280, "height": 1400}
+ACCOUNT, REGION = "123456789012", "ap-south-1"
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_ATTRIBUTE = '"><img src=x onerror="window.__xss=1">'
+TIMEOUT = 30.0
+
+
+# --- a minimal DevTools client --------------------------------------------------------------------
+
+class DevTools:
+    """Chromium over --remote-debugging-pipe: send a command, wait for its reply; keep events."""
+
+    def __init__(self, profile: Path) -> None:
+        assert CHROMIUM is not None
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-first-run",
+                "--no-default-browser-check", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-extensions",
+                "--hide-scrollbars", "--mute-audio", "about:blank"]
+
+        def onto_3_and_4() -> None:  # runs in the child, between fork and exec
+            # Park both ends above 9 first, so neither dup2 overwrites the other's source.
+            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)  # dup2 leaves the copies inheritable: they survive exec
+            os.dup2(high_w, 4)
+
+        # close_fds=False, or Popen would close 3 and 4 after this hook; every other fd Python
+        # opened is close-on-exec anyway.
+        self.process = subprocess.Popen(  # noqa: PLW1509 - single-threaded at this point
+            args, preexec_fn=onto_3_and_4, close_fds=False, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._next_id = 0
+        self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = os.read(self._from_chrome, 1 << 16)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._inbox.put(None)
+                return
+            buffer += chunk
+            *messages, buffer = buffer.split(b"\0")
+            for message in messages:
+                self._inbox.put(json.loads(message))
+
+    def send(self, method: str, params: dict[str, Any] | None = None,
+             session: str | None = None) -> dict[str, Any]:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method,
+                                   "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            reply = self._next(deadline, method)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_for(self, method: str, session: str) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT
+        for event in self.events:
+            if event.get("method") == method and event.get("sessionId") == session:
+                return event
+        while True:
+            event = self._next(deadline, method)
+            self.events.append(event)
+            if event.get("method") == method and event.get("sessionId") == session:
+                return event
+
+    def _next(self, deadline: float, waiting_for: str) -> dict[str, Any]:
+        try:
+            item = self._inbox.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            raise TimeoutError(f"Chromium did not answer {waiting_for} in {TIMEOUT:.0f} s") \
+                from None
+        if item is None:
+            raise RuntimeError(f"Chromium exited (code {self.process.poll()}) while waiting "
+                               f"for {waiting_for}")
+        return item
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
+            self.send("Browser.close")
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._to_chrome)
+
+
+class Page:
+    """One tab with a file loaded; `errors` are the console/page errors it reported."""
+
+    def __init__(self, browser: DevTools, url: str) -> None:
+        self.browser = browser
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget",
+                                    {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            browser.send(f"{domain}.enable", session=self.session)
+        browser.send("Emulation.setDeviceMetricsOverride",
+                     {**VIEWPORT, "deviceScaleFactor": 1, "mobile": False}, self.session)
+        browser.send("Page.navigate", {"url": url}, self.session)
+        browser.wait_for("Page.loadEventFired", self.session)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.browser.send("Runtime.evaluate", {
+            "expression": expression, "returnByValue": True, "awaitPromise": True,
+        }, self.session)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def errors(self) -> list[str]:
+        found = []
+        for event in self.browser.events:
+            if event.get("sessionId") != self.session:
+                continue
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                details = params.get("exceptionDetails", {})
+                found.append("Uncaught: " + str(details.get("exception", {}).get(
+                    "description") or details.get("text")))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error",
+                                                                                 "assert"):
+                found.append("console." + params["type"] + ": " + " ".join(
+                    str(arg.get("value", arg.get("description", ""))) for arg in
+                    params.get("args", [])))
+            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                found.append(f"log ({params['entry'].get('source')}): "
+                             f"{params['entry'].get('text')}")
+        return found
+
+    def screenshot(self) -> bytes:
+        data = self.browser.send("Page.captureScreenshot", {"format": "png"}, self.session)
+        return base64.b64decode(data["data"])
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+def _months_before(month: str, count: int) -> list[str]:
+    year, number = map(int, month.split("-"))
+    months = []
+    for _ in range(count):
+        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
+        months.append(f"{year:04d}-{number:02d}")
+    return months[::-1]
+
+
+def _seed_finding(rule: str, name: str, resource_id: str, savings: float) -> dict[str, Any]:
+    return {"id": stable_finding_id(rule, ACCOUNT, REGION, resource_id), "rule": rule,
+            "severity": "medium", "resource_type": "seed", "resource_id": resource_id,
+            "name": name, "account": ACCOUNT, "region": REGION, "current": {},
+            "recommended": {}, "monthly_cost_usd": savings * 2,
+            "monthly_savings_usd": savings, "evidence": {}, "reason": "earlier month"}
+
+
+def _seed_report(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schema_version": "1", "generated_at": "2026-01-01T06:00:00Z",
+            "window": {"start": "", "end": "", "days": 14}, "accounts": [ACCOUNT],
+            "regions": [REGION],
+            "summary": {"findings": len(findings), "by_rule": {}, "monthly_savings_usd": round(
+                sum(f["monthly_savings_usd"] for f in findings), 2)},
+            "findings": findings, "skipped": [], "errors": []}
+
+
+def _seed_earlier_months(reports: Path, month: str) -> None:
+    """Two earlier months that share some of the demo's findings (same ids as the demo's
+    resources), so the demo page shows a realistic "Since last month" card and trend."""
+    ecs = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/edufly/"
+    rds = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:"
+    db = _seed_finding("rds-reserved-instance", "edufly-db", rds + "edufly-db", 23.21)
+    worker = _seed_finding("ecs-fargate-spot", "edufly-report-worker",
+                           ecs + "edufly-report-worker", 10.6)
+    cron = _seed_finding("ecs-rightsize", "edufly-legacy-cron", ecs + "edufly-legacy-cron", 31.0)
+    docs = _seed_finding("s3-lifecycle", "edufly-student-documents",
+                         "arn:aws:s3:::edufly-student-documents", 3.69)
+    staging = _seed_finding("rds-idle", "edufly-staging-db", rds + "edufly-staging-db", 12.0)
+    older, previous = _months_before(month, 2)
+    for name, findings in ((older, [db, worker, cron, staging, _seed_finding(
+            "ecs-rightsize", "edufly-api", ecs + "edufly-api", 38.4)]),
+                           (previous, [db, worker, cron, docs, staging])):
+        (reports / name).mkdir(parents=True)
+        (reports / name / "report.json").write_text(json.dumps(_seed_report(findings)))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report.html from the real CLI: `rightsizer analyze --demo` into reports/<YYYY-MM>/."""
+    reports = tmp_path_factory.mktemp("reports")
+    month = datetime.now(UTC).strftime("%Y-%m")
+    _seed_earlier_months(reports, month)
+    result = subprocess.run(
+        [sys.executable, "-m", "rightsizer", "analyze", "--demo", "--quiet",
+         "--output", str(reports / month), "--format", "html,json"],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path_factory.mktemp("cwd"))
+    assert result.returncode == 0, result.stderr
+    return reports / month
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTools]:
+    chrome = DevTools(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield chrome
+    finally:
+        chrome.close()
+
+
+# --- the demo report ------------------------------------------------------------------------------
+
+def test_demo_report_runs_without_console_errors(demo: Path, browser: DevTools) -> None:
+    page = Page(browser, (demo / "report.html").as_uri())
+    # data-ready is set by the script's last line: it ran under the CSP and did not throw.
+    assert page.evaluate("document.documentElement.dataset.ready") == "true"
+    assert page.errors() == []
+
+
+def test_demo_total_and_top_actions_are_visible_above_the_fold(demo: Path,
+                                                               browser: DevTools) -> None:
+    report = json.loads((demo / "report.json").read_text())
+    page = Page(browser, (demo / "report.html").as_uri())
+    total = page.evaluate("""(() => { const e = document.getElementById('total-savings');
+        const r = e.getBoundingClientRect();
+        return {text: e.innerText, top: r.top, height: r.height}; })()""")
+    assert total["text"] == money(report["summary"]["monthly_savings_usd"])
+    assert total["height"] > 0 and total["top"] < 300
+    # A reader sees the three biggest actions and their dollars without scrolling.
+    actions = page.evaluate("""Array.from(document.querySelectorAll('.actions li')).map(li => ({
+        amount: li.querySelector('.save-amount').innerText,
+        bottom: li.getBoundingClientRect().bottom}))""")
+    biggest = sorted(report["findings"], key=lambda f: -f["monthly_savings_usd"])[:3]
+    assert [a["amount"] for a in actions] == [money(f["monthly_savings_usd"]) for f in biggest]
+    assert all(a["bottom"] <= 800 for a in actions), actions
+
+
+def test_demo_history_card_shows_last_months_comparison(demo: Path, browser: DevTools) -> None:
+    report = json.loads((demo / "report.json").read_text())
+    expected = build_history(report, demo)
+    assert expected is not None and expected["previous_month"] is not None
+    page = Page(browser, (demo / "report.html").as_uri())
+    card = page.evaluate("""(() => ({
+        new: document.getElementById('history-new').innerText,
+        resolved: document.getElementById('history-resolved').innerText,
+        realized: document.getElementById('history-realized').innerText,
+        points: document.querySelectorAll('#since-last-month svg.spark circle').length,
+        newRows: document.querySelectorAll('tbody.finding[data-status="new"]').length,
+        oldRows: document.querySelectorAll('tbody.finding[data-status="persisting"]').length
+    }))()""")
+    assert card == {"new": str(expected["new"]), "resolved": str(expected["resolved"]),
+                    "realized": money(expected["realized_savings_usd"]), "points": 3,
+                    "newRows": expected["new"], "oldRows": expected["persisting"]}
+    assert expected["resolved"] == 2 and expected["realized_savings_usd"] == 43.0
+
+
+def test_clicking_a_column_header_sorts_the_findings(demo: Path, browser: DevTools) -> None:
+    page = Page(browser, (demo / "report.html").as_uri())
+    order = "Array.from(document.querySelectorAll('#findings-table tbody.finding'))" \
+            ".map(b => b.dataset.sortName)"
+    before = page.evaluate(order)
+    page.evaluate("document.querySelector('th[data-sort=\"name\"] button').click()")
+    by_name = page.evaluate(order)
+    assert by_name == sorted(before) and by_name != before
+    page.evaluate("document.querySelector('th[data-sort=\"name\"] button').click()")
+    assert page.evaluate(order) == sorted(before, reverse=True)
+    page.evaluate("document.querySelector('th[data-sort=\"savings\"] button').click()")
+    savings = page.evaluate("Array.from(document.querySelectorAll('#findings-table "
+                            "tbody.finding')).map(b => parseFloat(b.dataset.sortSavings))")
+    assert savings == sorted(savings, reverse=True)
+    assert page.errors() == []
+
+
+def test_demo_screenshot(demo: Path, browser: DevTools, tmp_path: Path) -> None:
+    page = Page(browser, (demo / "report.html").as_uri())
+    # Let the collapse transition of the finding rows finish before the picture.
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 400))")
+    png = page.screenshot()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    target = SCREENSHOT if os.environ.get("RIGHTSIZER_UPDATE_SCREENSHOT") == "1" \
+        else tmp_path / "report-screenshot.png"
+    target.write_bytes(png)
+    assert SCREENSHOT.is_file(), "docs/report-screenshot.png is missing: run with " \
+                                 "RIGHTSIZER_UPDATE_SCREENSHOT=1"
+
+
+def test_the_error_detector_sees_uncaught_errors_console_errors_and_csp(
+        tmp_path: Path, browser: DevTools) -> None:
+    """Guards the guard: a page that misbehaves in each way must be reported."""
+    page_path = tmp_path / "broken.html"
+    page_path.write_text(
+        "<!DOCTYPE html><meta http-equiv=\"Content-Security-Policy\" content=\"script-src "
+        "'unsafe-inline'; img-src 'none'\"><img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\">"
+        "<script>console.error('boom'); setTimeout(() => { throw new Error('late'); });"
+        "</script>", encoding="utf-8")
+    page = Page(browser, page_path.as_uri())
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
+    errors = "\n".join(page.errors())
+    assert "console.error: boom" in errors
+    assert "Uncaught: Error: late" in errors
+    assert "Content Security Policy" in errors
+
+
+# --- hostile AWS strings --------------------------------------------------------------------------
+
+def _hostile_report() -> tuple[dict[str, Any], dict[str, Any]]:
+    evil = [XSS_SCRIPT, XSS_ATTRIBUTE]
+    findings = []
+    for index, text in enumerate(evil):
+        resource_id = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/edufly/{text}"
+        findings.append({
+            "id": stable_finding_id("ecs-rightsize", ACCOUNT, REGION, resource_id),
+            "rule": "ecs-rightsize", "severity": "high", "resource_type": "ecs-service",
+            "resource_id": resource_id, "name": f"svc-{index}-{text}", "account": ACCOUNT,
+            "region": REGION, "current": {"cpu": 1024, "memory": 2048},
+            "recommended": {"cpu": 512, "memory": 1024}, "monthly_cost_usd": 80.0,
+            "monthly_savings_usd": 40.0 - index,
+            "evidence": {"tags": {"team": text, text: "owner"}, "coverage": 0.99},
+            "reason": f"reason {text}",
+        })
+    report = {
+        "schema_version": "1", "generated_at": "2026-12-01T06:00:00Z",
+        "window": {"start": "2026-11-17T00:00:00Z", "end": "2026-12-01T00:00:00Z", "days": 14},
+        "accounts": [ACCOUNT], "regions": [REGION],
+        "summary": {"findings": 2, "monthly_savings_usd": 79.0,
+                    "by_rule": {"ecs-rightsize": {"findings": 2, "monthly_savings_usd": 79.0}}},
+        "findings": findings,
+        "skipped": [{"rule": "s3-lifecycle", "resource_type": "s3-bucket",
+                     "resource_id": f"arn:aws:s3:::{text}", "name": text, "account": ACCOUNT,
+                     "region": REGION, "reason": "suppressed", "detail": f"tag team={text}"}
+                    for text in evil],
+        "errors": [{"account": ACCOUNT, "region": REGION, "service": "rds",
+                    "operation": "DescribeDBInstances", "code": "AccessDenied",
+                    "message": f"denied {text}"} for text in evil],
+    }
+    resolved = {key: text for key, text in (("id", "gone"), ("name", XSS_ATTRIBUTE),
+                                            ("rule", XSS_SCRIPT))}
+    context = {
+        "rules": {"ecs-rightsize": {"title": XSS_SCRIPT, "why": XSS_ATTRIBUTE}},
+        "apply": {f["id"]: {"cli": f"aws ecs update-service --service '{XSS_SCRIPT}'"}
+                  for f in findings},
+        "history": {"month": "2026-12", "previous_month": "2026-11", "new": 1,
+                    "persisting": 1, "resolved": 1, "realized_savings_usd": 9.0,
+                    "resolved_findings": [{**resolved, "monthly_savings_usd": 9.0}],
+                    "findings": {findings[0]["id"]: {"status": "new", "since": "2026-12"},
+                                 findings[1]["id"]: {"status": "persisting",
+                                                     "since": XSS_ATTRIBUTE}},
+                    "trend": [{"month": "2026-11", "monthly_savings_usd": 50, "findings": 2},
+                              {"month": "2026-12", "monthly_savings_usd": 79, "findings": 2}]},
+    }
+    return report, context
+
+
+@pytest.mark.parametrize("csp", ["with-csp", "without-csp"])
+def test_hostile_strings_render_as_text(tmp_path: Path, browser: DevTools, csp: str) -> None:
+    report, context = _hostile_report()
+    page_path = write_outputs(report, context, tmp_path, ["html"])[1]
+    if csp == "without-csp":
+        # Escaping alone must hold: drop the CSP that would otherwise block an injected script.
+        html = page_path.read_text(encoding="utf-8")
+        start = html.index('<meta http-equiv="Content-Security-Policy"')
+        page_path.write_text(html[:start] + html[html.index(">", start) + 1:],
+                             encoding="utf-8")
+    page = Page(browser, page_path.as_uri())
+    page.evaluate("document.getElementById('toggle-all').click()")  # show the detail rows
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.scripts.length") == 1  # only the report's own script
+    assert page.evaluate("document.images.length") == 0
+    text = page.evaluate("document.body.innerText")
+    assert XSS_SCRIPT in text and XSS_ATTRIBUTE in text
+    assert f"svc-0-{XSS_SCRIPT}" in text and f"denied {XSS_ATTRIBUTE}" in text
+    assert page.evaluate("document.documentElement.dataset.ready") == "true"
+    assert page.errors() == []
