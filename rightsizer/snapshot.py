@@ -179,6 +179,8 @@ class Snapshot:
                      region: str) -> str | None:
         """"code: message" when a read a rule depends on failed there, else None."""
         errors = self.errors_for(service, operation)
+        if errors.empty:  # no filtering of an empty frame per resource (~1 ms each)
+            return None
         mine = errors[(errors["account"] == account) & (errors["region"] == region)]
         if mine.empty:
             return None

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pandas as pd
 import botocore.retries.adaptive
 import botocore.retries.standard
+import pandas as pd
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError

@@ -139,3 +139,13 @@ def test_scheduled_run_with_a_failing_webhook_logs_no_secret(runs: Runs):
     assert list((run.directory / "reports").glob("*/report.json"))
     assert sum(request.path == FAILING_PATH for request, _ in runs.server.log) == 4
     assert _scan(run, runs.secrets) == {}
+
+
+def test_security_doc_lists_every_policy_action():
+    """docs/security.md cannot drift from the policy `rightsizer iam-policy` prints."""
+    from rightsizer.iam_policy import policy_document
+
+    doc = (Path(__file__).parent.parent / "docs" / "security.md").read_text()
+    [statement] = policy_document()["Statement"]
+    missing = [action for action in statement["Action"] if f"`{action}`" not in doc]
+    assert missing == []

@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     metric_rows = len(snapshot.table("metrics"))
     print(f"{args.resources:,} resources, {metric_rows:,} metric rows, {args.days}-day "
           f"hourly window; snapshot built in {build_seconds:.1f} s (not counted)\n")
-    print(f"| step | seconds | note |\n|---|---:|---|")
+    print("| step | seconds | note |\n|---|---:|---|")
     for name, seconds, note in timings:
         print(f"| {name} | {seconds:.2f} | {note} |")
     print(f"| **total (rules + outputs)** | **{total:.2f}** | |")
