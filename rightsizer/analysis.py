@@ -104,10 +104,12 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
 
 
 def api_cost_usd(manifest: dict[str, Any]) -> float:
-    """What the run itself cost in AWS API charges (the only paid reads are these two)."""
+    """What the run itself cost in AWS API charges: GetMetricData per metric requested and
+    every Cost Explorer request (answers served from the disk cache cost nothing)."""
     metric_cost = manifest.get("metric_queries", 0) / 1000 * \
         pricing.GET_METRIC_DATA_USD_PER_1000_METRICS
-    ce_calls = manifest.get("api_calls", {}).get("ce:GetCostAndUsage", 0)
+    ce_calls = sum(count for name, count in manifest.get("api_calls", {}).items()
+                   if name.startswith("ce:"))
     return round(metric_cost + ce_calls * pricing.COST_EXPLORER_USD_PER_REQUEST, 4)
 
 
