@@ -261,9 +261,24 @@ def _account_jobs(target: Target, errors: ErrorLog, regions: list[str], today: d
         ("s3_buckets", "s3", lambda: s3.collect_buckets(target, errors, set(regions))),
         ("costs", "cost explorer",
          lambda: costs.collect_costs(target, errors, today, cache=cache)),
-        ("ce_insights", "reservations (cost explorer)",
-         lambda: costs.collect_reservation_insights(target, errors, today, cache=cache)),
     ]
+
+
+def _reservation_insights_job(target: Target, errors: ErrorLog, today: date,
+                              cache: costs.MonthlyCache,
+                              tables: dict[str, list[dict[str, Any]]]) -> Job:
+    """Cost Explorer reservation reads, asked only where the inventory says they can answer
+    something: each request costs $0.01."""
+    def mine(table: str) -> bool:
+        return any(row.get("account") == target.account for row in tables[table])
+
+    services = {service for service, table in (
+        ("Amazon Relational Database Service", "rds_instances"),
+        ("Amazon ElastiCache", "elasticache_clusters")) if mine(table)}
+    has_reservations = mine("rds_reservations") or mine("elasticache_reservations")
+    return lambda: costs.collect_reservation_insights(
+        target, errors, today, cache=cache, has_reservations=has_reservations,
+        services=services)
 
 
 def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | None = None,
@@ -320,10 +335,19 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
                     target = Target(account.account_id, region, account.clients)
                     metric_jobs.append(pool.submit(cloudwatch.fetch_metrics, target, errors,
                                                    queries, window.start, window.end))
-        bar.add(len(metric_jobs))
+        insight_jobs = [
+            pool.submit(_reservation_insights_job(
+                Target(account.account_id, regions[0], account.clients), errors, now.date(),
+                cache, tables))
+            for account in accounts
+        ]
+        bar.add(len(metric_jobs) + len(insight_jobs))
         for job in metric_jobs:
             metric_frames.append(job.result())
             bar.done("cloudwatch metrics")
+        for job in insight_jobs:
+            tables["ce_insights"].extend(job.result())
+            bar.done("reservations (cost explorer)")
 
     tables["errors"] = errors.rows
     if not accounts:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from moto import mock_aws
 from typer.testing import CliRunner
 
 from rightsizer.analysis import analyze
@@ -270,3 +271,24 @@ def test_merged_account_shards_equal_one_run_over_both(fake, tmp_path: Path):
     two, _ = analyze(merged, Config())
     assert one["findings"] and one["findings"] == two["findings"]
     assert one["summary"] == two["summary"]
+
+
+@mock_aws
+def test_cost_explorer_reservation_reads_are_asked_only_where_they_can_answer():
+    from rightsizer.aws.clients import CallRecorder
+    from rightsizer.config import _validate
+
+    session = boto3.Session(region_name="ap-south-1")
+    config = _validate({"aws": {"regions": ["ap-south-1"]}}, "test")
+    empty = CallRecorder()
+    collect_snapshot(config, session, recorder=empty)
+    assert not [name for name in empty.calls if name.startswith("ce:GetReservation")]
+
+    session.client("rds").create_db_instance(
+        DBInstanceIdentifier="edufly-db", DBInstanceClass="db.t3.small", Engine="postgres",
+        AllocatedStorage=20, MasterUsername="edufly", MasterUserPassword="not-a-secret-1")
+    with_db = CallRecorder()
+    collect_snapshot(config, boto3.Session(region_name="ap-south-1"), recorder=with_db)
+    # one purchase recommendation (RDS); no utilization/coverage without reservations
+    assert with_db.calls["ce:GetReservationPurchaseRecommendation"] == 1
+    assert "ce:GetReservationUtilization" not in with_db.calls

@@ -124,8 +124,11 @@ def collect_costs(target: Target, errors: ErrorLog, today: date, *,
 
 
 def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, *,
-                                 cache: MonthlyCache | None = None) -> list[dict[str, Any]]:
-    """RI utilization and coverage (last 3 full months) and purchase recommendations."""
+                                 cache: MonthlyCache | None = None,
+                                 has_reservations: bool = True,
+                                 services: set[str] | None = None) -> list[dict[str, Any]]:
+    """RI utilization and coverage (last 3 full months), only when the account holds
+    reservations, and purchase recommendations for the services it runs (all by default)."""
     cache = cache or MonthlyCache(None, today)
     period = {"Start": month_start(today, 3).isoformat(), "End": month_start(today).isoformat()}
     rows: list[dict[str, Any]] = []
@@ -134,8 +137,10 @@ def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, 
          {"TimePeriod": period, "Granularity": "MONTHLY"}, "NextPageToken", ""),
         ("coverage", "GetReservationCoverage", "get_reservation_coverage",
          {"TimePeriod": period, "Granularity": "MONTHLY"}, "NextPageToken", ""),
-    ]
+    ] if has_reservations else []
     for service in RECOMMENDATION_SERVICES:
+        if services is not None and service not in services:
+            continue
         requests.append((
             "recommendation", "GetReservationPurchaseRecommendation",
             "get_reservation_purchase_recommendation",
