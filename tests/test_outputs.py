@@ -453,3 +453,24 @@ def test_chromium_renders_the_page_and_runs_its_script(tmp_path: Path, which: st
     if which == "sample":
         assert ">4 findings<" in dom
         assert 'aria-expanded="false"' in dom
+
+
+def test_html_of_a_huge_report_shows_the_largest_findings_and_says_where_the_rest_are(
+        report: dict[str, Any], context: dict[str, Any]) -> None:
+    from rightsizer.outputs.html import MAX_HTML_ROWS
+
+    template = report["findings"][0]
+    many = []
+    for index in range(MAX_HTML_ROWS + 500):
+        finding = copy.deepcopy(template)
+        finding["id"] = f"{index:016x}"
+        finding["name"] = f"svc-{index:05d}"
+        finding["monthly_savings_usd"] = float(MAX_HTML_ROWS + 500 - index)
+        many.append(finding)
+    big = {**report, "findings": many}
+    page = render_html(big, context)
+    assert "svc-00000" in page and f"svc-{MAX_HTML_ROWS - 1:05d}" in page
+    assert f"svc-{MAX_HTML_ROWS:05d}" not in page  # smaller savings: in report.json only
+    assert 'id="findings-truncated"' in page
+    assert f"{MAX_HTML_ROWS + 500:,} findings" in page
+    assert 'id="findings-truncated"' not in render_html(report, context)

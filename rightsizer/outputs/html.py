@@ -85,13 +85,19 @@ def _content_security_policy(script: str) -> str:
             f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
+# A browser stays usable up to a few thousand rows; past that the page is shown the largest
+# findings only and says where the rest are (report.json always has every one).
+MAX_HTML_ROWS = 2000
+
+
 def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Everything the template shows, already formatted; missing context keys render empty."""
     rules_meta = _dict(context.get("rules"))
     apply = _dict(context.get("apply"))
     findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
     summary = _dict(report.get("summary"))
-    rows = [_finding_view(f, rules_meta, apply) for f in findings]
+    rows = [_finding_view(f, rules_meta, apply) for f in findings[:MAX_HTML_ROWS]]
+    skipped = [_dict(row) for row in report.get("skipped") or []]
     history = _history_view(_dict(context.get("history")), rows)
     return {
         "header": _header_view(report, _dict(context.get("run"))),
@@ -103,7 +109,9 @@ def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "findings": rows,
         "rule_options": _rule_options(rows),
         "severities": SEVERITIES,
-        "skipped": [_dict(row) for row in report.get("skipped") or []],
+        "skipped": skipped[:MAX_HTML_ROWS],
+        "findings_total": len(findings),
+        "skipped_total": len(skipped),
         "errors": [_dict(row) for row in report.get("errors") or []],
         "footer": _footer_view(context),
     }
