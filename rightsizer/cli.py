@@ -136,7 +136,7 @@ def _collect(config: Config, demo: bool, quiet: bool,
 
 
 def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
-            formats: list[str], fail_on: str | None, quiet: bool) -> None:
+            formats: list[str], quiet: bool) -> None:
     written = write_outputs(report, context, out_dir, formats)
     summary = report["summary"]
     if not quiet:
@@ -146,6 +146,10 @@ def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
             f"errors", err=True)
         for path in written:
             typer.echo(f"  wrote {path}", err=True)
+
+
+def _exit_for_fail_on(report: dict[str, Any], fail_on: str | None) -> None:
+    """Exit 1 once everything else is done (report written, summary posted)."""
     if fail_on and worst_severity(report) >= SEVERITY_RANK[fail_on]:
         raise typer.Exit(1)
 
@@ -182,14 +186,10 @@ def analyze_command(
     config = _overrides(load_config(config_path), region, days)
     chosen = _parse_formats(formats, config)
     report, context, out_dir = run_analysis(config, demo, output, quiet)
-    try:
-        _finish(report, context, out_dir, chosen, fail_on, quiet)
-    except typer.Exit:  # --fail-on's exit 1 comes after the report is written: still post
-        if notify:
-            _notify(report, out_dir, config, quiet)
-        raise
+    _finish(report, context, out_dir, chosen, quiet)
     if notify:
         _notify(report, out_dir, config, quiet)
+    _exit_for_fail_on(report, fail_on)
 
 
 def run_analysis(config: Config, demo: bool, output: Path | None, quiet: bool = False
@@ -257,7 +257,8 @@ def report_command(
     report, context = analyze(snapshot, config)
     out_dir = _output_dir(output, config, snapshot)
     context["history"] = build_history(report, out_dir)
-    _finish(report, context, out_dir, _parse_formats(formats, config), fail_on, quiet)
+    _finish(report, context, out_dir, _parse_formats(formats, config), quiet)
+    _exit_for_fail_on(report, fail_on)
 
 
 @app.command("iam-policy")
