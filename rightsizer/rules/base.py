@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rightsizer.findings import Finding, Skipped
+from rightsizer.findings import Finding, Resource, Skipped
 
 if TYPE_CHECKING:
     from rightsizer.snapshot import Snapshot
@@ -49,3 +49,13 @@ class Rule:
     evaluate: Callable[[Snapshot, Any], RuleResult]
     how_to_apply: Callable[[Finding], dict[str, str]]
     metric_needs: tuple[MetricNeed, ...] = ()
+
+
+def unreadable_reservations_caveat(snapshot: Snapshot, service: str, operation: str,
+                                   resource: Resource, noun: str) -> str:
+    """The sentence a reservation finding must carry when existing reservations could not be
+    read: buying blind could double-reserve. Empty when they were read."""
+    failure = snapshot.read_failure(service, operation, resource.account, resource.region)
+    if failure is None:
+        return ""
+    return f". Existing {noun} could not be read ({failure}): check them before buying"

@@ -10,7 +10,13 @@ from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.findings import Finding, Resource, finding_for, skipped_for
-from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.rules.base import (
+    MetricNeed,
+    Rule,
+    RuleResult,
+    RuleSettings,
+    unreadable_reservations_caveat,
+)
 from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot, decode_json_cell
 
@@ -124,11 +130,10 @@ def _finding(cluster: _Cluster, settings: Settings, on_demand: pricing.Price,
         f"{coverage_text}; a {settings.term} {settings.offering} reserved node costs "
         f"${reserved_price.usd:g}/h instead of ${on_demand.usd:g}/h ({discount:.0%} less)"
     )
-    unreadable = snapshot.read_failure("elasticache", "DescribeReservedCacheNodes",
-                                       cluster.resource.account, cluster.resource.region)
-    if unreadable:
-        reason += (f". Existing reserved nodes could not be read ({unreadable}): check them "
-                   "before buying")
+    caveat = unreadable_reservations_caveat(snapshot, "elasticache",
+                                            "DescribeReservedCacheNodes", cluster.resource,
+                                            "reserved nodes")
+    reason += caveat
     evidence = {
         "coverage": round(ran, 3),
         "datapoints": datapoints,
@@ -139,7 +144,7 @@ def _finding(cluster: _Cluster, settings: Settings, on_demand: pricing.Price,
         "hourly_on_demand_usd": on_demand.usd,
         "hourly_reserved_usd": reserved_price.usd,
         "hours_per_month": hours,
-        "reservations_readable": unreadable is None,
+        "reservations_readable": not caveat,
         "price_source": on_demand.source,
         "price_as_of": on_demand.as_of,
     }

@@ -9,7 +9,13 @@ from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.findings import Finding, finding_for, skipped_for
-from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.rules.base import (
+    MetricNeed,
+    Rule,
+    RuleResult,
+    RuleSettings,
+    unreadable_reservations_caveat,
+)
 from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, rds_instances
 from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot
@@ -109,11 +115,9 @@ def _finding(inst: RdsInstance, settings: Settings, on_demand: pricing.Price,
         f"; a {settings.term} "
         f"{settings.offering} reservation costs {1 - reserved_price.usd / on_demand.usd:.0%} less"
     )
-    unreadable = snapshot.read_failure("rds", "DescribeReservedDBInstances",
-                                       inst.resource.account, inst.resource.region)
-    if unreadable:
-        reason += (f". Existing reservations could not be read ({unreadable}): check them "
-                   "before buying")
+    caveat = unreadable_reservations_caveat(snapshot, "rds", "DescribeReservedDBInstances",
+                                            inst.resource, "reservations")
+    reason += caveat
     evidence = {
         "coverage": round(ran, 3),
         "datapoints": datapoints,
@@ -122,7 +126,7 @@ def _finding(inst: RdsInstance, settings: Settings, on_demand: pricing.Price,
         "normalized_units": inst.units,
         "covered_units": covered_units,
         "uncovered_share": round(uncovered_share, 3),
-        "reservations_readable": unreadable is None,
+        "reservations_readable": not caveat,
         "price_source": on_demand.source,
     }
     return finding_for(
