@@ -25,6 +25,7 @@ API_TO_IAM_ACTION: dict[str, str] = {
     "s3:GetBucketLocation": "s3:GetBucketLocation",
     "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
     "s3:GetBucketTagging": "s3:GetBucketTagging",
+    "tag:GetResources": "tag:GetResources",
     "elasticache:DescribeReservedCacheNodes": "elasticache:DescribeReservedCacheNodes",
     "application-autoscaling:DescribeScalableTargets":
         "application-autoscaling:DescribeScalableTargets",

@@ -292,3 +292,28 @@ def test_cost_explorer_reservation_reads_are_asked_only_where_they_can_answer():
     # one purchase recommendation (RDS); no utilization/coverage without reservations
     assert with_db.calls["ce:GetReservationPurchaseRecommendation"] == 1
     assert "ce:GetReservationUtilization" not in with_db.calls
+
+
+def test_bucket_tags_come_from_the_tagging_api_in_bulk_not_one_call_a_bucket(fake):
+    snapshot = collect(fake)
+    buckets = snapshot.table("s3_buckets")
+    assert len(buckets) == 12
+    assert fake.calls["resourcegroupstaggingapi:GetResources"] == 4  # 2 accounts x 2 regions
+    assert fake.calls["s3:GetBucketTagging"] == 0
+    tagged = [json.loads(tags) for tags in buckets["tags"] if json.loads(tags)]
+    assert 0 < len(tagged) < len(buckets)  # every other bucket carries a team tag
+    assert all(set(tags) == {"team"} for tags in tagged)
+
+
+def test_bucket_tags_are_read_one_by_one_when_the_tagging_api_is_refused():
+    bulk = SyntheticAws(small_spec())
+    with bulk.installed():
+        expected = collect(bulk).table("s3_buckets")
+    refused = SyntheticAws(small_spec(deny=[(None, None, "resourcegroupstaggingapi")]))
+    with refused.installed():
+        snapshot = collect(refused)
+    assert refused.calls["s3:GetBucketTagging"] == 12
+    assert snapshot.table("errors").empty  # a refused shortcut is not a lost resource
+    by_name = dict(zip(snapshot.table("s3_buckets")["bucket"],
+                       snapshot.table("s3_buckets")["tags"], strict=True))
+    assert by_name == dict(zip(expected["bucket"], expected["tags"], strict=True))

@@ -15,7 +15,7 @@ from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 
 # botocore's endpoint prefix -> the IAM service prefix, where they differ.
-_IAM_PREFIX = {"monitoring": "cloudwatch", "application-autoscaling": "application-autoscaling"}
+_IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
 
 
 class CallRecorder:

@@ -514,9 +514,30 @@ class SyntheticAws:
     def _s3_GetBucketTagging(self, account: str, region: str,
                              params: dict[str, Any]) -> dict[str, Any]:
         _, i = self._bucket(account, params)
-        if (i // len(self.spec.accounts)) % 2:
+        tags = self._bucket_tags(account, i)
+        if tags is None:
             raise SyntheticAwsError("NoSuchTagSet", "The TagSet does not exist", 404)
-        return {"TagSet": [{"Key": "team", "Value": f"team-{i % 5}"}]}
+        return {"TagSet": tags}
+
+    def _bucket_tags(self, account: str, i: int) -> list[dict[str, str]] | None:
+        # every other bucket (of each account) is tagged
+        return None if (i // len(self.spec.accounts)) % 2 else [
+            {"Key": "team", "Value": f"team-{i % 5}"}]
+
+    # --- resource groups tagging ----------------------------------------------------------
+
+    def _resourcegroupstaggingapi_GetResources(self, account: str, region: str,
+                                               params: dict[str, Any]) -> dict[str, Any]:
+        if "s3" not in params.get("ResourceTypeFilters", []):
+            return {"ResourceTagMappingList": []}
+        # Regional, as AWS answers: the tagged buckets located in the endpoint's region.
+        tagged = [(name, tags) for name, bucket_region, i in self.buckets.get(account, [])
+                  if bucket_region == region and (tags := self._bucket_tags(account, i))]
+        page, token = _page(tagged, params.get("PaginationToken") or None,
+                            params.get("ResourcesPerPage"), 50, 100)
+        return {"ResourceTagMappingList": [{"ResourceARN": f"arn:aws:s3:::{name}", "Tags": tags}
+                                           for name, tags in page],
+                "PaginationToken": token or ""}
 
     # --- cost explorer ---------------------------------------------------------------------
 
