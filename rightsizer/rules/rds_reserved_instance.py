@@ -16,7 +16,7 @@ from rightsizer.rules.base import (
     RuleSettings,
     unreadable_reservations_caveat,
 )
-from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, rds_instances
+from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, no_price, rds_instances
 from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot
 
@@ -89,10 +89,8 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                                                 multi_az=inst.multi_az, engine=inst.engine,
                                                 term="1yr-no-upfront")
         if on_demand is None or reserved_price is None:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "not-applicable",
-                f"no price for {inst.instance_class} ({inst.engine}"
-                f"{', Multi-AZ' if inst.multi_az else ''}) in {resource.region}"))
+            result.skipped.append(skipped_for(resource, RULE_ID, "not-applicable",
+                                              no_price(inst)))
             continue
         result.findings.append(_finding(inst, settings, on_demand, reserved_price, ran,
                                         len(cpu), covered_units, snapshot))
