@@ -59,3 +59,12 @@ def unreadable_reservations_caveat(snapshot: Snapshot, service: str, operation: 
     if failure is None:
         return ""
     return f". Existing {noun} could not be read ({failure}): check them before buying"
+
+
+def uptime_shortfall(ran: float, min_coverage: float) -> str | None:
+    """Why a reservation cannot be recommended yet: too little of the window shows the resource
+    running (creation time alone is no evidence). None when the evidence is there."""
+    if ran >= min_coverage:
+        return None
+    return (f"CPU datapoints cover {ran:.0%} of the window; a reservation needs evidence of "
+            f"{min_coverage:.0%} uptime")

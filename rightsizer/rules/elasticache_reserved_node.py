@@ -16,6 +16,7 @@ from rightsizer.rules.base import (
     RuleResult,
     RuleSettings,
     unreadable_reservations_caveat,
+    uptime_shortfall,
 )
 from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot, decode_json_cell
@@ -89,11 +90,9 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         cpu = snapshot.series(resource.account, resource.region, NAMESPACE, "CPUUtilization",
                               resource.name, "Average")
         ran = coverage(cpu, expected)
-        if ran < settings.min_coverage:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "insufficient-data",
-                f"CPU datapoints cover {ran:.0%} of the window; a reservation needs evidence of "
-                f"{settings.min_coverage:.0%} uptime"))
+        shortfall = uptime_shortfall(ran, settings.min_coverage)
+        if shortfall:
+            result.skipped.append(skipped_for(resource, RULE_ID, "insufficient-data", shortfall))
             continue
         key = (resource.account, resource.region, cluster.node_type)
         covered = min(reserved.get(key, 0), cluster.num_nodes)

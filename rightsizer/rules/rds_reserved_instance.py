@@ -15,6 +15,7 @@ from rightsizer.rules.base import (
     RuleResult,
     RuleSettings,
     unreadable_reservations_caveat,
+    uptime_shortfall,
 )
 from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, no_price, rds_instances
 from rightsizer.rules.series import coverage
@@ -70,11 +71,9 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         cpu = snapshot.series(resource.account, resource.region, "AWS/RDS", "CPUUtilization",
                               resource.name, "Average")
         ran = coverage(cpu, expected)
-        if ran < settings.min_coverage:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "insufficient-data",
-                f"CPU datapoints cover {ran:.0%} of the window; a reservation needs evidence of "
-                f"{settings.min_coverage:.0%} uptime"))
+        shortfall = uptime_shortfall(ran, settings.min_coverage)
+        if shortfall:
+            result.skipped.append(skipped_for(resource, RULE_ID, "insufficient-data", shortfall))
             continue
         product = RESERVATION_PRODUCT.get(inst.engine.split("-")[0], inst.engine)
         key = (resource.account, resource.region, inst.family, product)
