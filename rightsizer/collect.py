@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -44,24 +45,6 @@ KIND_TABLE = {
 }
 INVENTORY_TABLES = ("ecs_services", "rds_instances", "elasticache_clusters", "s3_buckets",
                     "log_groups")
-CONTAINER_INSIGHTS = "ECS/ContainerInsights"
-# Series collected whatever rules are enabled: uptime and sizing evidence for databases and
-# caches, and Container Insights task data where a cluster has it on.
-BASE_NEEDS = (
-    MetricNeed("rds-instance", "AWS/RDS", "CPUUtilization", ("Average", "Maximum")),
-    MetricNeed("rds-instance", "AWS/RDS", "FreeableMemory", ("Minimum",)),
-    MetricNeed("rds-instance", "AWS/RDS", "DatabaseConnections", ("Maximum",)),
-    MetricNeed("elasticache-cluster", "AWS/ElastiCache", "CPUUtilization", ("Average",
-                                                                             "Maximum")),
-    MetricNeed("elasticache-cluster", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage",
-               ("Maximum",)),
-    MetricNeed("s3-bucket", "AWS/S3", "BucketSizeBytes", ("Average",), daily=True),
-    MetricNeed("s3-bucket", "AWS/S3", "NumberOfObjects", ("Average",), daily=True),
-    MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "CpuUtilized", ("Maximum",)),
-    MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "MemoryUtilized", ("Maximum",)),
-    MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "RunningTaskCount",
-               ("Average", "Maximum", "Minimum")),
-)
 ROLE_SESSION_NAME = "rightsizer"
 # Threads for per-resource calls (a bucket's lifecycle and tags, a task definition): small
 # GETs whose quotas are far above this (S3: thousands a second per prefix), and adaptive
@@ -135,7 +118,8 @@ def assume_role_session(clients: AwsClients, account_id: str, config: Config,
 
 def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecorder,
                      errors: ErrorLog, home_region: str,
-                     account_filter: set[str] | None) -> list[Account]:
+                     account_filter: set[str] | None) -> tuple[Account, list[Account]]:
+    """The caller's own account, and the accounts to collect."""
     base = AwsClients(session, max_attempts=config.aws.max_attempts)
     home = current_account(base, home_region)
     wanted = list(config.aws.accounts)
@@ -158,7 +142,14 @@ def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecor
         recorder.attach(assumed)
         accounts.append(Account(account_id, AwsClients(assumed,
                                                        max_attempts=config.aws.max_attempts)))
-    return accounts
+    return Account(home, base), accounts
+
+
+def cost_explorer_from_caller(config: Config) -> bool:
+    """Whether Cost Explorer is asked once by the caller rather than in every account."""
+    if config.aws.cost_explorer == "auto":
+        return bool(config.aws.accounts or config.aws.organization)
+    return config.aws.cost_explorer == "caller"
 
 
 def _regions(config: Config, clients: AwsClients) -> list[str]:
@@ -176,9 +167,8 @@ def _regions(config: Config, clients: AwsClients) -> list[str]:
 # --- metric planning -------------------------------------------------------------------------
 
 def metric_needs(config: Config) -> list[MetricNeed]:
-    needs = list(BASE_NEEDS)
-    for rule_id in config.enabled_rules():
-        needs.extend(REGISTRY[rule_id].metric_needs)
+    """The series the enabled rules read, and nothing else: every series is billed."""
+    needs = [need for rule_id in config.enabled_rules() for need in REGISTRY[rule_id].metric_needs]
     return list(dict.fromkeys(needs))
 
 
@@ -191,6 +181,8 @@ def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str
         for row in tables.get(KIND_TABLE[need.resource_kind], []):
             if insights_only and not row.get("container_insights"):
                 continue  # Container Insights metrics exist only where it is enabled
+            if not need.wanted_for(row):
+                continue
             dimensions, key = cloudwatch.dimensions_for(kind, need.metric, row)
             period = cloudwatch.DAY_SECONDS if need.daily else period_seconds
             for stat in need.stats:
@@ -255,22 +247,21 @@ def _inventory_jobs(target: Target, errors: ErrorLog) -> list[tuple[str, str, Jo
     ]
 
 
-def _account_jobs(target: Target, errors: ErrorLog, regions: list[str], today: date,
-                  cache: costs.MonthlyCache) -> list[tuple[str, str, Job]]:
-    return [
-        ("s3_buckets", "s3", lambda: s3.collect_buckets(target, errors, set(regions))),
-        ("costs", "cost explorer",
-         lambda: costs.collect_costs(target, errors, today, cache=cache)),
-    ]
+def _costs_job(target: Target, errors: ErrorLog, today: date, cache: costs.MonthlyCache,
+               linked_accounts: set[str] | None = None) -> tuple[str, str, Job]:
+    return ("costs", "cost explorer",
+            lambda: costs.collect_costs(target, errors, today, cache=cache,
+                                        linked_accounts=linked_accounts))
 
 
 def _reservation_insights_job(target: Target, errors: ErrorLog, today: date,
                               cache: costs.MonthlyCache,
-                              tables: dict[str, list[dict[str, Any]]]) -> Job:
-    """Cost Explorer reservation reads, asked only where the inventory says they can answer
-    something: each request costs $0.01."""
+                              tables: dict[str, list[dict[str, Any]]],
+                              accounts: set[str]) -> Job:
+    """Cost Explorer reservation reads for `accounts`, asked only where the inventory says they
+    can answer something: each request costs $0.01."""
     def mine(table: str) -> bool:
-        return any(row.get("account") == target.account for row in tables[table])
+        return any(row.get("account") in accounts for row in tables[table])
 
     services = {service for service, table in (
         ("Amazon Relational Database Service", "rds_instances"),
@@ -292,7 +283,10 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
     errors = ErrorLog()
     base = AwsClients(session, max_attempts=config.aws.max_attempts)
     regions = _regions(config, base)
-    accounts = resolve_accounts(config, session, recorder, errors, regions[0], account_filter)
+    caller, accounts = resolve_accounts(config, session, recorder, errors, regions[0],
+                                        account_filter)
+    from_caller = cost_explorer_from_caller(config)
+    collected = {account.account_id for account in accounts}
     window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
     # The demo's costs are made up: never cache them beside a real account's.
     cache = cost_cache or costs.MonthlyCache(None if demo else costs.default_cache_dir(),
@@ -309,7 +303,13 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
         # region's short jobs they used to start last and finish last.
         for account in accounts:
             home = Target(account.account_id, regions[0], account.clients, fanout)
-            planned += _account_jobs(home, errors, regions, now.date(), cache)
+            planned.append(("s3_buckets", "s3",
+                            partial(s3.collect_buckets, home, errors, set(regions))))
+            if not from_caller:
+                planned.append(_costs_job(home, errors, now.date(), cache))
+        caller_target = Target(caller.account_id, regions[0], caller.clients)
+        if from_caller and accounts:
+            planned.append(_costs_job(caller_target, errors, now.date(), cache, collected))
         for account in accounts:
             for region in regions:
                 planned += _inventory_jobs(Target(account.account_id, region, account.clients,
@@ -335,19 +335,31 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
                     target = Target(account.account_id, region, account.clients)
                     metric_jobs.append(pool.submit(cloudwatch.fetch_metrics, target, errors,
                                                    queries, window.start, window.end))
+        insight_targets = [(caller_target, collected)] if from_caller and accounts else [
+            (Target(account.account_id, regions[0], account.clients), {account.account_id})
+            for account in accounts]
         insight_jobs = [
-            pool.submit(_reservation_insights_job(
-                Target(account.account_id, regions[0], account.clients), errors, now.date(),
-                cache, tables))
-            for account in accounts
+            pool.submit(_reservation_insights_job(target, errors, now.date(), cache, tables,
+                                                  covered))
+            for target, covered in insight_targets
         ]
-        bar.add(len(metric_jobs) + len(insight_jobs))
+        # In caller mode, accounts the caller's answer does not show (the caller is not their
+        # payer, or was refused) are asked directly rather than reported without costs.
+        costed = {row["account"] for row in tables["costs"]}
+        cost_jobs = [
+            pool.submit(_costs_job(Target(account.account_id, regions[0], account.clients),
+                                   errors, now.date(), cache)[2])
+            for account in accounts if from_caller and account.account_id not in costed]
+        bar.add(len(metric_jobs) + len(insight_jobs) + len(cost_jobs))
         for job in metric_jobs:
             metric_frames.append(job.result())
             bar.done("cloudwatch metrics")
         for job in insight_jobs:
             tables["ce_insights"].extend(job.result())
             bar.done("reservations (cost explorer)")
+        for job in cost_jobs:
+            tables["costs"].extend(job.result())
+            bar.done("cost explorer")
 
     tables["errors"] = errors.rows
     if not accounts:

@@ -41,6 +41,10 @@ class AwsSettings(_Section):
     role_name: str | None = None
     external_id: str | None = None
     organization: bool = False
+    cost_explorer: Literal["auto", "caller", "each-account"] = Field(
+        "auto", description="Where Cost Explorer is asked ($0.01 a request): once by the caller "
+        "(the management account sees every member's costs), in each account, or auto: the "
+        "caller when roles are assumed into accounts.")
     max_workers: int = Field(8, ge=1, le=64)
     max_attempts: int = Field(8, ge=1, le=20)
 

@@ -75,22 +75,20 @@ class SnapshotBuilder:
     def ecs_usage(self, service: str, cpu_max: np.ndarray, memory_max: np.ndarray, *,
                   cluster: str = CLUSTER, account: str = ACCOUNT,
                   region: str = REGION) -> SnapshotBuilder:
-        """CPU and memory utilization (percent of the task size): Maximum as given, Average at
-        60% of it."""
+        """CPU and memory utilization (percent of the task size): hourly Maximum, the only
+        statistic ecs-rightsize fetches."""
         key = f"{cluster}/{service}"
         for metric, series in (("CPUUtilization", cpu_max), ("MemoryUtilization", memory_max)):
             series = np.asarray(series, dtype=float)
             self.metric("AWS/ECS", metric, key, "Maximum", series, account=account,
                         region=region)
-            self.metric("AWS/ECS", metric, key, "Average", series * 0.6, account=account,
-                        region=region)
         return self
 
     def rds_cpu(self, db_instance_id: str, coverage: float = 1.0, value: float = 30.0, *,
                 account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
-        """Hourly CPU Average for the first `coverage` share of the window."""
+        """Hourly CPU Maximum for the first `coverage` share of the window."""
         values = flat(value, round(self.hours * coverage))
-        return self.metric("AWS/RDS", "CPUUtilization", db_instance_id, "Average", values,
+        return self.metric("AWS/RDS", "CPUUtilization", db_instance_id, "Maximum", values,
                            account=account, region=region)
 
     def s3_size(self, bucket: str, daily_bytes: np.ndarray | list[float], *,
@@ -215,9 +213,9 @@ class SnapshotBuilder:
 
     def elasticache_cpu(self, cluster_id: str, coverage: float = 1.0, value: float = 20.0, *,
                         account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
-        """Hourly CPU Average for the first `coverage` share of the window."""
+        """Hourly CPU Maximum for the first `coverage` share of the window."""
         values = flat(value, round(self.hours * coverage))
-        return self.metric("AWS/ElastiCache", "CPUUtilization", cluster_id, "Average", values,
+        return self.metric("AWS/ElastiCache", "CPUUtilization", cluster_id, "Maximum", values,
                            account=account, region=region)
 
     def elasticache_reservation(self, node_type: str, *, count: int = 1,
@@ -247,11 +245,11 @@ class SnapshotBuilder:
         })
         return arn
 
-    def ecs_cpu_average(self, service: str, values: np.ndarray | list[float], *,
+    def ecs_cpu_max(self, service: str, values: np.ndarray | list[float], *,
                         cluster: str = CLUSTER, account: str = ACCOUNT,
                         region: str = REGION) -> SnapshotBuilder:
-        """AWS/ECS CPUUtilization Average only (percent of the service's reserved CPU)."""
-        return self.metric("AWS/ECS", "CPUUtilization", f"{cluster}/{service}", "Average",
+        """AWS/ECS CPUUtilization hourly Maximum only (percent of the service's reserved CPU)."""
+        return self.metric("AWS/ECS", "CPUUtilization", f"{cluster}/{service}", "Maximum",
                            np.asarray(values, dtype=float), account=account, region=region)
 
     def autoscaling_target(self, service: str, *, min_capacity: int = 1, max_capacity: int = 4,
@@ -269,7 +267,7 @@ class SnapshotBuilder:
     def ecs_running_tasks(self, service: str, values: np.ndarray | list[float], *,
                           cluster: str = CLUSTER, account: str = ACCOUNT,
                           region: str = REGION) -> SnapshotBuilder:
-        """Container Insights RunningTaskCount, Maximum (as the collector's BASE_NEEDS fetch)."""
+        """Container Insights RunningTaskCount, Maximum (what ecs-rightsize reads)."""
         return self.metric("ECS/ContainerInsights", "RunningTaskCount", f"{cluster}/{service}",
                            "Maximum", np.asarray(values, dtype=float), account=account,
                            region=region)

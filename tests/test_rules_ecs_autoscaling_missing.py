@@ -24,7 +24,7 @@ SWINGING = daily_spikes(10, 60, spike_hours=8, at_hour=8)  # 10% at night, 60% 8
 def service(snap: SnapshotBuilder, name: str = "edufly-api", *, desired: int = 4,
             cpu: np.ndarray = SWINGING, **kwargs) -> None:
     snap.ecs_service(name, cpu=1024, memory=2048, desired=desired, **kwargs)
-    snap.ecs_cpu_average(name, cpu)
+    snap.ecs_cpu_max(name, cpu)
 
 
 def test_swinging_fixed_service_gets_target_tracking_with_savings():
@@ -114,7 +114,7 @@ def test_partial_cpu_data_is_insufficient():
 def test_region_without_fargate_price_is_skipped():
     snap = SnapshotBuilder()
     snap.ecs_service("edufly-api", desired=4, region="mars-north-1")
-    snap.ecs_cpu_average("edufly-api", SWINGING, region="mars-north-1")
+    snap.ecs_cpu_max("edufly-api", SWINGING, region="mars-north-1")
     [row] = evaluate(snap.build(), Settings()).skipped
     assert row.reason == "not-applicable"
     assert row.detail == "no price for Fargate in mars-north-1"

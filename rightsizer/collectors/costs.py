@@ -93,17 +93,25 @@ def _pages(target: Target, cache: MonthlyCache, operation: str, method: str,
 
 
 def collect_costs(target: Target, errors: ErrorLog, today: date, *,
-                  cache: MonthlyCache | None = None,
-                  months: int = COST_MONTHS) -> list[dict[str, Any]]:
-    """The last `months` full months plus the current month to date, by service."""
+                  cache: MonthlyCache | None = None, months: int = COST_MONTHS,
+                  linked_accounts: set[str] | None = None) -> list[dict[str, Any]]:
+    """The last `months` full months plus the current month to date, by service.
+
+    With `linked_accounts`, one request from the caller grouped by linked account as well (the
+    management account sees every member's costs): the rows of those accounts are kept, each
+    under its own account id, so merged shards never count a cost twice.
+    """
     cache = cache or MonthlyCache(None, today)
     start = month_start(today, months)
     end = today if today > month_start(today) else month_start(today)
+    group_by = [{"Type": "DIMENSION", "Key": "SERVICE"}]
+    if linked_accounts is not None:
+        group_by.append({"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"})
     params = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "MONTHLY",
         "Metrics": ["UnblendedCost"],
-        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+        "GroupBy": group_by,
     }
     rows: list[dict[str, Any]] = []
     with recorded_failure(errors, target.account, "global", SERVICE, "GetCostAndUsage"):
@@ -112,11 +120,17 @@ def collect_costs(target: Target, errors: ErrorLog, today: date, *,
             for period in page.get("ResultsByTime", []):
                 month = str(period["TimePeriod"]["Start"])[:7]
                 for group in period.get("Groups", []):
+                    keys = [str(key) for key in group.get("Keys", [])] or ["?"]
+                    account = target.account
+                    if linked_accounts is not None:
+                        account = keys[1] if len(keys) > 1 else "?"
+                        if account not in linked_accounts:
+                            continue  # an account this run (or shard) does not cover
                     amount = group.get("Metrics", {}).get("UnblendedCost", {}).get("Amount", 0)
                     rows.append({
-                        "account": target.account,
+                        "account": account,
                         "month": month,
-                        "service": str(group.get("Keys", ["?"])[0]),
+                        "service": keys[0],
                         "amount_usd": float(amount),
                         "estimated": bool(period.get("Estimated", False)),
                     })

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +24,22 @@ class RuleSettings(BaseModel):
 
 @dataclass(frozen=True)
 class MetricNeed:
-    """A CloudWatch series a rule reads; collectors fetch the union of all needs in one pass."""
+    """A CloudWatch series a rule reads; collectors fetch the union of all needs in one pass.
+
+    GetMetricData bills every series (metric x statistic) it returns, so a need names only the
+    statistics its rule reads, and `where` (a test on the inventory row) keeps it to the
+    resources the rule could flag at all.
+    """
 
     resource_kind: str  # "ecs-service" | "rds-instance" | "elasticache-cluster" | "s3-bucket"
     namespace: str
     metric: str
-    stats: tuple[str, ...] = ("Average", "Maximum")
+    stats: tuple[str, ...]
     daily: bool = False  # S3 storage metrics exist once a day only
+    where: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def wanted_for(self, row: Mapping[str, Any]) -> bool:
+        return self.where is None or self.where(row)
 
 
 @dataclass

@@ -19,7 +19,8 @@ from rightsizer.snapshot import Snapshot
 RULE_ID = "ecs-autoscaling-missing"
 ECS = "AWS/ECS"
 # ECS's predefined target-tracking metric: the service's average CPU as a share of its tasks'
-# reserved CPU, the same figure as AWS/ECS CPUUtilization Average.
+# reserved CPU. The rule reads the hourly Maximum (the series ecs-rightsize fetches anyway, so
+# it is billed once): it is never below the average, so the tasks it counts are never too few.
 PREDEFINED_METRIC = "ECSServiceAverageCPUUtilization"
 
 
@@ -102,7 +103,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
                            f"no price for Fargate in {service.region}")
 
     cpu = snapshot.series(service.account, service.region, ECS, "CPUUtilization",
-                          service.metric_key, "Average")
+                          service.metric_key, "Maximum")
     expected = snapshot.expected_datapoints
     seen = coverage(cpu, expected)
     if seen < settings.min_coverage:
@@ -131,7 +132,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
     low_label, high_label = f"p{settings.low_percentile:g}", f"p{settings.high_percentile:g}"
     swing_text = f"{swing:.1f}x" if math.isfinite(swing) else "unbounded"
     reason = (
-        f"{desired} tasks all day while hourly CPU averages swing {swing_text} "
+        f"{desired} tasks all day while hourly CPU peaks swing {swing_text} "
         f"({low_label} {low:.0f}%, {high_label} {high:.0f}%); CPU target tracking at "
         f"{settings.target_cpu_percent:g}% between {min_capacity} and {desired} tasks would "
         f"have averaged {average_needed:.1f} tasks"
@@ -139,9 +140,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
     evidence: dict[str, Any] = {
         "cluster": service.cluster,
         "desired_count": desired,
-        f"cpu_avg_{low_label}_percent": rounded(low),
-        f"cpu_avg_{high_label}_percent": rounded(high),
-        "cpu_avg_mean_percent": rounded(float(cpu.mean())),
+        f"cpu_peak_{low_label}_percent": rounded(low),
+        f"cpu_peak_{high_label}_percent": rounded(high),
+        "cpu_peak_mean_percent": rounded(float(cpu.mean())),
         "swing_ratio": round(swing, 2) if math.isfinite(swing) else None,
         "min_swing_ratio": settings.min_swing_ratio,
         "target_cpu_percent": settings.target_cpu_percent,
@@ -153,7 +154,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
         "coverage": round(seen, 3),
         "datapoints": len(cpu),
         "assumptions": (
-            "needed tasks per hour = ceil(desired x hourly CPU average / target), clamped to "
+            "needed tasks per hour = ceil(desired x hourly CPU peak / target), clamped to "
             "[min, max]; the window's hourly pattern repeats; CPU is the only bottleneck; "
             "scaling reacts within the hour (cooldowns and memory limits make real savings "
             "lower)"
@@ -229,5 +230,5 @@ RULE = Rule(
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,
-    metric_needs=(MetricNeed("ecs-service", ECS, "CPUUtilization", ("Average",)),),
+    metric_needs=(MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",)),),
 )

@@ -197,9 +197,11 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
     evidence = {
         f"cpu_{pct_label}_percent": rounded(cpu_need_pct),
         "cpu_max_percent": rounded(cpu_peak_pct),
-        "cpu_avg_percent": rounded(stat("CPUUtilization", "Average").mean()),
+        # medians of the hourly peaks: the typical hour, from the series already fetched
+        # (an Average series would be billed again for a figure no decision uses)
+        "cpu_median_hourly_peak_percent": rounded(cpu_max.median()),
         "memory_max_percent": rounded(mem_peak_pct),
-        "memory_avg_percent": rounded(stat("MemoryUtilization", "Average").mean()),
+        "memory_median_hourly_peak_percent": rounded(mem_max.median()),
         "coverage": round(window_coverage, 3),
         "datapoints": datapoints,
         "period_seconds": snapshot.period_seconds,
@@ -398,7 +400,10 @@ RULE = Rule(
     evaluate=evaluate,
     how_to_apply=how_to_apply,
     metric_needs=(
-        MetricNeed("ecs-service", ECS, "CPUUtilization"),
-        MetricNeed("ecs-service", ECS, "MemoryUtilization"),
+        MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",)),
+        MetricNeed("ecs-service", ECS, "MemoryUtilization", ("Maximum",)),
+        # task count per hour, where Container Insights publishes it: the busy hours
+        MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "RunningTaskCount",
+                   ("Maximum",)),
     ),
 )

@@ -88,7 +88,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 f"status is {cluster.status}: reserve only caches that run around the clock"))
             continue
         cpu = snapshot.series(resource.account, resource.region, NAMESPACE, "CPUUtilization",
-                              resource.name, "Average")
+                              resource.name, "Maximum")
         ran = coverage(cpu, expected)
         shortfall = uptime_shortfall(ran, settings.min_coverage)
         if shortfall:
@@ -189,6 +189,6 @@ RULE = Rule(
     evaluate=evaluate,
     how_to_apply=how_to_apply,
     metric_needs=(
-        MetricNeed("elasticache-cluster", NAMESPACE, "CPUUtilization", ("Average",)),
+        MetricNeed("elasticache-cluster", NAMESPACE, "CPUUtilization", ("Maximum",)),
     ),
 )

@@ -69,7 +69,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 f"status is {inst.status}: reserve only databases that run around the clock"))
             continue
         cpu = snapshot.series(resource.account, resource.region, "AWS/RDS", "CPUUtilization",
-                              resource.name, "Average")
+                              resource.name, "Maximum")
         ran = coverage(cpu, expected)
         shortfall = uptime_shortfall(ran, settings.min_coverage)
         if shortfall:
@@ -168,5 +168,5 @@ RULE = Rule(
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,
-    metric_needs=(MetricNeed("rds-instance", "AWS/RDS", "CPUUtilization", ("Average",)),),
+    metric_needs=(MetricNeed("rds-instance", "AWS/RDS", "CPUUtilization", ("Maximum",)),),
 )

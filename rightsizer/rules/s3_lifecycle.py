@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,15 @@ def lifecycle_state(rules: list[dict[str, Any]], ia_days: int) -> str:
     if any(_whole_bucket(rule) and 0 < _expiration_days(rule) <= ia_days for rule in enabled):
         return "short-expiration"
     return "no-transition"
+
+
+def may_be_flagged(row: Mapping[str, Any]) -> bool:
+    """Whether a bucket's inventory row leaves this rule anything to price: its size series are
+    fetched only then (a bucket already tiering costs a metric and can gain nothing). Judged
+    with no expiration allowance, so it errs toward fetching."""
+    if row.get("lifecycle_state") == "unknown":
+        return False
+    return lifecycle_state(decode_json_cell(row.get("lifecycle_rules"), []), 0) != "ok"
 
 
 def _whole_bucket(rule: dict[str, Any]) -> bool:
@@ -231,7 +241,9 @@ RULE = Rule(
     evaluate=evaluate,
     how_to_apply=how_to_apply,
     metric_needs=(
-        MetricNeed("s3-bucket", "AWS/S3", "BucketSizeBytes", ("Average",), daily=True),
-        MetricNeed("s3-bucket", "AWS/S3", "NumberOfObjects", ("Average",), daily=True),
+        MetricNeed("s3-bucket", "AWS/S3", "BucketSizeBytes", ("Average",), daily=True,
+                   where=may_be_flagged),
+        MetricNeed("s3-bucket", "AWS/S3", "NumberOfObjects", ("Average",), daily=True,
+                   where=may_be_flagged),
     ),
 )

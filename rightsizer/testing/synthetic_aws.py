@@ -545,16 +545,22 @@ class SyntheticAws:
                             params: dict[str, Any]) -> dict[str, Any]:
         start = date.fromisoformat(params["TimePeriod"]["Start"])
         end = date.fromisoformat(params["TimePeriod"]["End"])
+        # As in AWS: the management account sees every member's costs, a member only its own.
+        by_account = any(group.get("Key") == "LINKED_ACCOUNT"
+                         for group in params.get("GroupBy", []))
+        visible = self.spec.accounts if account == self.management else [account]
         results = []
         cursor = start
         while cursor < end:
             following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
-            groups = [{"Keys": [service], "Metrics": {"UnblendedCost": {
-                "Amount": f"{(_stable(account, service, cursor) % 50_000) / 100:.2f}",
-                "Unit": "USD"}}}
-                for service in ("Amazon Elastic Container Service",
-                                "Amazon Relational Database Service",
-                                "Amazon Simple Storage Service")]
+            groups = [{"Keys": [service, member] if by_account else [service],
+                       "Metrics": {"UnblendedCost": {
+                           "Amount": f"{(_stable(member, service, cursor) % 50_000) / 100:.2f}",
+                           "Unit": "USD"}}}
+                      for member in (visible if by_account else [account])
+                      for service in ("Amazon Elastic Container Service",
+                                      "Amazon Relational Database Service",
+                                      "Amazon Simple Storage Service")]
             results.append({"TimePeriod": {"Start": cursor.isoformat(),
                                            "End": min(following, end).isoformat()},
                             "Total": {}, "Groups": groups, "Estimated": following > end})
