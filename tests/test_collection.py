@@ -317,3 +317,72 @@ def test_bucket_tags_are_read_one_by_one_when_the_tagging_api_is_refused():
     by_name = dict(zip(snapshot.table("s3_buckets")["bucket"],
                        snapshot.table("s3_buckets")["tags"], strict=True))
     assert by_name == dict(zip(expected["bucket"], expected["tags"], strict=True))
+
+
+# --- what a run pays for -------------------------------------------------------------------
+
+def _ce_cost_calls(fake: SyntheticAws) -> int:
+    return fake.calls.get("ce:GetCostAndUsage", 0)
+
+
+def test_several_accounts_ask_cost_explorer_once_from_the_caller(fake):
+    snapshot = collect(fake)
+    assert _ce_cost_calls(fake) == 1
+    costs = snapshot.table("costs")
+    # the payer's one answer is split by linked account, each row under its own account
+    assert set(costs["account"]) == set(ACCOUNTS)
+    per_account = costs.groupby("account")["amount_usd"].sum()
+    assert per_account[ACCOUNTS[0]] != per_account[ACCOUNTS[1]]
+
+
+def test_accounts_the_callers_cost_explorer_cannot_see_are_asked_directly():
+    fake = SyntheticAws(small_spec(payer_account="444444444444"))
+    with fake.installed():
+        snapshot = collect(fake)
+    # the caller (a member, not the payer) sees only itself; the other account is asked
+    assert _ce_cost_calls(fake) == 2
+    assert set(snapshot.table("costs")["account"]) == set(ACCOUNTS)
+
+
+def test_each_account_mode_asks_every_account(fake):
+    snapshot = collect(fake, config(cost_explorer="each-account"))
+    assert _ce_cost_calls(fake) == len(ACCOUNTS)
+    assert set(snapshot.table("costs")["account"]) == set(ACCOUNTS)
+
+
+def test_shards_in_caller_mode_never_count_a_cost_twice(fake):
+    whole = collect(fake).table("costs")
+    shards = [collect(fake, account_filter={account}).table("costs") for account in ACCOUNTS]
+    assert [set(shard["account"]) for shard in shards] == [{account} for account in ACCOUNTS]
+    assert sum(shard["amount_usd"].sum() for shard in shards) == \
+        pytest.approx(whole["amount_usd"].sum())
+
+
+def test_only_the_statistics_rules_read_are_fetched(fake):
+    metrics = collect(fake).table("metrics")
+    ecs = metrics[metrics["namespace"] == "AWS/ECS"]
+    assert not ecs.empty and set(ecs["stat"]) == {"Maximum"}
+    rds = metrics[metrics["namespace"] == "AWS/RDS"]
+    assert set(zip(rds["metric"], rds["stat"], strict=True)) == {
+        ("CPUUtilization", "Maximum"), ("FreeableMemory", "Minimum"),
+        ("DatabaseConnections", "Maximum")}
+
+
+def test_bucket_sizes_are_fetched_only_for_buckets_without_tiering(fake):
+    snapshot = collect(fake)
+    buckets = snapshot.table("s3_buckets")
+    tiering = {row["bucket"] for row in buckets.to_dict("records")
+               if "Transition" in str(row["lifecycle_rules"])}
+    assert tiering and len(tiering) < len(buckets), "the fixture needs both kinds of bucket"
+    metrics = snapshot.table("metrics")
+    sized = {resource.split("/")[0] for resource in
+             metrics.loc[metrics["metric"] == "BucketSizeBytes", "resource"]}
+    assert sized == set(buckets["bucket"]) - tiering
+
+
+def test_a_disabled_rule_fetches_none_of_its_series(fake):
+    cfg = Config.model_validate({"aws": config().aws.model_dump(),
+                                 "rules": {"s3-lifecycle": {"enabled": False}}})
+    metrics = collect(fake, cfg).table("metrics")
+    assert not metrics.empty
+    assert "AWS/S3" not in set(metrics["namespace"])

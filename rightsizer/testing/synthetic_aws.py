@@ -72,6 +72,8 @@ class SyntheticSpec:
     # extra organization members that are not ACTIVE (ListAccounts lists, rightsizer skips)
     suspended_accounts: tuple[str, ...] = ("999999999999",)
     management_account: str | None = None  # default: the first account
+    # the account whose Cost Explorer sees every member's costs (default: the management one)
+    payer_account: str | None = None
     metric_page_datapoints: int = MAX_DATAPOINTS  # GetMetricData page when MaxDatapoints unset
 
 
@@ -548,7 +550,8 @@ class SyntheticAws:
         # As in AWS: the management account sees every member's costs, a member only its own.
         by_account = any(group.get("Key") == "LINKED_ACCOUNT"
                          for group in params.get("GroupBy", []))
-        visible = self.spec.accounts if account == self.management else [account]
+        payer = self.spec.payer_account or self.management
+        visible = self.spec.accounts if account == payer else [account]
         results = []
         cursor = start
         while cursor < end:
