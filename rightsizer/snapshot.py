@@ -10,16 +10,20 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from rightsizer.errors import RightsizerError
+from rightsizer.series_stats import OneSeries, SeriesStats
+
+T = TypeVar("T")
 
 # Every table a collector can produce, with its columns: an absent table reads as empty, so a
 # rule never has to care whether a collector ran or failed.
@@ -97,6 +101,8 @@ class Snapshot:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     _series_cache: dict[tuple[str, ...], pd.Series] = field(default_factory=dict, init=False,
                                                             repr=False, compare=False)
+    _stats_cache: dict[tuple[str, ...], Any] = field(default_factory=dict, init=False,
+                                                     repr=False, compare=False)
 
     def table(self, name: str) -> pd.DataFrame:
         frame = self.tables.get(name)
@@ -165,6 +171,49 @@ class Snapshot:
                            index=self._sorted_stamps[start:stop])
         self._series_cache[key] = series
         return series
+
+    @cached_property
+    def _series_by_metric(self) -> dict[tuple[str, str, str],
+                                        dict[tuple[str, str, str], tuple[int, int]]]:
+        """The series positions grouped by (namespace, metric, statistic)."""
+        grouped: dict[tuple[str, str, str], dict[tuple[str, str, str], tuple[int, int]]] = {}
+        for (account, region, namespace, metric, resource, stat), span in \
+                self._series_positions.items():
+            grouped.setdefault((namespace, metric, stat), {})[(account, region, resource)] = span
+        return grouped
+
+    def derived(self, key: str, build: Callable[[Snapshot], T]) -> T:
+        """A structure built once from the tables (an index rules look resources up in)."""
+        cache_key = ("derived", key)
+        if cache_key not in self._stats_cache:
+            self._stats_cache[cache_key] = build(self)
+        return self._stats_cache[cache_key]  # type: ignore[no-any-return]
+
+    def series_stats(self, namespace: str, metric: str, stat: str) -> SeriesStats:
+        """Bulk statistics of every series of one metric and statistic (see series_stats)."""
+        cache_key = ("stats", namespace, metric, stat)
+        cached = self._stats_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        spans = self._series_by_metric.get((namespace, metric, stat), {})
+        if not spans:
+            stats = SeriesStats.empty()
+        else:
+            bounds = np.array(list(spans.values()), dtype=np.int64)
+            lengths = bounds[:, 1] - bounds[:, 0]
+            starts = np.concatenate(([0], np.cumsum(lengths)))
+            # the rows of every span, in order: each span's start plus 0..length-1
+            rows = np.repeat(bounds[:, 0] - starts[:-1], lengths) + np.arange(starts[-1])
+            stats = SeriesStats({key: i for i, key in enumerate(spans)},
+                                self._sorted_values[rows],
+                                self._sorted_stamps.as_unit("ns").asi8[rows], starts)
+        self._stats_cache[cache_key] = stats
+        return stats
+
+    def one_series(self, account: str, region: str, namespace: str, metric: str,
+                   resource: str, stat: str) -> OneSeries:
+        """One series' figures from the bulk statistics: what a rule reads per resource."""
+        return self.series_stats(namespace, metric, stat).of(account, region, resource)
 
     def errors_for(self, service: str, operation: str | None = None) -> pd.DataFrame:
         errors = self.table("errors")

@@ -6,9 +6,10 @@ report/context build and each renderer separately; prints a table and the peak R
 The mix (for the default 100,000 resources): 20% ECS services, 5% RDS instances, 5% ElastiCache
 clusters, 30% S3 buckets, 40% CloudWatch log groups. Metrics are hourly for the lookback window
 (default 3 days = 72 points; 14 days of hourly points for 20,000 services alone would be
-27M rows): ECS CPU and memory Average + Maximum, RDS CPU Average + Maximum, FreeableMemory
-Minimum and DatabaseConnections Maximum, ElastiCache CPU Average, and S3 size and object count
-once a day. Log groups need no metrics.
+27M rows), exactly the series collection fetches: ECS CPU and memory Maximum, RDS CPU Maximum,
+FreeableMemory Minimum and DatabaseConnections Maximum, ElastiCache CPU Maximum, and S3 size
+and object count once a day for the buckets without a tiering rule. Log groups need no
+metrics.
 """
 
 from __future__ import annotations
@@ -95,8 +96,6 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
     keys = [f"{c}/{s}" for c, s in zip(clusters, names, strict=True)]
     for metric in ("CPUUtilization", "MemoryUtilization"):
         levels = rng.uniform(3, 85, n)
-        metrics.append(_metric_rows(accounts, regions, "AWS/ECS", keys, metric, "Average",
-                                    levels * 0.6, hourly, rng))
         metrics.append(_metric_rows(accounts, regions, "AWS/ECS", keys, metric, "Maximum",
                                     levels, hourly, rng))
 
@@ -115,8 +114,7 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
         "created_at": "2024-06-01 00:00:00+00:00", "tags": "{}",
     })
     cpu = rng.uniform(2, 90, n)
-    for metric, stat, levels in (("CPUUtilization", "Average", cpu * 0.6),
-                                 ("CPUUtilization", "Maximum", cpu),
+    for metric, stat, levels in (("CPUUtilization", "Maximum", cpu),
                                  ("FreeableMemory", "Minimum", rng.uniform(1e8, 8e9, n)),
                                  ("DatabaseConnections", "Maximum", rng.uniform(0, 200, n))):
         metrics.append(_metric_rows(accounts, regions, "AWS/RDS", ids, metric, stat, levels,
@@ -133,7 +131,7 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
         "status": "available", "created_at": "2024-03-01 00:00:00+00:00", "tags": "{}",
     })
     metrics.append(_metric_rows(accounts, regions, "AWS/ElastiCache", ids, "CPUUtilization",
-                                "Average", rng.uniform(2, 60, n), hourly, rng))
+                                "Maximum", rng.uniform(2, 60, n), hourly, rng))
 
     n = counts["s3"]
     accounts, regions = _places(n)
@@ -147,12 +145,14 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
         "lifecycle_rules": [rule if i % 3 == 0 else "[]" for i in range(n)], "tags": "{}",
     })
     size = rng.lognormal(23, 2, n)  # median ~10 GB, a long tail of large buckets
-    metrics.append(_metric_rows(accounts, regions, "AWS/S3",
-                                [f"{b}/StandardStorage" for b in names], "BucketSizeBytes",
-                                "Average", size, daily, rng))
-    metrics.append(_metric_rows(accounts, regions, "AWS/S3",
-                                [f"{b}/AllStorageTypes" for b in names], "NumberOfObjects",
-                                "Average", size / 2e5, daily, rng))
+    untiered = [i for i in range(n) if i % 3]  # collection sizes only these
+    at = (lambda values: [values[i] for i in untiered])
+    metrics.append(_metric_rows(at(accounts), at(regions), "AWS/S3",
+                                [f"{names[i]}/StandardStorage" for i in untiered],
+                                "BucketSizeBytes", "Average", size[untiered], daily, rng))
+    metrics.append(_metric_rows(at(accounts), at(regions), "AWS/S3",
+                                [f"{names[i]}/AllStorageTypes" for i in untiered],
+                                "NumberOfObjects", "Average", size[untiered] / 2e5, daily, rng))
 
     n = counts["logs"]
     accounts, regions = _places(n)

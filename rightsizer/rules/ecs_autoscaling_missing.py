@@ -13,7 +13,7 @@ from rightsizer import pricing
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.ecs_common import ServiceView, ecs_services
-from rightsizer.rules.series import coverage, percentile, rounded
+from rightsizer.rules.series import rounded
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "ecs-autoscaling-missing"
@@ -102,23 +102,28 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
         return skipped_for(resource, RULE_ID, "not-applicable",
                            f"no price for Fargate in {service.region}")
 
-    cpu = snapshot.series(service.account, service.region, ECS, "CPUUtilization",
-                          service.metric_key, "Maximum")
+    stats = snapshot.series_stats(ECS, "CPUUtilization", "Maximum")
+    at = stats.position(service.account, service.region, service.metric_key)
     expected = snapshot.expected_datapoints
-    seen = coverage(cpu, expected)
+    seen = 0.0 if at is None else min(1.0, int(stats.count[at]) / expected)
     if seen < settings.min_coverage:
         return skipped_for(
             resource, RULE_ID, "insufficient-data",
-            f"{len(cpu)} of {expected} hourly CPU datapoints ({seen:.0%}); needs "
-            f"{settings.min_coverage:.0%} of the window")
+            f"{0 if at is None else stats.rows(at)} of {expected} hourly CPU datapoints "
+            f"({seen:.0%}); needs {settings.min_coverage:.0%} of the window")
 
-    high = percentile(cpu, settings.high_percentile)
-    low = percentile(cpu, settings.low_percentile)
+    if at is None:  # unreachable: coverage above zero means the series exists
+        return None
+    high = float(stats.percentile(settings.high_percentile)[at])
+    low = float(stats.percentile(settings.low_percentile)[at])
     if high <= 0:
         return None  # no load at all: a sizing or idle question, not a scaling one
     swing = high / low if low > 0 else math.inf
     if swing < settings.min_swing_ratio:
         return None  # load is steady: a fixed count fits it
+    # only a swinging service gets its hour-by-hour series
+    cpu = snapshot.series(service.account, service.region, ECS, "CPUUtilization",
+                          service.metric_key, "Maximum").dropna()
 
     desired = service.desired_count
     # Quiet hours need desired x low/high tasks; never below one running task.

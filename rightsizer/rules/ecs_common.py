@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from rightsizer import pricing
 from rightsizer.findings import Resource
@@ -82,6 +83,15 @@ def _strategy(raw: object) -> tuple[tuple[str, int, int], ...]:
 
 
 def ecs_services(snapshot: Snapshot) -> Iterator[ServiceView]:
+    # three rules walk the services: the rows are decoded once
+    yield from snapshot.derived("ecs-services", _service_views)
+
+
+def _service_views(snapshot: Snapshot) -> list[ServiceView]:
+    return list(_decode_services(snapshot))
+
+
+def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
     for row in snapshot.table("ecs_services").to_dict("records"):
         strategy = _strategy(row.get("capacity_provider_strategy"))
         launch_type = str(row.get("launch_type") or "")
@@ -146,18 +156,23 @@ class ScalingView:
         ]
 
 
+def _scalable_targets(snapshot: Snapshot) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The first scalable target of each (account, region, resource id): one pass, not a
+    filter of the whole table per service."""
+    index: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in snapshot.table("autoscaling_targets").to_dict("records"):
+        index.setdefault((str(row["account"]), str(row["region"]), str(row["resource_id"])),
+                         row)
+    return index
+
+
 def scaling_for(snapshot: Snapshot, service: ServiceView) -> ScalingView | None:
     """The scalable target registered for service/<cluster>/<service>, if any."""
-    targets = snapshot.table("autoscaling_targets")
-    if targets.empty:
+    index = snapshot.derived("scalable-targets", _scalable_targets)
+    row = index.get((service.account, service.region,
+                     f"service/{service.cluster}/{service.name}"))
+    if row is None:
         return None
-    resource_id = f"service/{service.cluster}/{service.name}"
-    rows = targets[(targets["resource_id"] == resource_id)
-                   & (targets["account"].astype(str) == service.account)
-                   & (targets["region"].astype(str) == service.region)]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
     policies = decode_json_cell(row.get("policies"), [])
     return ScalingView(min_capacity=as_int(row.get("min_capacity")),
                        max_capacity=as_int(row.get("max_capacity")),

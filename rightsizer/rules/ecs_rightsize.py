@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import pandas as pd
 from pydantic import Field
 
 from rightsizer import pricing
@@ -13,13 +12,8 @@ from rightsizer.fargate_sizes import cheapest_valid_size
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.ecs_common import ScalingView, ServiceView, ecs_services, scaling_for
-from rightsizer.rules.series import (
-    coverage,
-    daily_peak_trend_per_day,
-    daily_peaks,
-    percentile,
-    rounded,
-)
+from rightsizer.rules.series import percentile, rounded
+from rightsizer.series_stats import OneSeries
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "ecs-rightsize"
@@ -61,8 +55,11 @@ class Settings(RuleSettings):
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
+    cpu = snapshot.series_stats(ECS, "CPUUtilization", "Maximum")
+    memory = snapshot.series_stats(ECS, "MemoryUtilization", "Maximum")
     for service in ecs_services(snapshot):
-        outcome = _judge(snapshot, settings, service)
+        key = (service.account, service.region, service.metric_key)
+        outcome = _judge(snapshot, settings, service, cpu.of(*key), memory.of(*key))
         if outcome is None:
             continue
         if isinstance(outcome, Finding):
@@ -101,8 +98,8 @@ class _Scaled:
             self.busiest_task_count <= self.view.min_capacity
 
 
-def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
-           ) -> Finding | Skipped | None:
+def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: OneSeries,
+           mem: OneSeries) -> Finding | Skipped | None:
     resource = service.resource
     if not service.on_fargate:
         return skipped_for(resource, RULE_ID, "not-applicable",
@@ -120,14 +117,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
         return skipped_for(resource, RULE_ID, "not-applicable",
                            f"no Fargate price for region {service.region}")
 
-    def stat(metric: str, name: str, namespace: str = ECS) -> pd.Series:
-        return snapshot.series(service.account, service.region, namespace, metric,
-                               service.metric_key, name)
-
-    cpu_max, mem_max = stat("CPUUtilization", "Maximum"), stat("MemoryUtilization", "Maximum")
     expected = snapshot.expected_datapoints
-    window_coverage = min(coverage(cpu_max, expected), coverage(mem_max, expected))
-    datapoints = min(len(cpu_max), len(mem_max))
+    window_coverage = min(cpu.coverage(expected), mem.coverage(expected))
+    datapoints = min(cpu.rows, mem.rows)
     if window_coverage < settings.min_coverage:
         return skipped_for(
             resource, RULE_ID, "insufficient-data",
@@ -135,16 +127,16 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
             f"needs {settings.min_coverage:.0%} of the window",
         )
 
-    cpu_need_pct = percentile(cpu_max, settings.percentile)
-    cpu_peak_pct = float(cpu_max.max())
-    mem_peak_pct = float(mem_max.max())
+    cpu_need_pct = cpu.percentile(settings.percentile)
+    cpu_peak_pct = cpu.maximum
+    mem_peak_pct = mem.maximum
     if cpu_need_pct >= settings.threshold_percent and mem_peak_pct >= settings.threshold_percent:
         return None  # well used: nothing to say
 
     # Growth: a recommendation lives until the next monthly run, so a steady climb of the
     # daily peaks is projected that far ahead (never downwards: a falling trend may reverse).
-    cpu_trend = daily_peak_trend_per_day(cpu_max)
-    mem_trend = daily_peak_trend_per_day(mem_max)
+    cpu_trend = cpu.figure(cpu.stats.daily_peak_trend)
+    mem_trend = mem.figure(mem.stats.daily_peak_trend)
     horizon = settings.trend_horizon_days
     cpu_projected_pct = min(100.0, cpu_peak_pct + max(0.0, cpu_trend) * horizon)
     mem_projected_pct = min(100.0, mem_peak_pct + max(0.0, mem_trend) * horizon)
@@ -164,7 +156,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
     memory_needed_mib = min(memory_needed_mib, max(service.memory_mib,
                                                    mem_peak_pct / 100 * service.memory_mib))
 
-    scaled = _scaling_facts(snapshot, service, cpu_max, mem_max)
+    scaled = _scaling_facts(snapshot, service)
     if scaled is not None:
         # AWS/ECS utilization is the average across the service's tasks: what one task
         # needs. Shrinking the task raises that share; above the scaling target, autoscaling
@@ -199,9 +191,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
         "cpu_max_percent": rounded(cpu_peak_pct),
         # medians of the hourly peaks: the typical hour, from the series already fetched
         # (an Average series would be billed again for a figure no decision uses)
-        "cpu_median_hourly_peak_percent": rounded(cpu_max.median()),
+        "cpu_median_hourly_peak_percent": rounded(cpu.figure(cpu.stats.median)),
         "memory_max_percent": rounded(mem_peak_pct),
-        "memory_median_hourly_peak_percent": rounded(mem_max.median()),
+        "memory_median_hourly_peak_percent": rounded(mem.figure(mem.stats.median)),
         "coverage": round(window_coverage, 3),
         "datapoints": datapoints,
         "period_seconds": snapshot.period_seconds,
@@ -220,8 +212,8 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
         "recommended_memory_percent_of_current": rounded(100 * new_memory / service.memory_mib),
         "hourly_cost_current_usd": round(current_hourly, 5),
         "hourly_cost_recommended_usd": round(new_hourly, 5),
-        "cpu_daily_max_percent": daily_peaks(cpu_max),
-        "memory_daily_max_percent": daily_peaks(mem_max),
+        "cpu_daily_max_percent": cpu.daily_peaks(),
+        "memory_daily_max_percent": mem.daily_peaks(),
     }
     if rates:
         evidence["price_vcpu_hour_usd"] = rates[0].usd
@@ -255,11 +247,14 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
 
 # --- autoscaling ------------------------------------------------------------------------------
 
-def _scaling_facts(snapshot: Snapshot, service: ServiceView, cpu_max: pd.Series,
-                   mem_max: pd.Series) -> _Scaled | None:
+def _scaling_facts(snapshot: Snapshot, service: ServiceView) -> _Scaled | None:
     view = scaling_for(snapshot, service)
     if view is None:
         return None
+    # few services scale: their busy hours are read from the series themselves
+    cpu_max, mem_max = (snapshot.series(service.account, service.region, ECS, metric,
+                                        service.metric_key, "Maximum")
+                        for metric in ("CPUUtilization", "MemoryUtilization"))
     # The service never runs fewer than min_capacity tasks: that is the count a per-task saving
     # is sure to apply to (more tasks at busy hours only add to it).
     tasks_for_cost = view.min_capacity if view.min_capacity > 0 else service.task_count

@@ -18,7 +18,6 @@ from rightsizer.rules.base import (
     unreadable_reservations_caveat,
     uptime_shortfall,
 )
-from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot, decode_json_cell
 
 RULE_ID = "elasticache-reserved-node"
@@ -87,9 +86,9 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 resource, RULE_ID, "not-applicable",
                 f"status is {cluster.status}: reserve only caches that run around the clock"))
             continue
-        cpu = snapshot.series(resource.account, resource.region, NAMESPACE, "CPUUtilization",
-                              resource.name, "Maximum")
-        ran = coverage(cpu, expected)
+        cpu = snapshot.one_series(resource.account, resource.region, NAMESPACE,
+                                  "CPUUtilization", resource.name, "Maximum")
+        ran = cpu.coverage(expected)
         shortfall = uptime_shortfall(ran, settings.min_coverage)
         if shortfall:
             result.skipped.append(skipped_for(resource, RULE_ID, "insufficient-data", shortfall))
@@ -110,7 +109,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 f"in {resource.region}"))
             continue
         result.findings.append(_finding(cluster, settings, on_demand, reserved_price, ran,
-                                        len(cpu), covered, snapshot))
+                                        cpu.rows, covered, snapshot))
     return result
 
 

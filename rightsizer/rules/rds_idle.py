@@ -10,7 +10,6 @@ from rightsizer import pricing
 from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.rds_common import RdsInstance, no_price, rds_instances
-from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-idle"
@@ -42,16 +41,16 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 resource, RULE_ID, "not-applicable",
                 f"status is {inst.status}: judge idleness only on a running instance"))
             continue
-        connections = snapshot.series(resource.account, resource.region, RDS,
-                                      "DatabaseConnections", resource.name, "Maximum")
-        seen = coverage(connections, expected)
+        connections = snapshot.one_series(resource.account, resource.region, RDS,
+                                          "DatabaseConnections", resource.name, "Maximum")
+        seen = connections.coverage(expected)
         if seen < settings.min_coverage:
             result.skipped.append(skipped_for(
                 resource, RULE_ID, "insufficient-data",
                 f"DatabaseConnections datapoints cover {seen:.0%} of the window; needs "
                 f"{settings.min_coverage:.0%} to call it idle"))
             continue
-        if float(connections.max()) > 0:
+        if connections.maximum > 0:
             continue  # somebody connected: in use
         hourly = pricing.rds_hourly_usd(resource.region, inst.instance_class,
                                         multi_az=inst.multi_az, engine=inst.engine)
@@ -61,7 +60,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             continue
         has_replicas = any(source in replica_sources
                            for source in (resource.name, resource.resource_id))
-        result.findings.append(_finding(snapshot, inst, hourly, seen, len(connections),
+        result.findings.append(_finding(snapshot, inst, hourly, seen, connections.rows,
                                         has_replicas))
     return result
 

@@ -18,7 +18,6 @@ from rightsizer.rules.base import (
     uptime_shortfall,
 )
 from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, no_price, rds_instances
-from rightsizer.rules.series import coverage
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-reserved-instance"
@@ -68,9 +67,9 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 resource, RULE_ID, "not-applicable",
                 f"status is {inst.status}: reserve only databases that run around the clock"))
             continue
-        cpu = snapshot.series(resource.account, resource.region, "AWS/RDS", "CPUUtilization",
-                              resource.name, "Maximum")
-        ran = coverage(cpu, expected)
+        cpu = snapshot.one_series(resource.account, resource.region, "AWS/RDS",
+                                  "CPUUtilization", resource.name, "Maximum")
+        ran = cpu.coverage(expected)
         shortfall = uptime_shortfall(ran, settings.min_coverage)
         if shortfall:
             result.skipped.append(skipped_for(resource, RULE_ID, "insufficient-data", shortfall))
@@ -92,7 +91,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                                               no_price(inst)))
             continue
         result.findings.append(_finding(inst, settings, on_demand, reserved_price, ran,
-                                        len(cpu), covered_units, snapshot))
+                                        cpu.rows, covered_units, snapshot))
     return result
 
 

@@ -8,7 +8,8 @@ from rightsizer import pricing
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.rds_common import RdsInstance, no_price, rds_instances
-from rightsizer.rules.series import coverage, percentile, rounded
+from rightsizer.rules.series import rounded
+from rightsizer.series_stats import OneSeries
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-rightsize"
@@ -84,25 +85,25 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
         return None  # already the smallest class of its family: nothing smaller to offer
     smaller = classes[position - 1]
 
-    def series(metric: str, stat: str):
-        return snapshot.series(resource.account, resource.region, RDS, metric, resource.name,
-                               stat)
+    def series(metric: str, stat: str) -> OneSeries:
+        return snapshot.one_series(resource.account, resource.region, RDS, metric,
+                                   resource.name, stat)
 
     cpu_max = series("CPUUtilization", "Maximum")
     free_min = series("FreeableMemory", "Minimum")
     expected = snapshot.expected_datapoints
-    window_coverage = min(coverage(cpu_max, expected), coverage(free_min, expected))
+    window_coverage = min(cpu_max.coverage(expected), free_min.coverage(expected))
     if window_coverage < settings.min_coverage:
         return skipped_for(
             resource, RULE_ID, "insufficient-data",
-            f"CPU Maximum {len(cpu_max)} and FreeableMemory Minimum {len(free_min)} of "
+            f"CPU Maximum {cpu_max.rows} and FreeableMemory Minimum {free_min.rows} of "
             f"{expected} hourly datapoints ({window_coverage:.0%}); needs "
             f"{settings.min_coverage:.0%} of the window")
 
     vcpu, memory_gib = CLASS_SPECS[inst.instance_class]
     small_vcpu, small_memory_gib = CLASS_SPECS[smaller]
-    cpu_need = percentile(cpu_max, settings.cpu_percentile)
-    free_min_gib = float(free_min.min()) / GIB
+    cpu_need = cpu_max.percentile(settings.cpu_percentile)
+    free_min_gib = free_min.minimum / GIB
     free_percent = 100 * free_min_gib / memory_gib
     if cpu_need >= settings.cpu_threshold_percent or free_percent <= \
             settings.min_free_memory_percent:
@@ -138,7 +139,7 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
                    "Unlimited mode bills surplus credits), so check CPUCreditBalance first")
     evidence = {
         f"cpu_{pct}_percent": rounded(cpu_need),
-        "cpu_max_percent": rounded(float(cpu_max.max())),
+        "cpu_max_percent": rounded(cpu_max.maximum),
         "free_memory_min_gib": round(free_min_gib, 3),
         "free_memory_min_percent": rounded(free_percent),
         "class_memory_gib": memory_gib,
@@ -153,7 +154,7 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
         "memory_headroom_percent": settings.memory_headroom_percent,
         "max_projected_cpu_percent": settings.max_projected_cpu_percent,
         "coverage": round(window_coverage, 3),
-        "datapoints": min(len(cpu_max), len(free_min)),
+        "datapoints": min(cpu_max.rows, free_min.rows),
         "hourly_current_usd": current.usd,
         "hourly_recommended_usd": target.usd,
         "hours_per_month": pricing.HOURS_PER_MONTH,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -73,21 +74,41 @@ def _expiration_days(rule: dict[str, Any]) -> int:
     return int((rule.get("Expiration") or {}).get("Days") or 0)
 
 
-def estimate_cold_gb(size_series: pd.Series, created_at: datetime | None, window_end: datetime,
-                     age_days: int) -> tuple[float, str]:
+@dataclass(frozen=True)
+class SizeHistory:
+    """A bucket's daily BucketSizeBytes in the window: first and last datapoints."""
+
+    first_bytes: float
+    last_bytes: float
+    span_days: float  # between the first and last datapoint
+    points: int
+
+
+def size_history(snapshot: Snapshot, resource: Resource) -> SizeHistory | None:
+    stats = snapshot.series_stats("AWS/S3", "BucketSizeBytes", "Average")
+    at = stats.position(resource.account, resource.region, f"{resource.name}/StandardStorage")
+    if at is None or not stats.count[at]:
+        return None
+    span_ns = stats.last_stamp_ns[at] - stats.first_stamp_ns[at]
+    return SizeHistory(float(stats.first[at]), float(stats.last[at]), span_ns / 86_400e9,
+                       int(stats.count[at]))
+
+
+def estimate_cold_gb(size: SizeHistory | None, created_at: datetime | None,
+                     window_end: datetime, age_days: int) -> tuple[float, str]:
     """GB older than `age_days`, assuming the bucket grows at the rate seen in the window.
 
     Data written in the last `age_days` is roughly growth x age_days; the rest is older. When the
     bucket is younger than `age_days`, nothing is old yet. The smaller estimate wins.
     """
-    if size_series.empty:
+    if size is None:
         return 0.0, "size unknown"
-    size_gb = float(size_series.iloc[-1]) / GB
+    size_gb = size.last_bytes / GB
     cold = size_gb
     method = "no growth seen"
-    span_days = (size_series.index[-1] - size_series.index[0]).total_seconds() / 86400
-    if len(size_series) >= 2 and span_days >= 1:
-        growth_gb_per_day = (float(size_series.iloc[-1]) - float(size_series.iloc[0])) / GB
+    span_days = size.span_days
+    if size.points >= 2 and span_days >= 1:
+        growth_gb_per_day = (size.last_bytes - size.first_bytes) / GB
         growth_gb_per_day /= span_days
         if growth_gb_per_day > 0:
             cold = max(0.0, size_gb - growth_gb_per_day * age_days)
@@ -101,6 +122,7 @@ def estimate_cold_gb(size_series: pd.Series, created_at: datetime | None, window
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
+    created: dict[Any, datetime | None] = {}  # parsing each date once: many buckets share one
     for row in snapshot.table("s3_buckets").to_dict("records"):
         resource = Resource("s3-bucket", str(row["arn"]), str(row["bucket"]),
                             str(row["account"]), str(row["region"]),
@@ -113,8 +135,10 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         state = lifecycle_state(rules, settings.ia_days)
         if state in ("ok", "short-expiration"):
             continue
-        result.findings.append(_finding(snapshot, settings, resource, state,
-                                        _timestamp(row.get("created_at"))))
+        stamp = row.get("created_at")
+        if stamp not in created:
+            created[stamp] = _timestamp(stamp)
+        result.findings.append(_finding(snapshot, settings, resource, state, created[stamp]))
     return result
 
 
@@ -126,15 +150,15 @@ def _timestamp(value: Any) -> datetime | None:
 
 def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, state: str,
              created_at: datetime | None) -> Finding:
-    size = snapshot.series(resource.account, resource.region, "AWS/S3", "BucketSizeBytes",
-                           f"{resource.name}/StandardStorage", "Average")
-    objects = snapshot.series(resource.account, resource.region, "AWS/S3", "NumberOfObjects",
-                              f"{resource.name}/AllStorageTypes", "Average")
+    size = size_history(snapshot, resource)
+    objects = snapshot.series_stats("AWS/S3", "NumberOfObjects", "Average")
+    objects_at = objects.position(resource.account, resource.region,
+                                  f"{resource.name}/AllStorageTypes")
     region = resource.region
     standard = pricing.s3_gb_month_usd(region, "STANDARD")
     infrequent = pricing.s3_gb_month_usd(region, "STANDARD_IA")
     glacier = pricing.s3_gb_month_usd(region, "GLACIER")
-    size_gb = float(size.iloc[-1]) / GB if not size.empty else None
+    size_gb = size.last_bytes / GB if size is not None else None
     evidence: dict[str, Any] = {"lifecycle": state, "standard_gb": _round(size_gb)}
     monthly_cost = savings = 0.0
     priced = standard is not None and infrequent is not None and glacier is not None
@@ -155,8 +179,8 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, state: 
             "price_standard_ia_gb_month_usd": infrequent.usd,
             "price_glacier_gb_month_usd": glacier.usd,
         })
-    if not objects.empty and size_gb:
-        count = float(objects.iloc[-1])
+    if objects_at is not None and objects.count[objects_at] and size_gb:
+        count = float(objects.last[objects_at])
         if count > 0:
             average_kb = size_gb * GB / count / 1024
             evidence["average_object_kb"] = round(average_kb, 1)
