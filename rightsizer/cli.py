@@ -267,6 +267,50 @@ def iam_policy_command() -> None:
     typer.echo(policy_json())
 
 
+pricing_app = typer.Typer(no_args_is_help=True,
+                          help="The price tables: where each comes from, and refreshing them.")
+app.add_typer(pricing_app, name="pricing")
+
+
+@pricing_app.command("refresh")
+@handles_errors
+def pricing_refresh_command(
+    regions: Annotated[str | None, typer.Option(
+        "--regions", help="Comma-separated regions (default: each table's own regions).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(
+        "--cache-dir", help="Where to write the tables (default: $RIGHTSIZER_PRICING_CACHE, "
+        "else $XDG_CACHE_HOME/rightsizer/pricing).")] = None,
+) -> None:
+    """Fetch current prices from the AWS Price List API into the local cache.
+
+    Fargate, RDS PostgreSQL and ElastiCache Redis tables, via pricing:GetProducts; analyses then
+    prefer them, and fall back to the embedded tables for anything they lack."""
+    from rightsizer import pricing
+    from rightsizer.pricing import refresh
+
+    _setup_logging(quiet=False)
+    chosen = refresh.parse_regions(regions)
+    directory = cache_dir or pricing.cache_dir()
+    if directory is None:
+        raise RightsizerError(f"{pricing.CACHE_ENV}=off: no pricing cache to refresh "
+                              "(pass --cache-dir)")
+    outcomes = refresh.refresh(refresh.default_clients(), directory, chosen)
+    pricing.reload()  # later lookups in this process see the new tables
+    for line in refresh.summary_lines(outcomes):
+        typer.echo(line)
+
+
+@pricing_app.command("show")
+def pricing_show_command() -> None:
+    """List each price table in use: where it was read from, its source and its date."""
+    from rightsizer import pricing
+
+    _setup_logging(quiet=False)
+    for row in pricing.describe_tables():
+        typer.echo(f"{row['table']}  as of {row['as_of']}  {row['location']}\n"
+                   f"  {row['source']}")
+
+
 _BOUND_SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "min_length": "min length"}
 
 

@@ -39,6 +39,8 @@ API_TO_IAM_ACTION: dict[str, str] = {
     "organizations:ListAccounts": "organizations:ListAccounts",
     "sts:AssumeRole": "sts:AssumeRole",
     "secretsmanager:GetSecretValue": "secretsmanager:GetSecretValue",
+    # only `rightsizer pricing refresh` (public list prices, no account data)
+    "pricing:GetProducts": "pricing:GetProducts",
 }
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")

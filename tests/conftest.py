@@ -25,6 +25,9 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     # Cost Explorer answers are cached on disk: keep each test session's cache to itself.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+    # Prices come from the embedded tables only, never from a developer's refreshed cache;
+    # tests of the cache point RIGHTSIZER_PRICING_CACHE at their own directory.
+    monkeypatch.setenv("RIGHTSIZER_PRICING_CACHE", "off")
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 
 # botocore's endpoint prefix -> the IAM service prefix, where they differ.
-_IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
+_IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag", "api.pricing": "pricing"}
 
 
 class CallRecorder:

@@ -1,9 +1,14 @@
-"""Embedded AWS price tables (USD, Linux, on-demand unless stated).
+"""AWS price tables (USD, Linux, on-demand unless stated): embedded, optionally refreshed.
 
 Every figure lives in ``data/*.json`` next to this file, with the ``source`` it was copied from
 and the ``as_of`` date it was taken. Nothing here calls AWS: the analyzer is read-only and must
 work offline. A figure that could not be sourced is simply absent and every lookup returns
 ``None`` for it, so callers report "price unknown" instead of guessing.
+
+``rightsizer pricing refresh`` (``refresh.py``) can write newer Fargate, RDS and ElastiCache
+tables from the AWS Price List API into a local cache (``cache_dir()``). A valid cached table is
+consulted first; anything it lacks (a region, a class, Fargate Spot) still comes from the
+embedded table, so a refresh never loses a figure. Each ``Price`` names the table it came from.
 
 Only RDS ``engine="postgres"`` is tabled; other engines return ``None``.
 """
@@ -11,9 +16,13 @@ Only RDS ``engine="postgres"`` is tabled; other engines return ``None``.
 from __future__ import annotations
 
 import json
+import logging
+import math
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -21,7 +30,12 @@ __all__ = [
     "GET_METRIC_DATA_USD_PER_1000_METRICS",
     "HOURS_PER_MONTH",
     "Price",
+    "CACHE_ENV",
+    "CACHE_SECTIONS",
     "all_sources",
+    "cache_dir",
+    "cache_problem",
+    "describe_tables",
     "elasticache_hourly_usd",
     "fargate_hourly_usd",
     "fargate_rates",
@@ -30,6 +44,8 @@ __all__ = [
     "rds_classes_in_family",
     "rds_hourly_usd",
     "rds_storage_gb_month_usd",
+    "read_cached_table",
+    "reload",
     "s3_gb_month_usd",
     "s3_transition_usd_per_1000",
 ]
@@ -42,6 +58,19 @@ GET_METRIC_DATA_USD_PER_1000_METRICS: float = 0.01
 COST_EXPLORER_USD_PER_REQUEST: float = 0.01
 
 _TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch")
+
+log = logging.getLogger("rightsizer")
+
+# Where `rightsizer pricing refresh` writes: a directory, or "off" to ignore any cache.
+CACHE_ENV = "RIGHTSIZER_PRICING_CACHE"
+
+# The tables a cache may replace, and their price sections (region -> name -> USD). Everything
+# else in a table (Spot, storage, the Multi-AZ factor) always comes from the embedded one.
+CACHE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "fargate": ("on_demand",),
+    "rds_postgres": ("on_demand_single_az", "reserved_1yr_no_upfront_single_az"),
+    "elasticache_redis": ("on_demand", "reserved_1yr_no_upfront"),
+}
 
 # Ordered small -> large so callers can step down one size at a time.
 _SIZE_ORDER = ("nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge",
@@ -71,13 +100,126 @@ class Price:
     as_of: str
 
 
+def cache_dir() -> Path | None:
+    """$RIGHTSIZER_PRICING_CACHE, else $XDG_CACHE_HOME/rightsizer/pricing (None when "off")."""
+    # Every price lookup asks this: memoised on the variables it reads (building the Path
+    # each time was most of a 100,000-resource run).
+    return _cache_dir_for(os.environ.get(CACHE_ENV, ""), os.environ.get("XDG_CACHE_HOME", ""),
+                          os.environ.get("HOME", ""))
+
+
+@cache
+def _cache_dir_for(override: str, xdg_cache_home: str, home: str) -> Path | None:
+    override = override.strip()
+    if override.lower() == "off":
+        return None
+    if override:
+        return Path(override).expanduser()
+    base = xdg_cache_home or str(Path(home).expanduser() if home else Path.home()) + "/.cache"
+    return Path(base) / "rightsizer" / "pricing"
+
+
 # functools.cache is lru_cache(maxsize=None): the tables are tiny and immutable.
 @cache
-def _table(name: str) -> dict[str, Any]:
+def _embedded(name: str) -> dict[str, Any]:
     # importlib.resources works both from a source checkout and from an installed wheel.
     text = resources.files(__package__).joinpath("data", f"{name}.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
+
+
+def _is_price(value: Any) -> bool:
+    # bool is an int to Python; a cached `true` must not become $1.
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def cache_problem(name: str, data: Any) -> str | None:
+    """Why a cached table must not be used (None when it is fine)."""
+    if name not in CACHE_SECTIONS:
+        return f"{name!r} is not a refreshable table"
+    if not isinstance(data, dict) or data.get("table") != name:
+        return f"not a {name} table"
+    for key in ("source", "as_of"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            return f"no {key}"
+    sections = [key for key in CACHE_SECTIONS[name] if key in data]
+    if not sections:
+        return "no prices"
+    for key in sections:
+        regions = data[key]
+        if not isinstance(regions, dict) or not all(
+                isinstance(row, dict) and all(_is_price(usd) for usd in row.values())
+                for row in regions.values()):
+            return f"{key} is not region -> name -> positive USD"
+    dates = data.get("as_of_by_region", {})
+    if not isinstance(dates, dict) or not all(isinstance(d, str) for d in dates.values()):
+        return "as_of_by_region is not region -> date"
+    return None
+
+
+def read_cached_table(path: Path, name: str) -> dict[str, Any] | None:
+    """A cached table if the file exists and is valid; a damaged one is ignored, with a warning."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the cached price table %s: %s", path, exc)
+        return None
+    problem = cache_problem(name, data)
+    if problem is not None:
+        log.warning("ignoring the cached price table %s: %s", path, problem)
+        return None
+    return data
+
+
+@cache
+def _cached_in(directory: Path, name: str) -> dict[str, Any] | None:
+    return read_cached_table(directory / f"{name}.json", name)
+
+
+def _cached(name: str) -> dict[str, Any] | None:
+    # Keyed by directory, so a changed RIGHTSIZER_PRICING_CACHE / XDG_CACHE_HOME is honoured.
+    directory = cache_dir()
+    if name not in CACHE_SECTIONS or directory is None:
+        return None
+    return _cached_in(directory, name)
+
+
+def _layers(name: str) -> tuple[dict[str, Any], ...]:
+    """The tables to consult, in order: the refreshed cache (if valid), then the embedded one."""
+    cached = _cached(name)
+    embedded = _embedded(name)
+    return (cached, embedded) if cached is not None else (embedded,)
+
+
+def _table(name: str) -> dict[str, Any]:
+    """The preferred table: the cached one when present and valid, else the embedded one."""
+    return _layers(name)[0]
+
+
+def reload() -> None:
+    """Forget loaded tables (after a refresh, or when a test points the cache elsewhere)."""
+    _embedded.cache_clear()
+    _cached_in.cache_clear()
+    _fargate_rates.cache_clear()
+
+
+def _setting(name: str, key: str) -> Any:
+    """A non-price setting (factor, ratio, Spot, their sources): a refresh never writes these,
+    so they always come from the embedded table (a hand-edited cache cannot change them)."""
+    return _embedded(name)[key]
+
+
+def _figure(table: dict[str, Any], section: str, region: str, key: str) -> float | None:
+    value = table.get(section, {}).get(region, {}).get(key)
+    return None if value is None else float(value)
+
+
+def _as_of(table: dict[str, Any], region: str) -> str:
+    # A refreshed table may carry regions fetched on different days.
+    return str(table.get("as_of_by_region", {}).get(region, table["as_of"]))
 
 
 def _norm_region(region: str) -> str:
@@ -89,7 +231,16 @@ def _norm_region(region: str) -> str:
 
 def known_regions() -> list[str]:
     """Regions with Fargate on-demand prices."""
-    return sorted(_table("fargate")["on_demand"])
+    return sorted({region for table in _layers("fargate") for region in table["on_demand"]})
+
+
+def _fargate_on_demand(region: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(table, {vcpu_hour, gb_hour}) from the first table with both rates for the region."""
+    for table in _layers("fargate"):
+        row = table.get("on_demand", {}).get(region)
+        if row and "vcpu_hour" in row and "gb_hour" in row:
+            return table, row
+    return None
 
 
 def fargate_rates(region: str, *, spot: bool = False) -> tuple[Price, Price] | None:
@@ -97,17 +248,25 @@ def fargate_rates(region: str, *, spot: bool = False) -> tuple[Price, Price] | N
 
     Spot prices float; an observed snapshot is used where we have one, otherwise the documented
     "up to 70%" discount is applied to on-demand (an optimistic ceiling, stated in the source).
+    Spot is not in the AWS Price List API, so its figures always come from the embedded table.
     """
-    table = _table("fargate")
+    # asked for every candidate size of every service: answered once per table layout
+    return _fargate_rates(cache_dir(), region, spot)
+
+
+@cache
+def _fargate_rates(directory: Path | None, region: str, spot: bool
+                   ) -> tuple[Price, Price] | None:
     region = _norm_region(region)
-    od = table["on_demand"].get(region)
-    if od is None:
+    found = _fargate_on_demand(region)
+    if found is None:
         return None
+    table, od = found
     if not spot:
-        src, as_of = table["source"], table["as_of"]
+        src, as_of = table["source"], _as_of(table, region)
         return (Price(float(od["vcpu_hour"]), "vCPU-hour", src, as_of),
                 Price(float(od["gb_hour"]), "GB-hour", src, as_of))
-    spot_tbl = table["spot"]
+    spot_tbl = _setting("fargate", "spot")
     observed = spot_tbl["observed"].get(region)
     if observed is not None:
         src, as_of = spot_tbl["observed_source"], spot_tbl["observed_as_of"]
@@ -116,8 +275,9 @@ def fargate_rates(region: str, *, spot: bool = False) -> tuple[Price, Price] | N
     keep = 1.0 - float(spot_tbl["discount_fraction"])
     src = (f"on-demand x (1 - {spot_tbl['discount_fraction']}) per {spot_tbl['discount_source']}; "
            f"on-demand: {table['source']}")
-    return (Price(float(od["vcpu_hour"]) * keep, "vCPU-hour", src, table["as_of"]),
-            Price(float(od["gb_hour"]) * keep, "GB-hour", src, table["as_of"]))
+    as_of = _as_of(table, region)
+    return (Price(float(od["vcpu_hour"]) * keep, "vCPU-hour", src, as_of),
+            Price(float(od["gb_hour"]) * keep, "GB-hour", src, as_of))
 
 
 def fargate_hourly_usd(region: str, cpu_units: int, memory_mib: int, *,
@@ -145,45 +305,70 @@ def _is_postgres(engine: str) -> bool:
     return engine.strip().lower() in {"postgres", "postgresql"}
 
 
+def _rds_on_demand(region: str, cls: str, multi_az: bool
+                   ) -> tuple[float, str, dict[str, Any]] | None:
+    """(usd, source, table) from the first table that prices the class in the region."""
+    for table in _layers("rds_postgres"):
+        single = _figure(table, "on_demand_single_az", region, cls)
+        if not multi_az:
+            if single is not None:
+                return single, table["source"], table
+            continue
+        explicit = _figure(table, "on_demand_multi_az", region, cls)
+        if explicit is not None:
+            return explicit, table["source"], table
+        if single is not None:
+            # AWS bills primary + standby; factor and its citation are in the JSON note.
+            factor = float(_setting("rds_postgres", "multi_az_factor"))
+            return (single * factor,
+                    f"{table['source']} (Multi-AZ = Single-AZ x {factor}; see note)", table)
+    return None
+
+
+def _rds_reserved(region: str, cls: str, multi_az: bool, on_demand: float, source: str,
+                  table: dict[str, Any]) -> tuple[float, str, str]:
+    """(usd, source, as_of) of a 1-year No Upfront reservation, priced from the same table as
+    the on-demand figure so the saving compares like with like."""
+    as_of = _as_of(table, region)
+    explicit = _figure(table, "reserved_1yr_no_upfront_single_az", region, cls)
+    if explicit is not None:
+        if not multi_az:
+            return explicit, f"{table['source']} (1-year No Upfront reserved)", as_of
+        factor = float(_setting("rds_postgres", "multi_az_factor"))
+        return (explicit * factor, f"{table['source']} (1-year No Upfront reserved; "
+                f"Multi-AZ = Single-AZ x {factor}; see note)", as_of)
+    discount = float(_setting("rds_postgres", "ri_1yr_no_upfront_discount"))
+    ri_source = _setting("rds_postgres", "ri_source")
+    return (on_demand * (1.0 - discount),
+            f"DERIVED on-demand x (1 - {discount}): {ri_source}; on-demand: {source}",
+            f"{as_of} (ratio {_setting('rds_postgres', 'ri_as_of')})")
+
+
 def rds_hourly_usd(region: str, instance_class: str, *, multi_az: bool, engine: str = "postgres",
                    term: str = _ON_DEMAND) -> Price | None:
     """Hourly price of an RDS PostgreSQL instance.
 
-    term "1yr-no-upfront" is the effective hourly rate of a 1-year No Upfront reservation.
+    term "1yr-no-upfront" is the effective hourly rate of a 1-year No Upfront reservation: the
+    refreshed per-class figure when the cache has one, else on-demand x the documented discount.
     Returns None for other engines, unknown regions/classes, or unknown terms.
     """
     if not _is_postgres(engine) or term not in (_ON_DEMAND, _RI_1YR_NO_UPFRONT):
         return None
-    table = _table("rds_postgres")
     region = _norm_region(region)
     cls = instance_class.strip().lower()
-    single = table["on_demand_single_az"].get(region, {}).get(cls)
-    explicit_multi = table["on_demand_multi_az"].get(region, {}).get(cls)
-    source, as_of = table["source"], table["as_of"]
-    if multi_az:
-        if explicit_multi is not None:
-            usd = float(explicit_multi)
-        elif single is not None:
-            # AWS bills primary + standby; factor and its citation are in the JSON note.
-            usd = float(single) * float(table["multi_az_factor"])
-            source = f"{source} (Multi-AZ = Single-AZ x {table['multi_az_factor']}; see note)"
-        else:
-            return None
-    elif single is not None:
-        usd = float(single)
-    else:
+    found = _rds_on_demand(region, cls, multi_az)
+    if found is None:
         return None
-    if term == _RI_1YR_NO_UPFRONT:
-        discount = float(table["ri_1yr_no_upfront_discount"])
-        usd *= 1.0 - discount
-        source = f"DERIVED on-demand x (1 - {discount}): {table['ri_source']}; on-demand: {source}"
-        as_of = f"{as_of} (ratio {table['ri_as_of']})"
+    usd, source, table = found
+    if term == _ON_DEMAND:
+        return Price(round(usd, 6), "hour", source, _as_of(table, region))
+    usd, source, as_of = _rds_reserved(region, cls, multi_az, usd, source, table)
     return Price(round(usd, 6), "hour", source, as_of)
 
 
 def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) -> Price | None:
     """gp2/gp3 storage per GB-month; Multi-AZ provisions the volume twice, so 2x."""
-    table = _table("rds_postgres")
+    table = _embedded("rds_postgres")  # storage is not refreshed: always the embedded figures
     per_region = table["storage_gb_month_single_az"].get(_norm_region(region), {})
     usd = per_region.get(storage_type.strip().lower())
     if usd is None:
@@ -197,14 +382,24 @@ def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) 
 
 def elasticache_hourly_usd(region: str, node_type: str, *, term: str = _ON_DEMAND) -> Price | None:
     """Hourly price of one ElastiCache Redis node (on-demand or 1-year No Upfront effective)."""
-    table = _table("elasticache_redis")
-    key = {_ON_DEMAND: "on_demand", _RI_1YR_NO_UPFRONT: "reserved_1yr_no_upfront"}.get(term)
-    if key is None:
+    if term not in (_ON_DEMAND, _RI_1YR_NO_UPFRONT):
         return None
-    usd = table[key].get(_norm_region(region), {}).get(node_type.strip().lower())
-    if usd is None:
+    region, node = _norm_region(region), node_type.strip().lower()
+    layers = _layers("elasticache_redis")
+    found = next(((table, usd) for table in layers
+                  if (usd := _figure(table, "on_demand", region, node)) is not None), None)
+    if found is None:
         return None
-    return Price(float(usd), "hour", table["source"], table["as_of"])
+    od_table, on_demand = found
+    if term == _ON_DEMAND:
+        return Price(on_demand, "hour", od_table["source"], _as_of(od_table, region))
+    # The reservation comes from the on-demand figure's own table when it has one; an older
+    # table's figure is used only if it is still below that on-demand price.
+    for table in (od_table, *(t for t in layers if t is not od_table)):
+        usd = _figure(table, "reserved_1yr_no_upfront", region, node)
+        if usd is not None and (table is od_table or usd < on_demand):
+            return Price(usd, "hour", table["source"], _as_of(table, region))
+    return None
 
 
 # --------------------------------------------------------------------------- S3
@@ -244,10 +439,27 @@ def logs_storage_gb_month_usd(region: str) -> Price | None:
 # --------------------------------------------------------------------------- provenance
 
 
+def _origin(name: str, table: dict[str, Any]) -> str:
+    return "embedded" if table is _embedded(name) else "cache"
+
+
 def all_sources() -> list[dict[str, str]]:
-    """One row per table for docs and report footers."""
+    """One row per table in use (a refreshed table, then the embedded one it falls back to)."""
     rows: list[dict[str, str]] = []
     for name in _TABLES:
-        table = _table(name)
-        rows.append({"table": name, "source": table["source"], "as_of": table["as_of"]})
+        for table in _layers(name):
+            rows.append({"table": name, "source": table["source"], "as_of": table["as_of"],
+                         "origin": _origin(name, table)})
+    return rows
+
+
+def describe_tables() -> list[dict[str, str]]:
+    """all_sources() plus where each table was read from (for `rightsizer pricing show`)."""
+    directory = cache_dir()
+    rows = all_sources()
+    for row in rows:
+        if row["origin"] == "cache" and directory is not None:
+            row["location"] = str(directory / f"{row['table']}.json")
+        else:
+            row["location"] = f"embedded (rightsizer/pricing/data/{row['table']}.json)"
     return rows
