@@ -111,7 +111,9 @@ class SeriesStats:
     @cached_property
     def _sorted_values(self) -> np.ndarray:
         """Each series' values in ascending order, series after series."""
-        return self._values[np.lexsort((self._values, self._owner))]
+        # two sorts beat one lexsort: values, then a stable (radix) sort by owner
+        by_value = np.argsort(self._values)
+        return self._values[by_value[np.argsort(self._owner[by_value], kind="stable")]]
 
     def percentile(self, percent: float) -> np.ndarray:
         """np.quantile(..., method="higher") of each series (computed once per percent)."""

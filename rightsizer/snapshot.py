@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rightsizer.errors import RightsizerError
 from rightsizer.series_stats import OneSeries, SeriesStats
@@ -87,12 +89,60 @@ def decode_json_cell(value: Any, default: Any) -> Any:
     return value
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """frame.to_dict("records"), column by column: several times faster on Arrow-backed string
+    columns, which rules walk row by row over whole inventories."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True))
+            for row in zip(*(frame[column].tolist() for column in columns), strict=True)]
+
+
 def as_int(value: Any) -> int:
     """Counts and sizes as stored (ECS keeps task sizes as strings, "1024"); missing -> 0."""
     try:
         return int(float(value))
     except (TypeError, ValueError):
         return 0
+
+
+def _series_codes(columns: list[pa.ChunkedArray]) -> np.ndarray:
+    """A series number for every row of the metrics table.
+
+    A series' datapoints mostly sit in consecutive rows (as collected), so the table is cut into
+    runs where any key column changes (one vectorised comparison per column), and only the
+    runs' first rows are looked up by key. A groupby over six string columns of millions of
+    rows took seconds.
+    """
+    rows = len(columns[0])
+    changed = np.zeros(rows, dtype=bool)
+    changed[0] = True
+    for column in columns:
+        differs = pc.not_equal(column.slice(1), column.slice(0, len(column) - 1))
+        changed[1:] |= pc.fill_null(differs, True).to_numpy(zero_copy_only=False)
+    run_starts = np.flatnonzero(changed)
+    numbers: dict[tuple[str, ...], int] = {}
+    run_codes = np.fromiter(
+        (numbers.setdefault(key, len(numbers)) for key in zip(
+            *(_take(column, run_starts) for column in columns), strict=True)),
+        dtype=np.int64, count=len(run_starts))
+    return np.repeat(run_codes, np.diff(np.append(run_starts, rows)))
+
+
+def _strings(column: pd.Series) -> pa.ChunkedArray:
+    """A key column as Arrow strings: no copy when pandas already keeps it in Arrow."""
+    if not isinstance(column.dtype, np.dtype):  # str / Arrow-backed extension dtypes
+        array = pa.array(column.array)
+    else:
+        array = pa.array(column.astype(str).to_numpy(dtype=object))
+    if not isinstance(array, pa.ChunkedArray):
+        array = pa.chunked_array([array])
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array
+    return pc.cast(array, pa.string())
+
+
+def _take(column: pa.ChunkedArray, rows: np.ndarray) -> list[str]:
+    return column.take(pa.array(rows)).to_pylist()
 
 
 @dataclass
@@ -123,7 +173,7 @@ class Snapshot:
     def period_seconds(self) -> int:
         return int(self.manifest["period_seconds"])
 
-    @property
+    @cached_property
     def expected_datapoints(self) -> int:
         seconds = (self.window_end - self.window_start).total_seconds()
         return max(1, int(seconds // self.period_seconds))
@@ -141,7 +191,8 @@ class Snapshot:
             self._sorted_stamps = pd.DatetimeIndex([], tz="UTC", name="timestamp")
             return {}
         keys = ["account", "region", "namespace", "metric", "resource", "stat"]
-        codes = metrics.groupby(keys, sort=False).ngroup().to_numpy()
+        columns = [_strings(metrics[key]) for key in keys]
+        codes = _series_codes(columns)
         stamps = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True),
                                   name="timestamp")
         order = np.lexsort((stamps.asi8, codes))  # stable: equal timestamps keep their order
@@ -150,10 +201,10 @@ class Snapshot:
         stops = np.concatenate((starts[1:], [len(codes)]))
         self._sorted_values = metrics["value"].to_numpy(dtype=float)[order]
         self._sorted_stamps = stamps[order]
-        first_rows = metrics[keys].take(order[starts])
-        return {tuple(str(part) for part in key): (int(start), int(stop))
-                for key, start, stop in zip(first_rows.itertuples(index=False, name=None),
-                                            starts, stops, strict=True)}
+        first_rows = order[starts]
+        columns = [_take(column, first_rows) for column in columns]
+        return dict(zip(zip(*columns, strict=True),
+                        zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
 
     def series(
         self, account: str, region: str, namespace: str, metric: str, resource: str, stat: str

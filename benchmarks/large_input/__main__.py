@@ -146,7 +146,8 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
     })
     size = rng.lognormal(23, 2, n)  # median ~10 GB, a long tail of large buckets
     untiered = [i for i in range(n) if i % 3]  # collection sizes only these
-    at = (lambda values: [values[i] for i in untiered])
+    def at(values: list[str]) -> list[str]:
+        return [values[i] for i in untiered]
     metrics.append(_metric_rows(at(accounts), at(regions), "AWS/S3",
                                 [f"{names[i]}/StandardStorage" for i in untiered],
                                 "BucketSizeBytes", "Average", size[untiered], daily, rng))

@@ -14,7 +14,7 @@ from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.ecs_common import ServiceView, ecs_services
 from rightsizer.rules.series import rounded
-from rightsizer.snapshot import Snapshot
+from rightsizer.snapshot import Snapshot, records
 
 RULE_ID = "ecs-autoscaling-missing"
 ECS = "AWS/ECS"
@@ -55,7 +55,7 @@ def _scaled_services(snapshot: Snapshot) -> set[tuple[str, str, str]]:
     """(account, region, "service/<cluster>/<service>") of every registered scalable target."""
     frame = snapshot.table("autoscaling_targets")
     return {(str(row["account"]), str(row["region"]), str(row["resource_id"]))
-            for row in frame.to_dict("records")}
+            for row in records(frame)}
 
 
 def needed_tasks(cpu_average: pd.Series, desired: int, target_percent: float,

@@ -8,7 +8,7 @@ from typing import Any
 
 from rightsizer import pricing
 from rightsizer.findings import Resource
-from rightsizer.snapshot import Snapshot, as_int, decode_json_cell
+from rightsizer.snapshot import Snapshot, as_int, decode_json_cell, records
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
 
@@ -92,7 +92,7 @@ def _service_views(snapshot: Snapshot) -> list[ServiceView]:
 
 
 def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
-    for row in snapshot.table("ecs_services").to_dict("records"):
+    for row in records(snapshot.table("ecs_services")):
         strategy = _strategy(row.get("capacity_provider_strategy"))
         launch_type = str(row.get("launch_type") or "")
         if not strategy and not launch_type:
@@ -160,7 +160,7 @@ def _scalable_targets(snapshot: Snapshot) -> dict[tuple[str, str, str], dict[str
     """The first scalable target of each (account, region, resource id): one pass, not a
     filter of the whole table per service."""
     index: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for row in snapshot.table("autoscaling_targets").to_dict("records"):
+    for row in records(snapshot.table("autoscaling_targets")):
         index.setdefault((str(row["account"]), str(row["region"]), str(row["resource_id"])),
                          row)
     return index

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import cheapest_valid_size
+from rightsizer.fargate_sizes import first_fitting, sizes_by_cost
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.ecs_common import ScalingView, ServiceView, ecs_services, scaling_for
@@ -172,9 +172,10 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
                 memory_needed_mib,
                 scaled.per_task_memory_percent / mem_target * service.memory_mib)
 
-    best = cheapest_valid_size(
-        cpu_needed_units, memory_needed_mib, lambda c, m: hourly(c, m) or float("inf")
-    )
+    by_cost = snapshot.derived(
+        f"fargate-sizes-by-cost/{service.region}/{service.spot_share}",
+        lambda _: sizes_by_cost(lambda c, m: hourly(c, m) or float("inf")))
+    best = first_fitting(by_cost, cpu_needed_units, memory_needed_mib)
     if best is None:
         return None
     new_cpu, new_memory = best

@@ -18,7 +18,7 @@ from rightsizer.rules.base import (
     unreadable_reservations_caveat,
     uptime_shortfall,
 )
-from rightsizer.snapshot import Snapshot, decode_json_cell
+from rightsizer.snapshot import Snapshot, decode_json_cell, records
 
 RULE_ID = "elasticache-reserved-node"
 NAMESPACE = "AWS/ElastiCache"
@@ -59,14 +59,14 @@ def _clusters(snapshot: Snapshot) -> list[_Cluster]:
             num_nodes=max(1, int(row.get("num_nodes") or 1)),
             status=str(row["status"]),
         )
-        for row in snapshot.table("elasticache_clusters").to_dict("records")
+        for row in records(snapshot.table("elasticache_clusters"))
     ]
 
 
 def _reserved_nodes(snapshot: Snapshot) -> dict[tuple[str, str, str], int]:
     """Active reserved nodes per (account, region, node type)."""
     nodes: dict[tuple[str, str, str], int] = defaultdict(int)
-    for row in snapshot.table("elasticache_reservations").to_dict("records"):
+    for row in records(snapshot.table("elasticache_reservations")):
         if str(row.get("state")) != "active":
             continue  # payment-pending / retired reservations bill nothing against usage
         key = (str(row["account"]), str(row["region"]), str(row["node_type"]).lower())

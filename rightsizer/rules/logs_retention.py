@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from rightsizer import pricing
 from rightsizer.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.snapshot import Snapshot
+from rightsizer.snapshot import Snapshot, records
 
 RULE_ID = "logs-retention"
 GB = 1024**3
@@ -60,7 +60,7 @@ def older_share(age_days: float, retention_days: int) -> float:
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
-    for row in snapshot.table("log_groups").to_dict("records"):
+    for row in records(snapshot.table("log_groups")):
         if int(row.get("retention_days") or 0) != 0:
             continue  # a retention is set: the group's data expires already
         stored_bytes = int(row.get("stored_bytes") or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rightsizer.findings import Resource
-from rightsizer.snapshot import Snapshot, as_int, decode_json_cell
+from rightsizer.snapshot import Snapshot, as_int, decode_json_cell, records
 
 # RDS reservations (except license-included engines) are size-flexible within a family,
 # counted in normalized units; Multi-AZ counts double. Source:
@@ -58,7 +58,7 @@ def rds_instances(snapshot: Snapshot) -> list[RdsInstance]:
             storage_type=str(row.get("storage_type") or "").lower(),
             allocated_storage_gb=as_int(row.get("allocated_storage_gb")),
         )
-        for row in snapshot.table("rds_instances").to_dict("records")
+        for row in records(snapshot.table("rds_instances"))
     ]
 
 

@@ -18,7 +18,7 @@ from rightsizer.rules.base import (
     uptime_shortfall,
 )
 from rightsizer.rules.rds_common import NORMALIZED_UNITS, RdsInstance, no_price, rds_instances
-from rightsizer.snapshot import Snapshot
+from rightsizer.snapshot import Snapshot, records
 
 RULE_ID = "rds-reserved-instance"
 
@@ -41,7 +41,7 @@ class Settings(RuleSettings):
 def _reserved_units(snapshot: Snapshot) -> dict[tuple[str, str, str, str], float]:
     """Active reserved units per (account, region, family, product)."""
     units: dict[tuple[str, str, str, str], float] = defaultdict(float)
-    for row in snapshot.table("rds_reservations").to_dict("records"):
+    for row in records(snapshot.table("rds_reservations")):
         if str(row.get("state")) != "active":
             continue
         instance_class = str(row["instance_class"])

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from rightsizer import pricing
 from rightsizer.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.snapshot import Snapshot, decode_json_cell
+from rightsizer.snapshot import Snapshot, decode_json_cell, records
 
 RULE_ID = "s3-lifecycle"
 GB = 1024**3
@@ -123,7 +123,7 @@ def estimate_cold_gb(size: SizeHistory | None, created_at: datetime | None,
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     created: dict[Any, datetime | None] = {}  # parsing each date once: many buckets share one
-    for row in snapshot.table("s3_buckets").to_dict("records"):
+    for row in records(snapshot.table("s3_buckets")):
         resource = Resource("s3-bucket", str(row["arn"]), str(row["bucket"]),
                             str(row["account"]), str(row["region"]),
                             decode_json_cell(row.get("tags"), {}))
