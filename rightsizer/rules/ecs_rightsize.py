@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import first_fitting, sizes_by_cost
+from rightsizer.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.ecs_common import ScalingView, ServiceView, ecs_services, scaling_for
@@ -69,6 +70,22 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     return result
 
 
+def _price_lookup(snapshot: Snapshot, service: ServiceView, by_cost: tuple[PricedSize, ...]
+                  ) -> Callable[[int, int], float | None]:
+    """service.hourly_usd, answered from the region's priced sizes (the same figures) when the
+    size is a valid Fargate pair: ~20,000 services ask for theirs."""
+    prices = snapshot.derived(
+        f"fargate-hourly/{service.region}/{service.spot_share}",
+        lambda _: {(cpu, memory): cost for cost, cpu, memory in by_cost})
+
+    def hourly(cpu: int, memory: int) -> float | None:
+        cost = prices.get((cpu, memory))
+        if cost is None:
+            return service.hourly_usd(cpu, memory)
+        return None if math.isinf(cost) else cost
+    return hourly
+
+
 @dataclass(frozen=True)
 class _Scaled:
     """What target tracking changes about the sizing (see _scaling_facts)."""
@@ -110,7 +127,10 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     if service.task_count <= 0:
         return skipped_for(resource, RULE_ID, "not-applicable", "scaled to zero tasks")
 
-    hourly = service.hourly_usd
+    by_cost = snapshot.derived(
+        f"fargate-sizes-by-cost/{service.region}/{service.spot_share}",
+        lambda _: sizes_by_cost(lambda c, m: service.hourly_usd(c, m) or float("inf")))
+    hourly = _price_lookup(snapshot, service, by_cost)
 
     current_hourly = hourly(service.cpu_units, service.memory_mib)
     if current_hourly is None:
@@ -172,9 +192,6 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
                 memory_needed_mib,
                 scaled.per_task_memory_percent / mem_target * service.memory_mib)
 
-    by_cost = snapshot.derived(
-        f"fargate-sizes-by-cost/{service.region}/{service.spot_share}",
-        lambda _: sizes_by_cost(lambda c, m: hourly(c, m) or float("inf")))
     best = first_fitting(by_cost, cpu_needed_units, memory_needed_mib)
     if best is None:
         return None

@@ -155,9 +155,10 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, state: 
     objects_at = objects.position(resource.account, resource.region,
                                   f"{resource.name}/AllStorageTypes")
     region = resource.region
-    standard = pricing.s3_gb_month_usd(region, "STANDARD")
-    infrequent = pricing.s3_gb_month_usd(region, "STANDARD_IA")
-    glacier = pricing.s3_gb_month_usd(region, "GLACIER")
+    standard, infrequent, glacier = snapshot.derived(
+        f"s3-storage-prices/{region}",  # one lookup per region, not three per bucket
+        lambda _: tuple(pricing.s3_gb_month_usd(region, storage)
+                        for storage in ("STANDARD", "STANDARD_IA", "GLACIER")))
     size_gb = size.last_bytes / GB if size is not None else None
     evidence: dict[str, Any] = {"lifecycle": state, "standard_gb": _round(size_gb)}
     monthly_cost = savings = 0.0
