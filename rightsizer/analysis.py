@@ -9,6 +9,7 @@ from typing import Any
 from rightsizer import pricing, suppression
 from rightsizer.config import Config
 from rightsizer.findings import Finding, Skipped
+from rightsizer.outputs.formatting import MAX_LISTED_ROWS
 from rightsizer.rules import REGISTRY
 from rightsizer.snapshot import Snapshot, decode_json_cell
 
@@ -25,10 +26,17 @@ _TAGGED_TABLES = {
 
 def _tags_by_resource(snapshot: Snapshot) -> dict[str, dict[str, str]]:
     tags: dict[str, dict[str, str]] = {}
+    decoded: dict[str, dict[str, str]] = {}  # most resources share a handful of tag sets
     for table, column in _TAGGED_TABLES.items():
         frame = snapshot.table(table)
-        for resource_id, raw in zip(frame[column], frame["tags"], strict=False):
-            tags[str(resource_id)] = decode_json_cell(raw, {})
+        for resource_id, raw in zip(frame[column].tolist(), frame["tags"].tolist(),
+                                    strict=False):
+            if isinstance(raw, str):
+                if raw not in decoded:
+                    decoded[raw] = decode_json_cell(raw, {})
+                tags[str(resource_id)] = decoded[raw]
+            else:
+                tags[str(resource_id)] = decode_json_cell(raw, {})
     return tags
 
 
@@ -37,8 +45,10 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     tags = _tags_by_resource(snapshot)
-    for rule_id in config.enabled_rules():
-        result = REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id))
+    with pricing.pinned_cache_dir():
+        results = [(rule_id, REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id)))
+                   for rule_id in config.enabled_rules()]
+    for rule_id, result in results:
         for finding in result.findings:
             verdict = suppression.check(config.suppress, rule_id, finding.resource_id,
                                         finding.name, tags.get(finding.resource_id, {}), today)
@@ -47,10 +57,13 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
                                        finding.name, finding.account, finding.region,
                                        "suppressed", verdict.detail))
                 continue
-            if verdict.note:
-                finding = replace(finding, reason=f"{finding.reason} ({verdict.note})")
             severity = config.severity.severity_for(finding.monthly_savings_usd)
-            findings.append(replace(finding, severity=severity))
+            if verdict.note:
+                findings.append(replace(finding, reason=f"{finding.reason} ({verdict.note})",
+                                        severity=severity))
+            else:
+                finding.severity = severity  # a fresh object from the rule: no copy needed
+                findings.append(finding)
         for row in result.skipped:
             verdict = suppression.check(config.suppress, rule_id, row.resource_id, row.name,
                                         tags.get(row.resource_id, {}), today)
@@ -123,7 +136,9 @@ def build_context(snapshot: Snapshot, findings: list[Finding]) -> dict[str, Any]
     )
     return {
         "rules": {rule.id: {"title": rule.title, "why": rule.why} for rule in REGISTRY.values()},
-        "apply": {f.id: REGISTRY[f.rule].how_to_apply(f) for f in findings},
+        # How-to-apply commands appear only beside the findings report.html lists (the first
+        # MAX_LISTED_ROWS, largest first); the rest would be built for nothing.
+        "apply": {f.id: REGISTRY[f.rule].how_to_apply(f) for f in findings[:MAX_LISTED_ROWS]},
         "cost_trend": [{"month": row["month"], "service": row["service"],
                         "amount_usd": round(float(row["amount_usd"]), 2)} for row in trend],
         "run": {

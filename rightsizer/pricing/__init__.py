@@ -19,6 +19,8 @@ import json
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -100,10 +102,24 @@ class Price:
     as_of: str
 
 
+_pinned: list[Path | None] = []
+
+
+@contextmanager
+def pinned_cache_dir() -> Iterator[None]:
+    """Resolve the cache location once for a whole analysis: rules ask for tens of thousands
+    of prices, and reading the environment for each was a tenth of a large run."""
+    _pinned.append(cache_dir())
+    try:
+        yield
+    finally:
+        _pinned.pop()
+
+
 def cache_dir() -> Path | None:
     """$RIGHTSIZER_PRICING_CACHE, else $XDG_CACHE_HOME/rightsizer/pricing (None when "off")."""
-    # Every price lookup asks this: memoised on the variables it reads (building the Path
-    # each time was most of a 100,000-resource run).
+    if _pinned:
+        return _pinned[-1]
     return _cache_dir_for(os.environ.get(CACHE_ENV, ""), os.environ.get("XDG_CACHE_HOME", ""),
                           os.environ.get("HOME", ""))
 

@@ -45,6 +45,11 @@ class RdsInstance:
 
 
 def rds_instances(snapshot: Snapshot) -> list[RdsInstance]:
+    # five rules walk the databases: the rows are decoded once
+    return snapshot.derived("rds-instances", _decode_instances)
+
+
+def _decode_instances(snapshot: Snapshot) -> list[RdsInstance]:
     return [
         RdsInstance(
             resource=Resource("rds-instance", str(row["arn"]), str(row["db_instance_id"]),
