@@ -123,12 +123,11 @@ class SeriesStats:
             cached = self._percentiles[percent] = self._at(self._sorted_values, offsets)
         return cached
 
-    @cached_property
-    def median(self) -> np.ndarray:
-        """The pandas median: the mean of the two middle values of an even count."""
-        low = self._at(self._sorted_values, np.maximum(self.count - 1, 0) // 2)
-        high = self._at(self._sorted_values, self.count // 2)
-        return (low + high) / 2
+    def median_of(self, position: int) -> float:
+        """One series' median (as pandas): asked for findings only, so no sort of the whole
+        block just for it."""
+        lo, hi = self._starts[position], self._starts[position + 1]
+        return float(np.median(self._values[lo:hi])) if hi > lo else float("nan")
 
     # --- daily peaks ---------------------------------------------------------------------------
 
@@ -199,6 +198,10 @@ class OneSeries:
     @property
     def maximum(self) -> float:
         return self.figure(self.stats.maximum)
+
+    @property
+    def median(self) -> float:
+        return float("nan") if self.at is None else self.stats.median_of(self.at)
 
     @property
     def minimum(self) -> float:

@@ -129,6 +129,16 @@ def _series_codes(columns: list[pa.ChunkedArray]
     return np.repeat(run_codes, np.diff(np.append(run_starts, rows))), list(numbers)
 
 
+def _first_failures(snapshot: Snapshot) -> dict[tuple[str, str, str, str], str]:
+    """"code: message" of the first error row of each (service, operation, account, region)."""
+    failures: dict[tuple[str, str, str, str], str] = {}
+    for row in records(snapshot.table("errors")):
+        key = (str(row["service"]), str(row["operation"]), str(row["account"]),
+               str(row["region"]))
+        failures.setdefault(key, f"{row['code']}: {row['message']}")
+    return failures
+
+
 def _series_then_time(codes: np.ndarray, stamps: np.ndarray) -> np.ndarray:
     """Row order by series, then time (stable). Collected tables are already in that order
     (each series' datapoints together, oldest first): then no sort of millions of rows."""
@@ -199,6 +209,7 @@ class Snapshot:
         if metrics.empty:
             self._sorted_values = np.empty(0)
             self._sorted_stamps = pd.DatetimeIndex([], tz="UTC", name="timestamp")
+            self._sorted_stamps_ns = np.empty(0, dtype=np.int64)
             return {}
         keys = ["account", "region", "namespace", "metric", "resource", "stat"]
         columns = [_strings(metrics[key]) for key in keys]
@@ -211,6 +222,7 @@ class Snapshot:
         stops = np.concatenate((starts[1:], [len(codes)]))
         self._sorted_values = metrics["value"].to_numpy(dtype=float)[order]
         self._sorted_stamps = stamps[order]
+        self._sorted_stamps_ns = self._sorted_stamps.as_unit("ns").asi8
         return {keys_by_code[code]: (start, stop) for code, start, stop in zip(
             codes[starts].tolist(), starts.tolist(), stops.tolist(), strict=True)}
 
@@ -265,7 +277,7 @@ class Snapshot:
             rows = np.repeat(bounds[:, 0] - starts[:-1], lengths) + np.arange(starts[-1])
             stats = SeriesStats({key: i for i, key in enumerate(spans)},
                                 self._sorted_values[rows],
-                                self._sorted_stamps.as_unit("ns").asi8[rows], starts)
+                                self._sorted_stamps_ns[rows], starts)
         self._stats_cache[cache_key] = stats
         return stats
 
@@ -286,14 +298,9 @@ class Snapshot:
     def read_failure(self, service: str, operation: str, account: str,
                      region: str) -> str | None:
         """"code: message" when a read a rule depends on failed there, else None."""
-        errors = self.errors_for(service, operation)
-        if errors.empty:  # no filtering of an empty frame per resource (~1 ms each)
-            return None
-        mine = errors[(errors["account"] == account) & (errors["region"] == region)]
-        if mine.empty:
-            return None
-        row = mine.iloc[0]
-        return f"{row['code']}: {row['message']}"
+        # asked per resource: one dict of first failures instead of filtering a frame each time
+        failures = self.derived("read-failures", _first_failures)
+        return failures.get((service, operation, account, region))
 
     # --- persistence -------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ import math
 from typing import Any
 
 SEVERITIES = ("high", "medium", "low")
+# A browser stays usable up to a few thousand rows, and a Markdown page is read or pasted, not
+# searched: report.html and report.md list the largest findings (and the first skipped rows) up
+# to this many and say where the rest are. report.json and findings.csv always hold every one.
+MAX_LISTED_ROWS = 2000
 
 
 def money(value: Any) -> str:
@@ -39,8 +43,12 @@ def as_number(value: Any) -> float | None:
 
 
 def compact_json(value: Any) -> str:
-    """Lists and dicts as one short line (CSV cells, evidence values)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Lists and dicts as one short line (evidence values, Markdown fields)."""
+    return _COMPACT.encode(value)
+
+
+# json.dumps with options builds a new encoder per call; this one is made once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def evidence_value(key: str, value: Any) -> str:

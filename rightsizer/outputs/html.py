@@ -20,6 +20,7 @@ from markupsafe import Markup
 import rightsizer
 from rightsizer.outputs.charts import cost_trend_chart, evidence_charts, savings_trend_chart
 from rightsizer.outputs.formatting import (
+    MAX_LISTED_ROWS,
     SEVERITIES,
     as_number,
     date_part,
@@ -85,9 +86,7 @@ def _content_security_policy(script: str) -> str:
             f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
-# A browser stays usable up to a few thousand rows; past that the page is shown the largest
-# findings only and says where the rest are (report.json always has every one).
-MAX_HTML_ROWS = 2000
+MAX_HTML_ROWS = MAX_LISTED_ROWS  # the page says where the rest are (see formatting)
 
 
 def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:

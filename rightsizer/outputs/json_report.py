@@ -40,8 +40,38 @@ def ordered_report(report: dict[str, Any]) -> dict[str, Any]:
 
 def finding_columns(findings: list[dict[str, Any]]) -> list[str]:
     """The JSON finding keys, in schema order, plus any extra key a newer rule added."""
-    extra = sorted({key for row in findings for key in row} - set(FINDING_KEYS))
+    extra = sorted(set().union(*findings) - set(FINDING_KEYS))
     return [*FINDING_KEYS, *extra]
+
+
+def compact_plain_json(value: Any) -> str:
+    """Exactly `json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False)`; a
+    value already plain (the usual case) skips the `_plain` copy."""
+    if _is_plain(value):
+        try:
+            return _COMPACT.encode(value)
+        except ValueError:  # NaN or infinity: null, as _plain makes them
+            pass
+    return _COMPACT.encode(_plain(value))
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False,
+                            separators=(",", ":"))
+
+
+def _is_plain(value: Any) -> bool:
+    """Only JSON's own types and str keys, all the way down (floats are checked for NaN by
+    the encoder, with allow_nan=False)."""
+    kind = type(value)
+    if kind is dict:
+        if not _STR.issuperset(map(type, value)):
+            return False
+        values: Any = value.values()
+    elif kind is list:
+        values = value
+    else:
+        return kind in _ATOMS
+    return _ATOMS.issuperset(map(type, values)) or all(map(_is_plain, values))
 
 
 def _ordered(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rightsizer.outputs.formatting import (
+    MAX_LISTED_ROWS,
     SEVERITIES,
     change_text,
     compact_json,
@@ -17,8 +17,9 @@ from rightsizer.outputs.formatting import (
 )
 
 # CommonMark backslash-escapes any ASCII punctuation; escaping these keeps an AWS name such as
-# `a|b` or `<img ...>` from breaking the table or injecting markup.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&])")
+# `a|b` or `<img ...>` from breaking the table or injecting markup. The backslash goes first, so
+# the escapes added after it are not escaped again.
+_SPECIAL = ("\\", "`", "*", "_", "{", "}", "[", "]", "<", ">", "|", "~", "&")
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -75,9 +76,13 @@ def _summary(report: dict[str, Any]) -> str:
 def _findings(findings: list[dict[str, Any]]) -> str:
     if not findings:
         return "## Findings\n\nNo savings found: every resource checked looks right-sized."
-    lines = [
-        "## Findings (by monthly savings)",
-        "",
+    total = len(findings)
+    findings = findings[:MAX_LISTED_ROWS]  # the largest: report.json keeps them in that order
+    lines = ["## Findings (by monthly savings)", ""]
+    if total > len(findings):
+        lines += [f"Showing the {len(findings):,} largest of {total:,} findings; every finding is "
+                  "in report.json (and findings.csv with `--format csv`).", ""]
+    lines += [
         "| # | Rule | Severity | Resource | Region | Change | Monthly cost | Monthly savings |",
         "|---:|---|---|---|---|---|---:|---:|",
     ]
@@ -121,10 +126,13 @@ def _skipped(skipped: list[dict[str, Any]]) -> str:
         return ""
     lines = [f"## Skipped resources ({len(skipped)})", "",
              "| Rule | Resource | Region | Reason | Detail |", "|---|---|---|---|---|"]
-    for row in skipped:
+    for row in skipped[:MAX_LISTED_ROWS]:
         lines.append(f"| {_text(row.get('rule'))} | {_text(row.get('name'))} | "
                      f"{_text(row.get('region'))} | {_text(row.get('reason'))} | "
                      f"{_text(row.get('detail'))} |")
+    if len(skipped) > MAX_LISTED_ROWS:
+        lines += ["", f"Showing {MAX_LISTED_ROWS:,} of {len(skipped):,} skipped resources; "
+                      "all are in report.json."]
     return "\n".join(lines)
 
 
@@ -145,4 +153,7 @@ def _text(value: Any) -> str:
     """One table-safe line: markdown punctuation escaped, newlines folded."""
     text = "" if value is None else str(value)
     text = " ".join(text.split())
-    return _SPECIAL.sub(r"\\\1", text)
+    for char in _SPECIAL:  # str.replace per character: several times faster than re.sub here
+        if char in text:
+            text = text.replace(char, "\\" + char)
+    return text

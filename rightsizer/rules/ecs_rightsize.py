@@ -209,9 +209,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         "cpu_max_percent": rounded(cpu_peak_pct),
         # medians of the hourly peaks: the typical hour, from the series already fetched
         # (an Average series would be billed again for a figure no decision uses)
-        "cpu_median_hourly_peak_percent": rounded(cpu.figure(cpu.stats.median)),
+        "cpu_median_hourly_peak_percent": rounded(cpu.median),
         "memory_max_percent": rounded(mem_peak_pct),
-        "memory_median_hourly_peak_percent": rounded(mem.figure(mem.stats.median)),
+        "memory_median_hourly_peak_percent": rounded(mem.median),
         "coverage": round(window_coverage, 3),
         "datapoints": datapoints,
         "period_seconds": snapshot.period_seconds,
