@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rightsizer import pricing
@@ -74,7 +75,18 @@ class ServiceView:
 
 
 def _strategy(raw: object) -> tuple[tuple[str, int, int], ...]:
-    items = decode_json_cell(raw, [])
+    if isinstance(raw, str):
+        return _strategy_text(raw)
+    return _strategy_items(decode_json_cell(raw, []))
+
+
+@lru_cache(maxsize=4096)
+def _strategy_text(raw: str) -> tuple[tuple[str, int, int], ...]:
+    # a few distinct strategies across thousands of services: each text is parsed once
+    return _strategy_items(decode_json_cell(raw, []))
+
+
+def _strategy_items(items: list[dict[str, object]]) -> tuple[tuple[str, int, int], ...]:
     return tuple(
         (str(item.get("capacityProvider", "")), as_int(item.get("weight")),
          as_int(item.get("base")))
