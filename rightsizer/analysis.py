@@ -9,6 +9,7 @@ from typing import Any
 from rightsizer import pricing, suppression
 from rightsizer.config import Config
 from rightsizer.findings import Finding, Skipped
+from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs.formatting import MAX_LISTED_ROWS
 from rightsizer.rules import REGISTRY
 from rightsizer.snapshot import Snapshot, decode_json_cell
@@ -45,7 +46,8 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     tags = _tags_by_resource(snapshot)
-    with pricing.pinned_cache_dir():
+    # rules make ~100,000s of small objects over a large snapshot: see gc_paused
+    with pricing.pinned_cache_dir(), gc_paused():
         results = [(rule_id, REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id)))
                    for rule_id in config.enabled_rules()]
     for rule_id, result in results:
@@ -88,6 +90,12 @@ def non_overlapping_savings(findings: list[Finding]) -> float:
 
 def build_report(snapshot: Snapshot, findings: list[Finding],
                  skipped: list[Skipped]) -> dict[str, Any]:
+    with gc_paused():
+        return _report(snapshot, findings, skipped)
+
+
+def _report(snapshot: Snapshot, findings: list[Finding],
+            skipped: list[Skipped]) -> dict[str, Any]:
     manifest = snapshot.manifest
     by_rule: dict[str, dict[str, Any]] = {}
     for finding in findings:

@@ -91,11 +91,16 @@ def _copied(value: Any) -> Any:
     kind = type(value)
     if kind in _ATOMS:
         return value
-    if kind is dict:  # the common case inlined: most keys are str, most values scalars
-        return {key if type(key) is str else _copied(key):
-                item if type(item) in _ATOMS else _copied(item)
+    if kind is dict:
+        if not _ATOMS.issuperset(map(type, value)):
+            return {_copied(key): _copied(item) for key, item in value.items()}
+        if _ATOMS.issuperset(map(type, value.values())):
+            return value.copy()  # the usual case, flat: copied in C
+        return {key: item if type(item) in _ATOMS else _copied(item)
                 for key, item in value.items()}
     if kind is list:
+        if _ATOMS.issuperset(map(type, value)):
+            return value.copy()
         return [item if type(item) in _ATOMS else _copied(item) for item in value]
     if kind is tuple:
         return tuple(_copied(item) for item in value)

@@ -55,7 +55,7 @@ def month_of(out_dir: Path) -> str | None:
 
 def earlier_reports(reports_dir: Path, month: str) -> list[tuple[str, dict[str, Any]]]:
     """(month, report) for every readable `<reports_dir>/<YYYY-MM>/report.json` before `month`,
-    oldest first. Unreadable ones are logged and left out."""
+    oldest first, each cut to what compare() reads. Unreadable ones are logged and left out."""
     found: list[tuple[str, dict[str, Any]]] = []
     try:
         candidates = sorted(p for p in Path(reports_dir).iterdir()
@@ -68,10 +68,23 @@ def earlier_reports(reports_dir: Path, month: str) -> list[tuple[str, dict[str, 
         if not path.is_file():
             continue  # e.g. a month that only holds a `collect` snapshot
         try:
-            found.append((directory.name, load_report(path)))
+            found.append((directory.name, _for_history(load_report(path))))
         except RightsizerError as exc:
             log.warning("ignoring an earlier report for history: %s", exc)
     return found
+
+
+# What compare() reads of a finding. An earlier report keeps only these: a year of 70 MB
+# reports, evidence and all, would otherwise be gigabytes held at once.
+_HISTORY_KEYS = ("id", "rule", "name", "resource_id", "account", "region",
+                 "monthly_savings_usd")
+
+
+def _for_history(report: dict[str, Any]) -> dict[str, Any]:
+    findings = [{key: finding[key] for key in _HISTORY_KEYS if key in finding}
+                for finding in report["findings"] if isinstance(finding, dict)]
+    return {**{key: value for key, value in report.items() if key not in
+               ("findings", "skipped", "errors")}, "findings": findings}
 
 
 def previous_report(report_path: Path) -> Path | None:
@@ -115,6 +128,8 @@ def compare(report: dict[str, Any], month: str,
     previous_month, previous = earlier[-1]
     before = _by_id(previous)
     resolved = [finding for key, finding in before.items() if key not in now]
+    # Each older month's ids once, newest first (not once per finding: that was quadratic).
+    older_ids = [(older_month, set(_by_id(older))) for older_month, older in reversed(earlier[:-1])]
     statuses: dict[str, dict[str, str]] = {}
     for key in now:
         if key not in before:
@@ -122,8 +137,8 @@ def compare(report: dict[str, Any], month: str,
             continue
         # Walk back while the finding is present: "since" is where this streak began.
         since = previous_month
-        for older_month, older in reversed(earlier[:-1]):
-            if key not in _by_id(older):
+        for older_month, ids in older_ids:
+            if key not in ids:
                 break
             since = older_month
         statuses[key] = {"status": "persisting", "since": since}

@@ -1,12 +1,17 @@
-"""The report's own figures: the run's API bill and savings that never count twice."""
+"""The report's own figures: the run's API bill, savings that never count twice, and the
+report and context built from the findings."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from rightsizer import pricing
-from rightsizer.analysis import api_cost_usd, non_overlapping_savings
+from rightsizer import analysis, pricing
+from rightsizer.analysis import api_cost_usd, build_context, non_overlapping_savings
 from rightsizer.findings import Finding
+from rightsizer.outputs.json_report import FINDING_KEYS
+from tests.snapshot_factory import SnapshotBuilder
 
 
 def test_api_bill_counts_every_cost_explorer_request_and_metric_requested():
@@ -30,3 +35,34 @@ def test_overlapping_findings_on_one_resource_count_once_at_the_largest():
     findings = [_finding("rds-idle", "db-1", 77.0), _finding("rds-reserved-instance", "db-1", 23.0),
                 _finding("rds-rightsize", "db-2", 10.0)]
     assert non_overlapping_savings(findings) == pytest.approx(87.0)
+
+
+def test_a_report_finding_is_a_copy_in_schema_order_as_asdict_made_it() -> None:
+    finding = dataclasses.replace(
+        _finding("s3-lifecycle", "bucket-1", 12.345),
+        current={"lifecycle": "absent"},
+        recommended={"transitions": [{"days": 90, "storage_class": "STANDARD_IA"}]},
+        evidence={"daily": [1.0, 2.5], "pair": (1, (2, 3)), "sizes": {"gb": 10}, "n": None},
+        monthly_cost_usd=10.005)
+    data = finding.to_dict()
+    assert list(data) == list(FINDING_KEYS)
+    expected = {**dataclasses.asdict(finding), "id": finding.id, "monthly_cost_usd": 10.01,
+                "monthly_savings_usd": 12.35}
+    assert data == expected and data["evidence"]["pair"] == (1, (2, 3))
+    data["evidence"]["daily"].append(9.0)
+    data["recommended"]["transitions"][0]["days"] = 1
+    data["evidence"]["sizes"]["gb"] = 0
+    assert finding.evidence == {"daily": [1.0, 2.5], "pair": (1, (2, 3)), "sizes": {"gb": 10},
+                                "n": None}
+    assert finding.recommended["transitions"][0]["days"] == 90
+
+
+def test_context_has_how_to_apply_for_the_findings_the_page_lists(monkeypatch) -> None:
+    monkeypatch.setattr(analysis, "MAX_LISTED_ROWS", 2)
+    findings = [dataclasses.replace(_finding("rds-reserved-instance", f"db-{index}", 9.0 - index),
+                                    current={"instance_class": "db.t3.medium",
+                                             "multi_az": False})
+                for index in range(5)]
+    context = build_context(SnapshotBuilder().build(), findings)
+    assert list(context["apply"]) == [finding.id for finding in findings[:2]]
+    assert "purchase-reserved-db-instances-offering" in context["apply"][findings[0].id]["cli"]

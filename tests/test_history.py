@@ -13,7 +13,7 @@ import pytest
 
 from rightsizer import slack
 from rightsizer.findings import stable_finding_id
-from rightsizer.history import build_history, previous_report
+from rightsizer.history import build_history, earlier_reports, previous_report
 from rightsizer.outputs import render_csv, render_markdown, write_outputs
 from rightsizer.outputs.json_report import FINDING_KEYS
 
@@ -159,6 +159,27 @@ def test_realized_counts_a_resource_once(tmp_path: Path) -> None:
     history = build_history(report("2026-11", []), tmp_path / "2026-11")
     assert history is not None and history["resolved"] == 2
     assert history["realized_savings_usd"] == 50.0
+
+
+def test_since_walks_back_each_month_until_the_finding_was_missing(tmp_path: Path) -> None:
+    present = {"2026-05": [API], "2026-06": [API, WORKER], "2026-07": [WORKER],
+               "2026-08": [API, WORKER], "2026-09": [API, WORKER, CRON]}
+    for month, findings in present.items():
+        (tmp_path / month).mkdir()
+        (tmp_path / month / "report.json").write_text(json.dumps(report(month, findings)))
+    history = build_history(report("2026-10", [API, WORKER, CRON, ADMIN]), tmp_path / "2026-10")
+    assert history is not None
+    assert {key: value["since"] for key, value in history["findings"].items()} == {
+        API["id"]: "2026-08", WORKER["id"]: "2026-06", CRON["id"]: "2026-09",
+        ADMIN["id"]: "2026-10"}
+
+
+def test_earlier_reports_keep_only_what_the_comparison_reads(reports: Path) -> None:
+    month, older = earlier_reports(reports, "2026-11")[-1]
+    assert month == "2026-10" and "skipped" not in older
+    assert set(older["findings"][0]) == {"id", "rule", "name", "resource_id", "account",
+                                         "region", "monthly_savings_usd"}
+    assert older["summary"] == MONTHS["2026-10"]["summary"]
 
 
 def test_a_report_outside_a_month_folder_has_no_history(tmp_path: Path) -> None:

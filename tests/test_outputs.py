@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import csv
+import datetime
+import gc
 import hashlib
 import html
+import http
 import io
 import json
 import os
@@ -15,8 +19,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs import (
     FORMATS,
     render_csv,
@@ -26,7 +32,14 @@ from rightsizer.outputs import (
     write_outputs,
 )
 from rightsizer.outputs.charts import cost_trend_chart, nice_ceiling, utilization_chart
-from rightsizer.outputs.formatting import describe_setting, evidence_value, money, percent
+from rightsizer.outputs.formatting import (
+    MAX_LISTED_ROWS,
+    describe_setting,
+    evidence_value,
+    money,
+    percent,
+)
+from rightsizer.outputs.json_text import compact_plain_json, indented_json, plain
 
 ACCOUNT = "123456789012"
 REGION = "ap-south-1"
@@ -196,6 +209,40 @@ def test_json_keeps_non_ascii_and_turns_nan_into_null(report: dict[str, Any]) ->
     assert parsed["findings"][0]["evidence"]["coverage"] is None
 
 
+class _Label(str):
+    pass
+
+
+ODD_VALUES: list[Any] = [
+    {}, [], [[]], [{}], {"a": {}, "b": [], "c": [[], {}]}, [[[[[1]]]]],
+    {"f": [{"days": 30, "class": "IA"}, {"days": 90}], "x": 1, "y": [1.5, None, True]},
+    {"nan": float("nan"), "inf": [float("inf"), -float("inf")], "ok": 0.1},
+    {3: "int key", 2.5: "float key", True: "bool key", None: "none key"},
+    {"tuple": (1, (2, 3)), "date": datetime.date(2026, 11, 1), "set": {1}},
+    {"numpy": [np.float64(2.5), np.int64(7), np.bool_(True), np.float64("nan")]},
+    collections.OrderedDict(b=1, a={"z": 2}),
+    {"sub": _Label("label"), "int_enum": http.HTTPStatus.OK},
+    {"text": 'quotes " and \\ and\nnewlines, },\n  {braces} é — ✓ \u2028'},
+    "a lone string", 3, None, float("nan"),
+]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_json_text_is_exactly_what_json_dumps_of_the_plain_value_writes(value: Any) -> None:
+    # indented_json (report.json) and compact_plain_json (CSV cells) skip the standard
+    # library's slow paths; the text must not change, whatever the value holds.
+    expected = json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False)
+    assert indented_json(value) == expected
+    assert compact_plain_json(value) == json.dumps(plain(value), separators=(",", ":"),
+                                                   ensure_ascii=False)
+
+
+def test_json_of_a_large_report_matches_json_dumps(report: dict[str, Any]) -> None:
+    report["findings"] = [copy.deepcopy(report["findings"][index % 4]) for index in range(300)]
+    expected = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    assert render_json(report) == expected
+
+
 # --- CSV --------------------------------------------------------------------------------------
 
 def test_csv_header_is_the_json_finding_keys_with_one_row_per_finding(
@@ -221,6 +268,19 @@ def test_csv_of_an_empty_report_is_just_the_header() -> None:
     assert len(rows) == 1 and rows[0][0] == "id"
 
 
+def test_csv_quotes_exactly_as_the_csv_module_does(report: dict[str, Any]) -> None:
+    tricky = ["a,b", 'say "hi"', "two\nlines", "cr\rhere", "", " lead", "plain", '",\r\n"']
+    for finding, text in zip(report["findings"], tricky, strict=False):
+        finding["name"] = text
+    report["findings"][0]["reason"] = tricky[-1]
+    text = render_csv(report)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert [row[5] for row in rows[1:]] == tricky[:len(report["findings"])]
+    again = io.StringIO()
+    csv.writer(again, lineterminator="\r\n").writerows(rows)
+    assert text == again.getvalue()
+
+
 # --- Markdown ---------------------------------------------------------------------------------
 
 def test_markdown_has_total_findings_by_savings_skipped_and_errors(
@@ -241,6 +301,31 @@ def test_markdown_escapes_table_breaking_names(report: dict[str, Any]) -> None:
 
 def test_markdown_of_an_empty_report_says_no_savings() -> None:
     assert "No savings found" in render_markdown(empty_report())
+
+
+def test_markdown_of_a_huge_report_lists_the_largest_findings_and_says_where_the_rest_are(
+        report: dict[str, Any]) -> None:
+    template, skipped_row = report["findings"][0], report["skipped"][0]
+    many, skipped = [], []
+    for index in range(MAX_LISTED_ROWS + 500):
+        finding = copy.deepcopy(template)
+        finding["id"] = f"{index:016x}"
+        finding["name"] = f"svc-{index:05d}"
+        finding["monthly_savings_usd"] = float(MAX_LISTED_ROWS + 500 - index)
+        many.append(finding)
+        skipped.append({**skipped_row, "name": f"idle-{index:05d}"})
+    big = {**report, "findings": many, "skipped": skipped,
+           "summary": {**report["summary"], "findings": len(many)}}
+    text = render_markdown(big)
+    assert f"**svc-{MAX_LISTED_ROWS - 1:05d}**" in text  # in the table, why and details
+    assert f"svc-{MAX_LISTED_ROWS:05d}" not in text  # smaller savings: in report.json only
+    assert (f"Showing the {MAX_LISTED_ROWS:,} largest of {MAX_LISTED_ROWS + 500:,} findings; "
+            "every finding is in report.json") in text
+    assert f"from {MAX_LISTED_ROWS + 500} findings" in text  # the summary counts them all
+    assert f"## Skipped resources ({MAX_LISTED_ROWS + 500})" in text
+    assert f"idle-{MAX_LISTED_ROWS - 1:05d}" in text and f"idle-{MAX_LISTED_ROWS:05d}" not in text
+    assert f"Showing {MAX_LISTED_ROWS:,} of {MAX_LISTED_ROWS + 500:,} skipped" in text
+    assert "Showing" not in render_markdown(report)
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -474,3 +559,15 @@ def test_html_of_a_huge_report_shows_the_largest_findings_and_says_where_the_res
     assert 'id="findings-truncated"' in page
     assert f"{MAX_HTML_ROWS + 500:,} findings" in page
     assert 'id="findings-truncated"' not in render_html(report, context)
+
+
+def test_renderers_pause_the_garbage_collector_and_restore_it(report: dict[str, Any]) -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        render_markdown(report)  # a renderer's own pause inside leaves it off
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a failing render")
+    assert gc.isenabled()

@@ -5,7 +5,6 @@ Renderers only format what the rules produced; they never compute savings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ from rightsizer.history import HISTORY_FILE
 from rightsizer.outputs.atomic import atomic_write_text
 from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.html import render_html
-from rightsizer.outputs.json_report import _plain, render_json
+from rightsizer.outputs.json_report import render_json
+from rightsizer.outputs.json_text import indented_json
 from rightsizer.outputs.markdown import render_markdown
 
 __all__ = ["FILE_NAMES", "FORMATS", "render_csv", "render_html", "render_json",
@@ -45,8 +45,7 @@ def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path
     history = (context or {}).get("history")
     if history:
         # Beside report.json, not inside it: report.json's schema is a contract (DESIGN.md).
-        rendered[HISTORY_FILE] = json.dumps(_plain(history), indent=2, ensure_ascii=False,
-                                            allow_nan=False) + "\n"
+        rendered[HISTORY_FILE] = indented_json(history) + "\n"
     out_dir = Path(out_dir)
     return [atomic_write_text(out_dir / name, text) for name, text in rendered.items()]
 
