@@ -303,17 +303,24 @@ def test_markdown_of_an_empty_report_says_no_savings() -> None:
     assert "No savings found" in render_markdown(empty_report())
 
 
-def test_markdown_of_a_huge_report_lists_the_largest_findings_and_says_where_the_rest_are(
-        report: dict[str, Any]) -> None:
-    template, skipped_row = report["findings"][0], report["skipped"][0]
-    many, skipped = [], []
-    for index in range(MAX_LISTED_ROWS + 500):
+def _many_findings(template: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """`count` copies of a finding, each its own id and name, largest savings first."""
+    many = []
+    for index in range(count):
         finding = copy.deepcopy(template)
         finding["id"] = f"{index:016x}"
         finding["name"] = f"svc-{index:05d}"
-        finding["monthly_savings_usd"] = float(MAX_LISTED_ROWS + 500 - index)
+        finding["monthly_savings_usd"] = float(count - index)
         many.append(finding)
-        skipped.append({**skipped_row, "name": f"idle-{index:05d}"})
+    return many
+
+
+def test_markdown_of_a_huge_report_lists_the_largest_findings_and_says_where_the_rest_are(
+        report: dict[str, Any]) -> None:
+    skipped_row = report["skipped"][0]
+    many = _many_findings(report["findings"][0], MAX_LISTED_ROWS + 500)
+    skipped = [{**skipped_row, "name": f"idle-{index:05d}"}
+               for index in range(MAX_LISTED_ROWS + 500)]
     big = {**report, "findings": many, "skipped": skipped,
            "summary": {**report["summary"], "findings": len(many)}}
     text = render_markdown(big)
@@ -544,14 +551,7 @@ def test_html_of_a_huge_report_shows_the_largest_findings_and_says_where_the_res
         report: dict[str, Any], context: dict[str, Any]) -> None:
     from rightsizer.outputs.html import MAX_HTML_ROWS
 
-    template = report["findings"][0]
-    many = []
-    for index in range(MAX_HTML_ROWS + 500):
-        finding = copy.deepcopy(template)
-        finding["id"] = f"{index:016x}"
-        finding["name"] = f"svc-{index:05d}"
-        finding["monthly_savings_usd"] = float(MAX_HTML_ROWS + 500 - index)
-        many.append(finding)
+    many = _many_findings(report["findings"][0], MAX_HTML_ROWS + 500)
     big = {**report, "findings": many}
     page = render_html(big, context)
     assert "svc-00000" in page and f"svc-{MAX_HTML_ROWS - 1:05d}" in page
