@@ -8,7 +8,7 @@ import pytest
 from rightsizer import pricing
 from rightsizer.fargate_sizes import is_valid_size, valid_sizes
 from rightsizer.rules.ecs_rightsize import Settings, evaluate
-from tests.snapshot_factory import HOURS, REGION, SnapshotBuilder, daily_spikes, flat
+from tests.snapshot_factory import ACCOUNT, HOURS, REGION, SnapshotBuilder, daily_spikes, flat
 
 DEFAULTS = Settings()
 
@@ -298,16 +298,17 @@ def test_cpu_near_its_limit_keeps_its_cpu_and_sheds_memory():
 
 
 def test_trend_is_median_of_pairwise_slopes_and_ignores_one_busy_day():
-    import pandas as pd
-
-    from rightsizer.rules.series import daily_peak_trend_per_day
-
-    index = pd.date_range("2026-10-01", periods=HOURS, freq="h", tz="UTC")
-    assert daily_peak_trend_per_day(pd.Series(flat(20), index=index)) == 0.0
+    def daily_peak_trend_per_day(values: np.ndarray) -> float:
+        """The trend ecs-rightsize reads: the bulk statistics of the service's CPU series."""
+        snapshot = SnapshotBuilder().metric("AWS/ECS", "CPUUtilization", "edufly/svc",
+                                            "Maximum", values).build()
+        stats = snapshot.series_stats("AWS/ECS", "CPUUtilization", "Maximum")
+        return float(stats.daily_peak_trend[stats.position(ACCOUNT, REGION, "edufly/svc")])
+    assert daily_peak_trend_per_day(flat(20)) == 0.0
     one_busy_day = flat(20)
     one_busy_day[24 * 12:24 * 13] = 80
-    assert daily_peak_trend_per_day(pd.Series(one_busy_day, index=index)) == 0.0
-    assert daily_peak_trend_per_day(pd.Series(flat(20, 96), index=index[:96])) == 0.0
+    assert daily_peak_trend_per_day(one_busy_day) == 0.0
+    assert daily_peak_trend_per_day(flat(20, 96)) == 0.0
 
 
 # --- autoscaling ------------------------------------------------------------------------------

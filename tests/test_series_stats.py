@@ -1,4 +1,4 @@
-"""Bulk per-series statistics agree with the one-series helpers the rules were written with."""
+"""Bulk per-series statistics agree with one-series reference implementations."""
 
 from __future__ import annotations
 
@@ -6,13 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rightsizer.rules.series import (
-    coverage,
-    daily_max,
-    daily_peak_trend_per_day,
-    percentile,
-)
+from rightsizer.rules.series import percentile
 from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from tests.series_reference import coverage, daily_max, daily_peak_trend_per_day
 
 START = pd.Timestamp("2026-10-01T00:00:00Z")
 
