@@ -12,9 +12,9 @@ from pydantic import Field, model_validator
 from rightsizer import pricing
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import ServiceView, ecs_services
+from rightsizer.rules.ecs_common import ServiceView, ecs_services, has_scalable_target
 from rightsizer.rules.series import rounded
-from rightsizer.snapshot import Snapshot, records
+from rightsizer.snapshot import Snapshot
 
 RULE_ID = "ecs-autoscaling-missing"
 ECS = "AWS/ECS"
@@ -51,13 +51,6 @@ class Settings(RuleSettings):
         return self
 
 
-def _scaled_services(snapshot: Snapshot) -> set[tuple[str, str, str]]:
-    """(account, region, "service/<cluster>/<service>") of every registered scalable target."""
-    frame = snapshot.table("autoscaling_targets")
-    return {(str(row["account"]), str(row["region"]), str(row["resource_id"]))
-            for row in records(frame)}
-
-
 def needed_tasks(cpu_average: pd.Series, desired: int, target_percent: float,
                  min_capacity: int) -> np.ndarray:
     """Tasks target tracking would have run each hour: enough to bring the hour's CPU to the
@@ -68,9 +61,8 @@ def needed_tasks(cpu_average: pd.Series, desired: int, target_percent: float,
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
-    scaled = _scaled_services(snapshot)
     for service in ecs_services(snapshot):
-        outcome = _judge(snapshot, settings, service, scaled)
+        outcome = _judge(snapshot, settings, service)
         if isinstance(outcome, Finding):
             result.findings.append(outcome)
         elif outcome is not None:
@@ -78,10 +70,10 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     return result
 
 
-def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView,
-           scaled: set[tuple[str, str, str]]) -> Finding | Skipped | None:
+def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
+           ) -> Finding | Skipped | None:
     resource = service.resource
-    if (service.account, service.region, f"service/{service.metric_key}") in scaled:
+    if has_scalable_target(snapshot, service):
         return None  # a scalable target exists (target tracking, step or scheduled)
     if service.desired_count < settings.min_desired_count:
         return None  # too few tasks for scaling in to save anything

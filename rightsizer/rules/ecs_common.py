@@ -178,11 +178,19 @@ def _scalable_targets(snapshot: Snapshot) -> dict[tuple[str, str, str], dict[str
     return index
 
 
+def _scalable_target(snapshot: Snapshot, service: ServiceView) -> dict[str, Any] | None:
+    index = snapshot.derived("scalable-targets", _scalable_targets)
+    return index.get((service.account, service.region, f"service/{service.metric_key}"))
+
+
+def has_scalable_target(snapshot: Snapshot, service: ServiceView) -> bool:
+    """Whether any scalable target (target tracking, step or scheduled) covers the service."""
+    return _scalable_target(snapshot, service) is not None
+
+
 def scaling_for(snapshot: Snapshot, service: ServiceView) -> ScalingView | None:
     """The scalable target registered for service/<cluster>/<service>, if any."""
-    index = snapshot.derived("scalable-targets", _scalable_targets)
-    row = index.get((service.account, service.region,
-                     f"service/{service.cluster}/{service.name}"))
+    row = _scalable_target(snapshot, service)
     if row is None:
         return None
     policies = decode_json_cell(row.get("policies"), [])
