@@ -171,8 +171,9 @@ class Snapshot:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     _series_cache: dict[tuple[str, ...], pd.Series] = field(default_factory=dict, init=False,
                                                             repr=False, compare=False)
-    _stats_cache: dict[tuple[str, ...], Any] = field(default_factory=dict, init=False,
-                                                     repr=False, compare=False)
+    # indexes and bulk statistics built once from the tables (see derived)
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
 
     def table(self, name: str) -> pd.DataFrame:
         frame = self.tables.get(name)
@@ -255,31 +256,26 @@ class Snapshot:
 
     def derived(self, key: str, build: Callable[[Snapshot], T]) -> T:
         """A structure built once from the tables (an index rules look resources up in)."""
-        cache_key = ("derived", key)
-        if cache_key not in self._stats_cache:
-            self._stats_cache[cache_key] = build(self)
-        return self._stats_cache[cache_key]  # type: ignore[no-any-return]
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return self._derived[key]  # type: ignore[no-any-return]
 
     def series_stats(self, namespace: str, metric: str, stat: str) -> SeriesStats:
         """Bulk statistics of every series of one metric and statistic (see series_stats)."""
-        cache_key = ("stats", namespace, metric, stat)
-        cached = self._stats_cache.get(cache_key)
-        if cached is not None:
-            return cached
+        return self.derived(f"series-stats/{namespace}/{metric}/{stat}",
+                            lambda _: self._build_series_stats(namespace, metric, stat))
+
+    def _build_series_stats(self, namespace: str, metric: str, stat: str) -> SeriesStats:
         spans = self._series_by_metric.get((namespace, metric, stat), {})
         if not spans:
-            stats = SeriesStats.empty()
-        else:
-            bounds = np.array(list(spans.values()), dtype=np.int64)
-            lengths = bounds[:, 1] - bounds[:, 0]
-            starts = np.concatenate(([0], np.cumsum(lengths)))
-            # the rows of every span, in order: each span's start plus 0..length-1
-            rows = np.repeat(bounds[:, 0] - starts[:-1], lengths) + np.arange(starts[-1])
-            stats = SeriesStats({key: i for i, key in enumerate(spans)},
-                                self._sorted_values[rows],
-                                self._sorted_stamps_ns[rows], starts)
-        self._stats_cache[cache_key] = stats
-        return stats
+            return SeriesStats.empty()
+        bounds = np.array(list(spans.values()), dtype=np.int64)
+        lengths = bounds[:, 1] - bounds[:, 0]
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        # the rows of every span, in order: each span's start plus 0..length-1
+        rows = np.repeat(bounds[:, 0] - starts[:-1], lengths) + np.arange(starts[-1])
+        return SeriesStats({key: i for i, key in enumerate(spans)}, self._sorted_values[rows],
+                           self._sorted_stamps_ns[rows], starts)
 
     def one_series(self, account: str, region: str, namespace: str, metric: str,
                    resource: str, stat: str) -> OneSeries:
