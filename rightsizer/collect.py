@@ -168,7 +168,11 @@ def _regions(config: Config, clients: AwsClients) -> list[str]:
 
 def metric_needs(config: Config) -> list[MetricNeed]:
     """The series the enabled rules read, and nothing else: every series is billed."""
-    needs = [need for rule_id in config.enabled_rules() for need in REGISTRY[rule_id].metric_needs]
+    needs = []
+    for rule_id in config.enabled_rules():
+        settings = config.rule_settings(rule_id)
+        needs += [need for need in REGISTRY[rule_id].metric_needs
+                  if need.setting is None or getattr(settings, need.setting)]
     return list(dict.fromkeys(needs))
 
 
@@ -184,10 +188,10 @@ def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str
             if not need.wanted_for(row):
                 continue
             dimensions, key = cloudwatch.dimensions_for(kind, need.metric, row)
-            period = cloudwatch.DAY_SECONDS if need.daily else period_seconds
+            period = cloudwatch.DAY_SECONDS if need.daily or need.year_ago else period_seconds
             for stat in need.stats:
                 queries[cloudwatch.MetricQuery(need.namespace, need.metric, dimensions, stat,
-                                               period, key)] = None
+                                               period, key, need.year_ago)] = None
     return list(queries)
 
 

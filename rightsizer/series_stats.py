@@ -56,6 +56,11 @@ class SeriesStats:
     def of(self, account: str, region: str, resource: str) -> OneSeries:
         return OneSeries(self, self.keys.get((account, region, resource)))
 
+    def points(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """(stamps in ns, values) of one series' valid datapoints, oldest first."""
+        lo, hi = self._starts[position], self._starts[position + 1]
+        return self._stamps[lo:hi], self._values[lo:hi]
+
     def rows(self, position: int) -> int:
         """Datapoints stored, NaN ones included (what len(series) counts)."""
         return int(self._rows[position])

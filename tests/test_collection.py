@@ -361,7 +361,8 @@ def test_shards_in_caller_mode_never_count_a_cost_twice(fake):
 def test_only_the_statistics_rules_read_are_fetched(fake):
     metrics = collect(fake).table("metrics")
     ecs = metrics[metrics["namespace"] == "AWS/ECS"]
-    assert not ecs.empty and set(ecs["stat"]) == {"Maximum"}
+    # the hourly Maximum of the window, and ecs-rightsize's daily Maximum of a year ago
+    assert not ecs.empty and set(ecs["stat"]) == {"Maximum", "Maximum@year-ago"}
     rds = metrics[metrics["namespace"] == "AWS/RDS"]
     assert set(zip(rds["metric"], rds["stat"], strict=True)) == {
         ("CPUUtilization", "Maximum"), ("FreeableMemory", "Minimum"),

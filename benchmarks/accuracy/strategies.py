@@ -12,8 +12,16 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from benchmarks.accuracy.traces import TIMESTAMPS, TRAIN_DAYS, TRAIN_HOURS, Trace
-from rightsizer import pricing
+from benchmarks.accuracy.traces import (
+    HOURS_PER_DAY,
+    TIMESTAMPS,
+    TRAIN_DAYS,
+    TRAIN_END,
+    TRAIN_START,
+    YEAR_AGO_HOURS,
+    Trace,
+)
+from rightsizer import pricing, year_ago
 from rightsizer.fargate_sizes import cheapest_valid_size
 from rightsizer.rules import ecs_rightsize
 from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
@@ -49,11 +57,12 @@ def _cheaper(trace: Trace, size: Size | None) -> Size | None:
 # --- (a) ours: the real rule on a real Snapshot -------------------------------------------------
 
 def training_snapshot(traces: list[Trace]) -> Snapshot:
-    """The training window as the collectors would have written it: one ecs_services row and
-    four AWS/ECS series per service."""
+    """The training window as the collectors would have written it: one ecs_services row, four
+    hourly AWS/ECS series per service, and the daily Maximum of CPU and memory a year back."""
     services = []
     frames = []
-    stamps = TIMESTAMPS[:TRAIN_HOURS]
+    stamps = TIMESTAMPS[TRAIN_START:TRAIN_END]
+    days_ago = TIMESTAMPS[YEAR_AGO_HOURS][::HOURS_PER_DAY]
     for trace in traces:
         services.append({
             "account": ACCOUNT, "region": REGION, "cluster": CLUSTER, "service": trace.name,
@@ -76,6 +85,15 @@ def training_snapshot(traces: list[Trace]) -> Snapshot:
                 "account": ACCOUNT, "region": REGION, "namespace": "AWS/ECS", "metric": metric,
                 "resource": f"{CLUSTER}/{trace.name}", "stat": stat, "timestamp": stamps,
                 "value": trace.train(series).astype(float),
+            }))
+        for metric, series in (("CPUUtilization", trace.cpu_max),
+                               ("MemoryUtilization", trace.memory_max)):
+            # a daily Maximum is the highest of the day's hourly Maximums
+            daily = trace.year_ago(series).reshape(-1, HOURS_PER_DAY).max(axis=1)
+            frames.append(pd.DataFrame({
+                "account": ACCOUNT, "region": REGION, "namespace": "AWS/ECS", "metric": metric,
+                "resource": f"{CLUSTER}/{trace.name}", "stat": year_ago.stored_stat("Maximum"),
+                "timestamp": days_ago, "value": daily.astype(float),
             }))
     end = stamps[-1] + pd.Timedelta(hours=1)
     manifest = {
@@ -130,7 +148,7 @@ def naive(traces: list[Trace]) -> dict[str, Size]:
     """Last 7 days of CPUUtilization, daily period, Average statistic; a task that stays under
     50% every day gets half its CPU and memory (rounded up to a valid size)."""
     out: dict[str, Size] = {}
-    last_week = slice(TRAIN_HOURS - NAIVE_DAYS * 24, TRAIN_HOURS)
+    last_week = slice(TRAIN_END - NAIVE_DAYS * 24, TRAIN_END)
     for trace in traces:
         daily = trace.cpu_avg[last_week].reshape(NAIVE_DAYS, 24).mean(axis=1)
         if daily.max() >= NAIVE_THRESHOLD_PERCENT:
@@ -141,8 +159,16 @@ def naive(traces: list[Trace]) -> dict[str, Size]:
     return out
 
 
-STRATEGIES: dict[str, Strategy] = {"ours (ecs-rightsize)": ours, "KRR-style": krr,
-                                   "naive (7-day daily avg < 50%)": naive}
+def ours_window_only(traces: list[Trace]) -> dict[str, Size]:
+    """The production rule with `year_ago = false`: what it does for a service younger than a
+    year, or when the extra series are not wanted."""
+    return ours(traces, ecs_rightsize.Settings(year_ago=False))
+
+
+OURS = "ours (ecs-rightsize)"
+STRATEGIES: dict[str, Strategy] = {OURS: ours,
+                                   "ours, 14 days only (year_ago = false)": ours_window_only,
+                                   "KRR-style": krr, "naive (7-day daily avg < 50%)": naive}
 
 
 def describe_settings(settings: ecs_rightsize.Settings | None = None) -> str:

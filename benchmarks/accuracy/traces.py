@@ -1,10 +1,16 @@
 """Synthetic utilization traces with a known right answer.
 
-Each trace is 28 days of hourly CloudWatch-like series for one ECS service: CPU and memory
-utilization, Maximum and Average, in percent of the service's current task size. The first 14
-days are what a strategy may look at (training); the next 14 days, drawn from the same process,
-are what its recommendation is judged against. Because both halves come from one process, an
-exam week may land in either half, or straddle them: that is deliberate.
+Each trace is hourly CloudWatch-like series for one ECS service: CPU and memory utilization,
+Maximum and Average, in percent of the service's current task size. It spans a year and four
+weeks: the 14 days a strategy may look at (training), the next 14 days, drawn from the same
+process, that its recommendation is judged against, and the year before them, of which a
+strategy may read the same weeks a year ago (as CloudWatch keeps hourly data for 455 days).
+
+Exam weeks come once a year, at about the same time: this year's lands anywhere in the 28 days,
+last year's within a week of the same date. So an exam week may land in training, in judging or
+straddle them; a strategy that reads a year back can see it coming, one that reads 14 days
+cannot. The product grew since last year (x1 to x2.5 load, the reference stack's users grew
+tenfold), so last year's peaks are not this year's.
 
 Everything is drawn from one numpy Generator, so a seed reproduces the whole benchmark.
 """
@@ -17,14 +23,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rightsizer import year_ago
+
 TRAIN_DAYS = 14
 JUDGE_DAYS = 14
 HOURS_PER_DAY = 24
+YEAR_DAYS = year_ago.YEAR.days  # 52 weeks: weekdays line up
+TRAIN_START = YEAR_DAYS * HOURS_PER_DAY  # hour index where the training window starts
 TRAIN_HOURS = TRAIN_DAYS * HOURS_PER_DAY
-TOTAL_HOURS = (TRAIN_DAYS + JUDGE_DAYS) * HOURS_PER_DAY
+TRAIN_END = TRAIN_START + TRAIN_HOURS
+TOTAL_HOURS = TRAIN_END + JUDGE_DAYS * HOURS_PER_DAY
+# The year-ago counterpart of training, and the days after it that a strategy may read.
+YEAR_AGO_HOURS = slice(0, (TRAIN_DAYS + year_ago.AHEAD_DAYS) * HOURS_PER_DAY)
 # A Monday 00:00 UTC, so both windows hold exactly two school weeks.
 START = pd.Timestamp("2026-10-05T00:00:00Z")
-TIMESTAMPS = pd.date_range(START, periods=TOTAL_HOURS, freq="h")
+TIMESTAMPS = pd.date_range(START - year_ago.YEAR, periods=TOTAL_HOURS, freq="h")
+# Last year's exam week lands within this many days of this year's date.
+EXAM_DRIFT_DAYS = 7
+# Last year's load, relative to this year's: the product grew since.
+YEAR_ON_YEAR_GROWTH = (1.0, 2.5)
 
 # Task sizes the services start from (cpu units, memory MiB): the reference stack's 256/512
 # MVP task, its 512/1024 jobs task, and the larger sizes teams reach for "to be safe".
@@ -49,14 +66,14 @@ class Trace:
     cpu_avg: np.ndarray
     memory_max: np.ndarray  # percent of memory_mib
     memory_avg: np.ndarray
-    exam_hours: np.ndarray  # bool mask of the exam week (all False without one)
+    exam_hours: np.ndarray  # bool mask of the exam weeks, this year's and last year's
 
     @property
     def unforeseeable(self) -> bool:
         """An exam week in the judge window with no exam hour in training: no strategy that
-        reads only the training window can see it coming."""
+        reads only the training window can see it coming (one that reads a year back can)."""
         school_exam = self.exam_hours & _SCHOOL_HOURS  # exam nights and weekends stay quiet
-        return bool(school_exam[TRAIN_HOURS:].any() and not school_exam[:TRAIN_HOURS].any())
+        return bool(self.judge(school_exam).any() and not self.train(school_exam).any())
 
     @property
     def exam_in_one_window(self) -> bool:
@@ -64,13 +81,17 @@ class Trace:
         burst is unforeseeable, or the hindsight ideal knows it ended and sizes for a quiet
         fortnight that training never showed."""
         school_exam = self.exam_hours & _SCHOOL_HOURS
-        return bool(school_exam[:TRAIN_HOURS].any()) != bool(school_exam[TRAIN_HOURS:].any())
+        return bool(self.train(school_exam).any()) != bool(self.judge(school_exam).any())
 
     def train(self, series: np.ndarray) -> np.ndarray:
-        return series[:TRAIN_HOURS]
+        return series[TRAIN_START:TRAIN_END]
 
     def judge(self, series: np.ndarray) -> np.ndarray:
-        return series[TRAIN_HOURS:]
+        return series[TRAIN_END:]
+
+    def year_ago(self, series: np.ndarray) -> np.ndarray:
+        """The hours a strategy may read a year back (year_ago.window of training)."""
+        return series[YEAR_AGO_HOURS]
 
     @property
     def judge_cpu_peak_units(self) -> float:
@@ -101,14 +122,26 @@ def school_day_shape(rng: np.random.Generator) -> np.ndarray:
 
 
 def exam_mask(rng: np.random.Generator) -> np.ndarray:
-    """Seven consecutive days anywhere in the 28, so training or judging may miss it."""
-    start_day = int(rng.integers(0, TRAIN_DAYS + JUDGE_DAYS - 7 + 1))
+    """This year's exam week: seven days anywhere in the 28, so training or judging may miss
+    it; and last year's, within EXAM_DRIFT_DAYS of the same date."""
+    start_day = YEAR_DAYS + int(rng.integers(0, TRAIN_DAYS + JUDGE_DAYS - 7 + 1))
+    last_year = max(0, start_day - YEAR_DAYS + int(rng.integers(-EXAM_DRIFT_DAYS,
+                                                                EXAM_DRIFT_DAYS + 1)))
     day = _DAY_INDEX
-    return (day >= start_day) & (day < start_day + 7)
+    return ((day >= start_day) & (day < start_day + 7)) | \
+        ((day >= last_year) & (day < last_year + 7))
 
 
 def growth(per_week: float = GROWTH_PER_WEEK) -> np.ndarray:
-    return (1 + per_week) ** (np.arange(TOTAL_HOURS) / (7 * HOURS_PER_DAY))
+    """Compounding weekly growth, 1.0 when training starts (so 0.36 a year before)."""
+    return (1 + per_week) ** ((np.arange(TOTAL_HOURS) - TRAIN_START) / (7 * HOURS_PER_DAY))
+
+
+def year_on_year(rng: np.random.Generator) -> np.ndarray:
+    """Load relative to this year's: lower a year ago (the product grew), 1 since then."""
+    factor = np.ones(TOTAL_HOURS)
+    factor[YEAR_AGO_HOURS] = 1 / rng.uniform(*YEAR_ON_YEAR_GROWTH)
+    return factor
 
 
 def weekly_job_spikes(rng: np.random.Generator) -> np.ndarray:
@@ -142,9 +175,11 @@ def _memory_following(rng: np.random.Generator, cpu: np.ndarray, base: float) ->
     return base + rng.uniform(0.05, 0.2) * cpu + rng.normal(0, 0.8, TOTAL_HOURS)
 
 
-def _steady(rng: np.random.Generator) -> _Load:
+def _steady(rng: np.random.Generator, *, grew: bool = True) -> _Load:
     level = rng.uniform(5, 45)
     cpu = level * _noise(rng, rng.uniform(0.05, 0.15))
+    if grew:
+        cpu = cpu * year_on_year(rng)
     return _Load(cpu, _memory_following(rng, cpu, rng.uniform(10, 45)),
                  np.zeros(TOTAL_HOURS, bool), np.zeros(TOTAL_HOURS, bool))
 
@@ -155,8 +190,8 @@ def _diurnal(rng: np.random.Generator, *, exam: bool = False, grow: bool = False
     cpu = peak * school_day_shape(rng) * _noise(rng, 0.1)
     mask = exam_mask(rng) if exam else np.zeros(TOTAL_HOURS, bool)
     cpu = np.where(mask, cpu * EXAM_FACTOR, cpu)
-    if grow:
-        cpu = cpu * growth()
+    # compounding growth over the year, or the step up since last year
+    cpu = cpu * (growth() if grow else year_on_year(rng))
     return _Load(cpu, _memory_following(rng, cpu, rng.uniform(10, 40)), mask,
                  np.zeros(TOTAL_HOURS, bool))
 
@@ -167,7 +202,7 @@ def _exam(rng: np.random.Generator) -> _Load:
 
 
 def _spikes(rng: np.random.Generator) -> _Load:
-    cpu = rng.uniform(3, 20) * _noise(rng, 0.1)
+    cpu = rng.uniform(3, 20) * _noise(rng, 0.1) * year_on_year(rng)
     spike = weekly_job_spikes(rng)
     return _Load(cpu, _memory_following(rng, cpu, rng.uniform(10, 40)),
                  np.zeros(TOTAL_HOURS, bool), spike)
@@ -188,7 +223,7 @@ def _memory_bound(rng: np.random.Generator) -> _Load:
 
 def _growth(rng: np.random.Generator) -> _Load:
     if rng.random() < 0.5:
-        load = _steady(rng)
+        load = _steady(rng, grew=False)
         factor = growth()
         return _Load(load.cpu * factor, load.memory * factor, load.exam, load.spike)
     return _diurnal(rng, grow=True)

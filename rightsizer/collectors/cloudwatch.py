@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rightsizer import year_ago
 from rightsizer.collectors.base import ErrorLog, Target, chunks, recorded_failure
 
 SERVICE = "cloudwatch"
@@ -37,6 +38,11 @@ class MetricQuery:
     stat: str
     period_seconds: int
     resource: str  # the key rules look the series up by
+    year_ago: bool = False  # read over the window's counterpart a year ago (year_ago.window)
+
+    @property
+    def stored_stat(self) -> str:
+        return year_ago.stored_stat(self.stat) if self.year_ago else self.stat
 
 
 def dimensions_for(kind: str, metric: str, row: dict[str, Any]) -> tuple[tuple[tuple[str, str],
@@ -74,14 +80,16 @@ def plan_calls(query_count: int, points_per_query: int) -> tuple[int, int]:
 
 
 def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
-                  start: datetime, end: datetime) -> pd.DataFrame:
+                  window_start: datetime, window_end: datetime) -> pd.DataFrame:
     """Rows (account, region, namespace, metric, resource, stat, timestamp, value) for every
     query, as one columnar frame: millions of datapoints as dicts would take gigabytes."""
     frames: list[pd.DataFrame] = []
-    by_period: dict[int, list[MetricQuery]] = {}
+    by_period: dict[tuple[int, bool], list[MetricQuery]] = {}
     for query in queries:
-        by_period.setdefault(query.period_seconds, []).append(query)
-    for period, group in sorted(by_period.items()):
+        by_period.setdefault((query.period_seconds, query.year_ago), []).append(query)
+    for (period, then), group in sorted(by_period.items()):
+        start, end = year_ago.window(window_start, window_end) if then else \
+            (window_start, window_end)
         period_start = start
         if period >= DAY_SECONDS:  # daily metrics are stamped at 00:00 UTC
             period_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -124,8 +132,10 @@ def _metric_frame(queries: list[MetricQuery], account_region: list[str],
     index = np.concatenate(owners)
     # a string array of the few distinct values, then take(): converting millions of Python
     # strings one by one was a large part of a big run's CPU time
-    column = {name: pd.array([getattr(query, name) for query in queries], dtype="str")
-              .take(index) for name in ("namespace", "metric", "resource", "stat")}
+    column = {name: pd.array([getattr(query, field) for query in queries], dtype="str")
+              .take(index) for name, field in (("namespace", "namespace"), ("metric", "metric"),
+                                               ("resource", "resource"),
+                                               ("stat", "stored_stat"))}
     account, region = account_region
     return pd.DataFrame({
         "account": pd.array([account], dtype="str").take(np.zeros(len(index), np.int64)),

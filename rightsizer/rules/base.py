@@ -37,6 +37,11 @@ class MetricNeed:
     stats: tuple[str, ...]
     daily: bool = False  # S3 storage metrics exist once a day only
     where: Callable[[Mapping[str, Any]], bool] | None = None
+    # Daily values from the same weeks a year ago (see rightsizer/year_ago.py), stored under
+    # the statistic name + YEAR_AGO_SUFFIX so they never mix with this window's series.
+    year_ago: bool = False
+    # A boolean setting of the rule that must be on for this series to be fetched (and billed).
+    setting: str | None = None
 
     def wanted_for(self, row: Mapping[str, Any]) -> bool:
         return self.where is None or self.where(row)

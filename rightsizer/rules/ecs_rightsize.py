@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from rightsizer import pricing
+from rightsizer import pricing, year_ago
 from rightsizer.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
@@ -16,6 +16,7 @@ from rightsizer.rules.ecs_common import ScalingView, ServiceView, ecs_services, 
 from rightsizer.rules.series import percentile, rounded
 from rightsizer.series_stats import OneSeries
 from rightsizer.snapshot import Snapshot
+from rightsizer.year_ago import SeasonalPeak
 
 RULE_ID = "ecs-rightsize"
 ECS = "AWS/ECS"
@@ -52,15 +53,26 @@ class Settings(RuleSettings):
         0.8, gt=0, le=1,
         description="Share of the lookback window that must have datapoints to judge.",
     )
+    year_ago: bool = Field(
+        True,
+        description="Also read the daily peaks of the same weeks a year ago and the "
+        f"{year_ago.AHEAD_DAYS} days after them (two more series per service), and keep last "
+        "year's seasonal peak, scaled to today's load: an exam season or a yearly sales peak "
+        "that the lookback window cannot see.",
+    )
 
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     cpu = snapshot.series_stats(ECS, "CPUUtilization", "Maximum")
     memory = snapshot.series_stats(ECS, "MemoryUtilization", "Maximum")
+    then = year_ago.stored_stat("Maximum")
+    cpu_then = snapshot.series_stats(ECS, "CPUUtilization", then)
+    memory_then = snapshot.series_stats(ECS, "MemoryUtilization", then)
     for service in ecs_services(snapshot):
         key = (service.account, service.region, service.metric_key)
-        outcome = _judge(snapshot, settings, service, cpu.of(*key), memory.of(*key))
+        outcome = _judge(snapshot, settings, service, cpu.of(*key), memory.of(*key),
+                         (cpu_then.of(*key), memory_then.of(*key)))
         if outcome is None:
             continue
         if isinstance(outcome, Finding):
@@ -116,7 +128,7 @@ class _Scaled:
 
 
 def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: OneSeries,
-           mem: OneSeries) -> Finding | Skipped | None:
+           mem: OneSeries, then: tuple[OneSeries, OneSeries]) -> Finding | Skipped | None:
     resource = service.resource
     if not service.on_fargate:
         return skipped_for(resource, RULE_ID, "not-applicable",
@@ -160,6 +172,19 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     horizon = settings.trend_horizon_days
     cpu_projected_pct = min(100.0, cpu_peak_pct + max(0.0, cpu_trend) * horizon)
     mem_projected_pct = min(100.0, mem_peak_pct + max(0.0, mem_trend) * horizon)
+
+    # A season the window cannot see (exams, a yearly peak): last year's seasonal peak at
+    # today's level counts as a peak of this window where it is above this window's peak by
+    # more than the peak headroom already allows for.
+    seasons = _seasons(snapshot, cpu, mem, then) if settings.year_ago else {}
+    season_floor = 1 + settings.peak_headroom_percent / 100
+    seasonal = {name: season for name, season in seasons.items()
+                if season.projected_percent > season_floor * (
+                    cpu_peak_pct if name == "CPU" else mem_peak_pct)}
+    if "CPU" in seasonal:
+        cpu_projected_pct = max(cpu_projected_pct, seasonal["CPU"].projected_percent)
+    if "memory" in seasonal:
+        mem_projected_pct = max(mem_projected_pct, seasonal["memory"].projected_percent)
 
     headroom = 1 + settings.headroom_percent / 100
     peak_headroom = 1 + settings.peak_headroom_percent / 100
@@ -233,6 +258,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         "cpu_daily_max_percent": cpu.daily_peaks(),
         "memory_daily_max_percent": mem.daily_peaks(),
     }
+    evidence.update(_year_ago_evidence(settings, seasons))
     if rates:
         evidence["price_vcpu_hour_usd"] = rates[0].usd
         evidence["price_gb_hour_usd"] = rates[1].usd
@@ -247,6 +273,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     if cpu_trend > 0 or mem_trend > 0:
         reason += (f" (peaks projected {horizon:g} days ahead on their daily trend: CPU "
                    f"{cpu_projected_pct:.0f}%, memory {mem_projected_pct:.0f}%)")
+    reason += _year_ago_reason(seasonal)
     if scaled is not None:
         evidence.update(_scaling_evidence(scaled, service, new_cpu, new_memory, current_hourly,
                                           new_hourly))
@@ -261,6 +288,54 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         evidence=evidence,
         reason=reason,
     )
+
+
+# --- a year ago -------------------------------------------------------------------------------
+
+def _seasons(snapshot: Snapshot, cpu: OneSeries, mem: OneSeries,
+             then: tuple[OneSeries, OneSeries]) -> dict[str, SeasonalPeak]:
+    """Last year's seasonal rise by dimension ("CPU", "memory"), where a year ago was read."""
+    found: dict[str, SeasonalPeak] = {}
+    for name, now, past in (("CPU", cpu, then[0]), ("memory", mem, then[1])):
+        if past.at is None or now.at is None:
+            continue
+        stamps, values = past.stats.points(past.at)
+        peak = year_ago.seasonal_peak(stamps, values, snapshot.window_start,
+                                      snapshot.window_end, now.stats.daily_peaks(now.at)[1])
+        if peak is not None:
+            found[name] = peak
+    return found
+
+
+def _year_ago_evidence(settings: Settings, seasons: dict[str, SeasonalPeak]
+                       ) -> dict[str, object]:
+    if not settings.year_ago:
+        return {"year_ago": "off"}
+    if not seasons:
+        # said, not hidden: without last year a coming season cannot be seen
+        return {"year_ago": "no datapoints a year ago (service younger than a year, or no data)"}
+    evidence: dict[str, object] = {"year_ago": "compared",
+                                   "year_ago_ahead_days": year_ago.AHEAD_DAYS}
+    for name, season in seasons.items():
+        key = name.lower()
+        evidence[f"{key}_year_ago_peak_percent"] = rounded(season.peak_then_percent)
+        evidence[f"{key}_year_ago_median_daily_peak_percent"] = rounded(
+            season.typical_then_percent)
+        evidence[f"{key}_year_ago_rise"] = round(season.rise, 3)
+        evidence[f"{key}_median_daily_peak_percent"] = rounded(season.typical_now_percent)
+        evidence[f"{key}_seasonal_peak_percent"] = rounded(season.projected_percent)
+    return evidence
+
+
+def _year_ago_reason(seasonal: dict[str, SeasonalPeak]) -> str:
+    """A sentence only when last year's season raised the peak sized for."""
+    if not seasonal:
+        return ""
+    parts = [f"{name} peaked at {season.rise:.1f}x a typical day ({season.peak_then_percent:.0f}"
+             f"% vs {season.typical_then_percent:.0f}%), {season.projected_percent:.0f}% at "
+             f"today's level" for name, season in seasonal.items()]
+    return (f"; sized for last year's season (the same weeks and the next "
+            f"{year_ago.AHEAD_DAYS} days): " + "; ".join(parts))
 
 
 # --- autoscaling ------------------------------------------------------------------------------
@@ -415,6 +490,10 @@ RULE = Rule(
     metric_needs=(
         MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",)),
         MetricNeed("ecs-service", ECS, "MemoryUtilization", ("Maximum",)),
+        MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",), year_ago=True,
+                   setting="year_ago"),
+        MetricNeed("ecs-service", ECS, "MemoryUtilization", ("Maximum",), year_ago=True,
+                   setting="year_ago"),
         # task count per hour, where Container Insights publishes it: the busy hours
         MetricNeed("ecs-service-insights", CONTAINER_INSIGHTS, "RunningTaskCount",
                    ("Maximum",)),
