@@ -12,19 +12,31 @@ import time
 from pathlib import Path
 
 from benchmarks.accuracy.scoring import Score, ideal_savings_usd, score
-from benchmarks.accuracy.strategies import REGION, STRATEGIES, describe_settings
+from benchmarks.accuracy.strategies import (
+    REGION,
+    STRATEGIES,
+    describe_settings,
+    ours,
+    training_snapshot,
+)
 from benchmarks.accuracy.traces import (
     ARCHETYPES,
+    EXAM_DRIFT_DAYS,
     EXAM_FACTOR,
     GROWTH_PER_WEEK,
     JUDGE_DAYS,
     TRAIN_DAYS,
+    YEAR_ON_YEAR_GROWTH,
     Trace,
     generate,
 )
+from rightsizer import year_ago
+from rightsizer.rules import ecs_rightsize
 
 DEFAULT_SEED = 20260901
-DEFAULT_PER_ARCHETYPE = 30
+DEFAULT_PER_ARCHETYPE = 100
+# The CPU peak margin, swept: what each point of safety costs in savings.
+PEAK_HEADROOMS = (0.0, 5.0, 10.0, 15.0, 20.0)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "accuracy.md"
 
 
@@ -46,17 +58,33 @@ def run(traces: list[Trace]) -> dict[str, tuple[Score, Score, dict[str, Score]]]
 
 def main_table(results: dict[str, tuple[Score, Score, dict[str, Score]]]) -> str:
     lines = [
-        "| strategy | recommendations | unsafe downsizes | of which unforeseeable | "
+        "| strategy | recommendations | unsafe downsizes | of which unforeseeable in 14 days | "
         "captured $/month | ideal $/month | share of ideal | share of ideal, no split exam "
-        "week |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "week | share of the promised ideal |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, (everything, steady, _) in results.items():
         lines.append(
             f"| {name} | {everything.recommendations} | {everything.unsafe} | "
             f"{everything.unsafe_unforeseeable} | {everything.captured_usd:,.0f} | "
-            f"{everything.ideal_usd:,.0f} | {everything.share:.1%} | {steady.share:.1%} |"
+            f"{everything.ideal_usd:,.0f} | {everything.share:.1%} | {steady.share:.1%} | "
+            f"{everything.share_of_promised:.1%} |"
         )
+    return "\n".join(lines)
+
+
+def margin_table(traces: list[Trace]) -> str:
+    """Ours at several CPU peak margins, the rest of the settings at their defaults."""
+    lines = ["| peak_headroom_percent | unsafe downsizes | share of ideal | "
+             "share of the promised ideal |", "|---:|---:|---:|---:|"]
+    default = ecs_rightsize.Settings().peak_headroom_percent
+    snapshot = training_snapshot(traces)
+    for margin in PEAK_HEADROOMS:
+        result = score(traces, ours(traces, ecs_rightsize.Settings(
+            peak_headroom_percent=margin), snapshot))
+        label = f"**{margin:g}** (default)" if margin == default else f"{margin:g}"
+        lines.append(f"| {label} | {result.unsafe} | {result.share:.1%} | "
+                     f"{result.share_of_promised:.1%} |")
     return "\n".join(lines)
 
 
@@ -79,7 +107,7 @@ def archetype_table(results: dict[str, tuple[Score, Score, dict[str, Score]]],
 
 
 def render_docs(seed: int, per_archetype: int, traces: list[Trace], main: str, by_type: str,
-                seconds: float) -> str:
+                margins: str, seconds: float) -> str:
     command = "python -m benchmarks.accuracy"
     if seed != DEFAULT_SEED or per_archetype != DEFAULT_PER_ARCHETYPE:
         command += f" --seed {seed} --per-archetype {per_archetype}"
@@ -90,7 +118,9 @@ def render_docs(seed: int, per_archetype: int, traces: list[Trace], main: str, b
         command=command, seed=seed, services=len(traces), per_archetype=per_archetype,
         archetypes=len(ARCHETYPES), train_days=TRAIN_DAYS, judge_days=JUDGE_DAYS,
         region=REGION, main_table=main, archetype_table=by_type, split=split,
-        unforeseeable=unforeseeable, exam_factor=f"{EXAM_FACTOR:g}",
+        unforeseeable=unforeseeable, exam_factor=f"{EXAM_FACTOR:g}", margin_table=margins,
+        drift=EXAM_DRIFT_DAYS, ahead=year_ago.AHEAD_DAYS, year_days=year_ago.YEAR.days,
+        yoy=f"x{YEAR_ON_YEAR_GROWTH[0]:g} to x{YEAR_ON_YEAR_GROWTH[1]:g}",
         growth=f"{GROWTH_PER_WEEK:.0%}", settings=describe_settings(),
         seconds=f"{seconds:.0f}",
     )
@@ -109,15 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     traces = generate(args.seed, args.per_archetype)
     results = run(traces)
     main_md, by_type_md = main_table(results), archetype_table(results, traces)
+    margins_md = margin_table(traces)
     seconds = time.monotonic() - started
     print(f"seed {args.seed}, {len(traces)} services, train {TRAIN_DAYS} days, judge "
           f"{JUDGE_DAYS} days, {seconds:.1f} s\n")
     print(main_md, "\n")
-    print(by_type_md)
+    print(by_type_md, "\n")
+    print(margins_md)
     if not args.no_docs:
         args.docs.parent.mkdir(parents=True, exist_ok=True)
         args.docs.write_text(render_docs(args.seed, args.per_archetype, traces, main_md,
-                                         by_type_md, seconds))
+                                         by_type_md, margins_md, seconds))
         print(f"\nwrote {args.docs}", file=sys.stderr)
     return 0
 

@@ -20,9 +20,26 @@ def ideal_size(trace: Trace) -> Size:
     return size or (trace.cpu_units, trace.memory_mib)
 
 
+def promised_size(trace: Trace) -> Size:
+    """The cheapest valid size that holds the judge window's peaks and the training window's:
+    the best a tool can do that keeps its promise (never a downsize that would have throttled
+    or OOM-killed the peak it was shown), still with hindsight and zero margin."""
+    cpu = max(trace.judge_cpu_peak_units, trace.train_cpu_peak_units)
+    memory = max(trace.judge_memory_peak_mib, trace.train_memory_peak_mib)
+    return cheapest_covering(cpu, memory) or (trace.cpu_units, trace.memory_mib)
+
+
 def ideal_savings_usd(trace: Trace) -> float:
+    return _savings_to(trace, ideal_size(trace))
+
+
+def promised_savings_usd(trace: Trace) -> float:
+    return _savings_to(trace, promised_size(trace))
+
+
+def _savings_to(trace: Trace, size: Size) -> float:
     current = monthly_usd(trace, (trace.cpu_units, trace.memory_mib))
-    return max(0.0, current - monthly_usd(trace, ideal_size(trace)))
+    return max(0.0, current - monthly_usd(trace, size))
 
 
 def is_unsafe(trace: Trace, size: Size) -> bool:
@@ -38,6 +55,8 @@ class Score:
     unsafe_unforeseeable: int = 0  # exam week only in the judge window
     captured_usd: float = 0.0
     ideal_usd: float = 0.0
+    captured_promised_usd: float = 0.0  # captured, each capped at its promised ideal
+    promised_usd: float = 0.0
     unsafe_names: list[str] = field(default_factory=list)
 
     @property
@@ -48,12 +67,17 @@ class Score:
     def share(self) -> float:
         return self.captured_usd / self.ideal_usd if self.ideal_usd else 0.0
 
+    @property
+    def share_of_promised(self) -> float:
+        return self.captured_promised_usd / self.promised_usd if self.promised_usd else 0.0
+
 
 def score(traces: list[Trace], recommendations: dict[str, Size]) -> Score:
     result = Score()
     for trace in traces:
-        ideal = ideal_savings_usd(trace)
+        ideal, promised = ideal_savings_usd(trace), promised_savings_usd(trace)
         result.ideal_usd += ideal
+        result.promised_usd += promised
         size = recommendations.get(trace.name)
         if size is None:
             continue
@@ -66,4 +90,5 @@ def score(traces: list[Trace], recommendations: dict[str, Size]) -> Score:
         savings = monthly_usd(trace, (trace.cpu_units, trace.memory_mib)) - monthly_usd(trace,
                                                                                          size)
         result.captured_usd += min(max(savings, 0.0), ideal)
+        result.captured_promised_usd += min(max(savings, 0.0), promised)
     return result

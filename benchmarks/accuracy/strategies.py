@@ -109,9 +109,10 @@ def training_snapshot(traces: list[Trace]) -> Snapshot:
     return Snapshot(manifest=manifest, tables=tables)
 
 
-def ours(traces: list[Trace],
-         settings: ecs_rightsize.Settings | None = None) -> dict[str, Size]:
-    result = ecs_rightsize.evaluate(training_snapshot(traces),
+def ours(traces: list[Trace], settings: ecs_rightsize.Settings | None = None,
+         snapshot: Snapshot | None = None) -> dict[str, Size]:
+    """`snapshot`: the traces' training_snapshot, when the caller already built it."""
+    result = ecs_rightsize.evaluate(snapshot or training_snapshot(traces),
                                     settings or ecs_rightsize.Settings())
     return {finding.name: (int(finding.recommended["cpu"]), int(finding.recommended["memory"]))
             for finding in result.findings}

@@ -101,6 +101,14 @@ class Trace:
     def judge_memory_peak_mib(self) -> float:
         return float(self.judge(self.memory_max).max()) / 100 * self.memory_mib
 
+    @property
+    def train_cpu_peak_units(self) -> float:
+        return float(self.train(self.cpu_max).max()) / 100 * self.cpu_units
+
+    @property
+    def train_memory_peak_mib(self) -> float:
+        return float(self.train(self.memory_max).max()) / 100 * self.memory_mib
+
 
 # --- shapes (load as a fraction of a level, one value an hour) ------------------------------
 
