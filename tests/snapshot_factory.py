@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rightsizer import year_ago
 from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
 
 ACCOUNT = "123456789012"
@@ -58,16 +59,19 @@ class SnapshotBuilder:
 
     def metric(self, namespace: str, metric: str, resource: str, stat: str,
                values: np.ndarray | list[float], *, step_seconds: int | None = None,
-               account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
-        """Datapoints from the window start, one every `step_seconds` (default: the period).
-        NaN values are left out, as CloudWatch returns no datapoint for an empty period."""
+               account: str = ACCOUNT, region: str = REGION,
+               start: datetime | None = None) -> SnapshotBuilder:
+        """Datapoints from the window start (or `start`), one every `step_seconds` (default:
+        the period). NaN values are left out, as CloudWatch returns no datapoint for an empty
+        period."""
         step = timedelta(seconds=step_seconds or self.period_seconds)
+        first = self.start if start is None else start
         for i, value in enumerate(values):
             if value is None or np.isnan(value):
                 continue
             self.rows["metrics"].append({
                 "account": account, "region": region, "namespace": namespace, "metric": metric,
-                "resource": resource, "stat": stat, "timestamp": self.start + i * step,
+                "resource": resource, "stat": stat, "timestamp": first + i * step,
                 "value": float(value),
             })
         return self
@@ -82,6 +86,18 @@ class SnapshotBuilder:
             series = np.asarray(series, dtype=float)
             self.metric("AWS/ECS", metric, key, "Maximum", series, account=account,
                         region=region)
+        return self
+
+    def ecs_year_ago(self, service: str, cpu_daily: np.ndarray | list[float],
+                     memory_daily: np.ndarray | list[float], *,
+                     cluster: str = CLUSTER) -> SnapshotBuilder:
+        """Daily Maximum CPU and memory from the start of the window's year-ago counterpart
+        (year_ago.window), as the collector stores them."""
+        start = year_ago.window(self.start, self.end)[0].replace(hour=0, minute=0, second=0)
+        for metric, series in (("CPUUtilization", cpu_daily), ("MemoryUtilization", memory_daily)):
+            self.metric("AWS/ECS", metric, f"{cluster}/{service}",
+                        year_ago.stored_stat("Maximum"), np.asarray(series, dtype=float),
+                        step_seconds=86_400, start=start)
         return self
 
     def rds_cpu(self, db_instance_id: str, coverage: float = 1.0, value: float = 30.0, *,

@@ -183,7 +183,10 @@ def _fetch_batch(target: Target, errors: ErrorLog, batch: list[MetricQuery],
                     continue
                 found = min(len(result.get("Timestamps", [])), len(result.get("Values", [])))
                 if found:
-                    stamps.append(pd.DatetimeIndex(result["Timestamps"][:found]).asi8)
+                    # as_unit: pandas 3 keeps datetimes in microseconds, and the frame below
+                    # reads these integers as nanoseconds
+                    stamps.append(pd.DatetimeIndex(result["Timestamps"][:found])
+                                  .as_unit("ns").asi8)
                     values.extend(result["Values"][:found])
                     owners.append(np.full(found, owner, dtype=np.int64))
             token = response.get("NextToken")
