@@ -93,25 +93,26 @@ def _judge(settings: Settings | None = None, year: np.ndarray | None = None):
 
 def test_last_years_exam_season_holds_the_size_this_quiet_window_would_cut():
     quiet = _judge()
-    seasonal = _judge(year=exam_year(level=15.0))  # 45% peaks a year ago, 3x a typical day
-    # 15% of 2 vCPU with headroom fits 0.5 vCPU; the season (45% of 2048 = 922 units) does not
+    seasonal = _judge(year=exam_year(level=12.0, factor=2.4))  # 2.4x a typical day then
+    # 15% of 2 vCPU with headroom fits 0.5 vCPU; the season (2.4 x today's 15% = 36% of 2048
+    # units, + 20% headroom: 885 units) does not
     assert quiet.recommended["cpu"] == 512
     assert seasonal.recommended["cpu"] == 1024
     assert seasonal.monthly_savings_usd < quiet.monthly_savings_usd
     evidence = seasonal.evidence
     assert evidence["year_ago"] == "compared"
-    assert evidence["cpu_year_ago_rise"] == pytest.approx(3.0)
-    assert evidence["cpu_seasonal_peak_percent"] == pytest.approx(45.0)
-    assert evidence["cpu_projected_peak_percent"] == pytest.approx(45.0)
-    assert "last year's season" in seasonal.reason and "3.0x" in seasonal.reason
+    assert evidence["cpu_year_ago_rise"] == pytest.approx(2.4)
+    assert evidence["cpu_seasonal_peak_percent"] == pytest.approx(36.0)
+    assert evidence["cpu_needed_units"] == round(2048 * 0.36 * 1.2)
+    assert "last year's season" in seasonal.reason and "2.4x" in seasonal.reason
     assert "last year's season" not in quiet.reason
 
 
-def test_a_rise_within_the_peak_headroom_changes_nothing():
-    small = exam_year(level=15.0, factor=1.05)  # +5%: the 10% peak headroom covers it
-    finding = _judge(year=small)
+def test_a_year_ago_no_higher_than_this_window_changes_nothing():
+    finding = _judge(year=np.full(YEAR_AGO_DAYS, 9.0))  # flat then: rise 1.0
     assert finding.recommended == _judge().recommended
     assert finding.evidence["year_ago"] == "compared"
+    assert finding.evidence["cpu_year_ago_rise"] == 1.0
     assert "last year's season" not in finding.reason
 
 
@@ -120,7 +121,7 @@ def test_without_history_the_finding_says_the_season_could_not_be_checked():
 
 
 def test_year_ago_off_ignores_last_year_and_says_so():
-    finding = _judge(Settings(year_ago=False), year=exam_year(level=15.0))
+    finding = _judge(Settings(year_ago=False), year=exam_year(level=12.0, factor=2.4))
     assert finding.recommended["cpu"] == 512
     assert finding.evidence["year_ago"] == "off"
 

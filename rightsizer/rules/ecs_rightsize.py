@@ -174,24 +174,21 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     mem_projected_pct = min(100.0, mem_peak_pct + max(0.0, mem_trend) * horizon)
 
     # A season the window cannot see (exams, a yearly peak): last year's seasonal peak at
-    # today's level counts as a peak of this window where it is above this window's peak by
-    # more than the peak headroom already allows for.
+    # today's level, where it is above this window's peak, is sized for with the full headroom
+    # rather than the peak headroom: it is a projection from another year, not an observation.
     seasons = _seasons(snapshot, cpu, mem, then) if settings.year_ago else {}
-    season_floor = 1 + settings.peak_headroom_percent / 100
     seasonal = {name: season for name, season in seasons.items()
-                if season.projected_percent > season_floor * (
-                    cpu_peak_pct if name == "CPU" else mem_peak_pct)}
-    if "CPU" in seasonal:
-        cpu_projected_pct = max(cpu_projected_pct, seasonal["CPU"].projected_percent)
-    if "memory" in seasonal:
-        mem_projected_pct = max(mem_projected_pct, seasonal["memory"].projected_percent)
+                if season.projected_percent > (cpu_peak_pct if name == "CPU" else mem_peak_pct)}
+    cpu_season_pct = seasonal["CPU"].projected_percent if "CPU" in seasonal else 0.0
+    mem_season_pct = seasonal["memory"].projected_percent if "memory" in seasonal else 0.0
 
     headroom = 1 + settings.headroom_percent / 100
     peak_headroom = 1 + settings.peak_headroom_percent / 100
     # Never below the observed peak: CPU throttles and memory OOM-kills above the task size.
-    cpu_needed_units = max(cpu_need_pct * headroom,
-                           cpu_projected_pct * peak_headroom) / 100 * service.cpu_units
-    memory_needed_mib = mem_projected_pct * headroom / 100 * service.memory_mib
+    cpu_needed_units = max(cpu_need_pct * headroom, cpu_projected_pct * peak_headroom,
+                           cpu_season_pct * headroom) / 100 * service.cpu_units
+    memory_needed_mib = max(mem_projected_pct, mem_season_pct) * headroom / 100 * \
+        service.memory_mib
 
     # Headroom protects a downsize; it never asks for more than the task has today (this rule
     # does not upsize). So a dimension already near its limit keeps today's size while the
