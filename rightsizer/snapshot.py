@@ -85,6 +85,12 @@ def decode_json_cell(value: Any, default: Any) -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
         return default
     if isinstance(value, str):
+        # most tags and strategies are empty: skip the parser for them (fresh objects, as
+        # json.loads would give, so a caller may still change them)
+        if value == "{}":
+            return {}
+        if value == "[]":
+            return []
         return json.loads(value)
     return value
 
