@@ -180,6 +180,14 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
     return Snapshot(manifest=manifest, tables=tables)
 
 
+def reference_loop_seconds() -> float:
+    """A fixed pure-Python loop: how fast this machine is right now, printed beside the figures
+    (on a shared VM the same code runs 30-40% slower at some times than at others)."""
+    begin = time.perf_counter()
+    sum(i * i for i in range(10_000_000))
+    return time.perf_counter() - begin
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -224,12 +232,14 @@ def main(argv: list[str] | None = None) -> None:
     config = Config.model_validate({"analysis": {"lookback_days": args.days}})
     gc.collect()
 
+    reference = [reference_loop_seconds()]
     runs = []
     for _ in range(max(1, args.repeat)):
         # a fresh Snapshot over the same tables: no index or statistics cached by a run before
         fresh = Snapshot(manifest=snapshot.manifest, tables=snapshot.tables)
         runs.append(_one_run(fresh, config))
         gc.collect()
+    reference.append(reference_loop_seconds())
     timings = min(runs, key=lambda run: sum(seconds for _, seconds, _ in run))
     total = sum(seconds for _, seconds, _ in timings)
     totals = ", ".join(f"{sum(seconds for _, seconds, _ in run):.2f}" for run in runs)
@@ -242,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {name} | {seconds:.2f} | {note} |")
     print(f"| **total (rules + outputs)** | **{total:.2f}** | fastest of {len(runs)}: {totals} |")
     print(f"\npeak RSS: {peak_rss_mib():,.0f} MiB (whole process, snapshot included)")
+    print(f"reference loop (10M squares, pure Python): {reference[0]:.2f} s before, "
+          f"{reference[1]:.2f} s after (0.74 s on a quiet moment of the machine the docs were "
+          f"measured on)")
 
 
 if __name__ == "__main__":
