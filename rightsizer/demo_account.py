@@ -21,6 +21,8 @@ from typing import Any
 import boto3
 import requests
 
+from rightsizer import year_ago
+
 DEMO_REGION = "ap-south-1"
 DEMO_CLUSTER = "edufly"
 SEED = 42
@@ -90,6 +92,10 @@ BASE_MONTHLY_COST = {
 }
 MONTHLY_GROWTH = 0.055
 COST_MONTHS = 3
+
+
+# A year ago the product carried this share of today's load (the reference stack grew 10x).
+LAST_YEAR_LOAD = 0.6
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -330,12 +336,44 @@ class _Series:
         return level, local.date() in self.exam_days and not weekend
 
     def all_metrics(self) -> dict[str, list[dict[str, Any]]]:
-        return {
+        metrics = {
             "AWS/ECS": self.ecs(),
             "AWS/RDS": self.rds(),
             "AWS/ElastiCache": self.cache(),
             "AWS/S3": self.s3(),
         }
+        # drawn last, so this window's series are the same with or without it
+        metrics["AWS/ECS"] += self.ecs_year_ago()
+        return metrics
+
+    def ecs_year_ago(self) -> list[dict[str, Any]]:
+        """One datum a day (its peak) over the weeks ecs-rightsize reads a year back.
+
+        A year ago EduFly had 60% of today's load; admin's term-end fortnight (staff entering
+        marks and printing report cards) came three weeks after today's date, at 1.6x a
+        normal day's peak. Notifications did not exist yet.
+        """
+        start, end = year_ago.window(self.start, self.end)
+        season = self.end - year_ago.YEAR + timedelta(days=21)
+        shapes = {"api": self._api, "worker": self._worker, "admin": self._admin}
+        data = []
+        day = floor_day(start)
+        while day < end:
+            weekend = (day + IST).weekday() >= 5
+            for spec in SERVICES:
+                if spec.role not in shapes:
+                    continue
+                cpu_avg, cpu_max, mem_avg, mem_max = shapes[spec.role](
+                    0.35 if weekend else 1.0, False)
+                cpu_avg, cpu_max = cpu_avg * LAST_YEAR_LOAD, cpu_max * LAST_YEAR_LOAD
+                if spec.role == "admin" and not weekend and \
+                        season <= day < season + timedelta(days=14):
+                    cpu_max *= 1.6
+                dims = {"ClusterName": DEMO_CLUSTER, "ServiceName": spec.name}
+                data.append(self._datum("CPUUtilization", dims, day, cpu_avg, cpu_max))
+                data.append(self._datum("MemoryUtilization", dims, day, mem_avg, mem_max))
+            day += timedelta(days=1)
+        return data
 
     def _datum(self, metric: str, dims: dict[str, str], stamp: datetime, average: float,
                maximum: float, unit: str = "Percent") -> dict[str, Any]:

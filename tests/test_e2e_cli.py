@@ -83,6 +83,19 @@ def test_over_provisioned_service_gets_a_smaller_valid_size(report, account):
     assert admin["evidence"]["cpu_max_percent"] * current["cpu"] / 100 <= recommended["cpu"]
 
 
+def test_last_years_term_end_read_through_cloudwatch_holds_the_admin_size(report, account):
+    # the demo account's admin service peaked a year ago in the weeks after today's date: the
+    # daily series a year back goes through moto, the collector and the rule
+    evidence = findings(report, "ecs-rightsize")[account.services["admin"]]["evidence"]
+    assert evidence["year_ago"] == "compared"
+    assert evidence["cpu_year_ago_rise"] > 1.5
+    assert evidence["cpu_seasonal_peak_percent"] > evidence["cpu_max_percent"]
+    admin = findings(report, "ecs-rightsize")[account.services["admin"]]
+    seasonal_units = evidence["cpu_seasonal_peak_percent"] / 100 * admin["current"]["cpu"]
+    assert admin["recommended"]["cpu"] >= seasonal_units * 1.2  # with the full headroom
+    assert "last year's season" in admin["reason"]
+
+
 def test_low_average_high_peak_service_is_not_downsized(report, account):
     assert account.services["api"] not in findings(report, "ecs-rightsize")
 

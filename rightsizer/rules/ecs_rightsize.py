@@ -270,7 +270,12 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     if cpu_trend > 0 or mem_trend > 0:
         reason += (f" (peaks projected {horizon:g} days ahead on their daily trend: CPU "
                    f"{cpu_projected_pct:.0f}%, memory {mem_projected_pct:.0f}%)")
-    reason += _year_ago_reason(seasonal)
+    # the sentence names a season only where it stands out beyond the peak headroom (evidence
+    # holds every figure)
+    reason += _year_ago_reason({
+        name: season for name, season in seasonal.items()
+        if season.projected_percent > peak_headroom * (
+            cpu_peak_pct if name == "CPU" else mem_peak_pct)})
     if scaled is not None:
         evidence.update(_scaling_evidence(scaled, service, new_cpu, new_memory, current_hourly,
                                           new_hourly))
