@@ -13,6 +13,7 @@ import http
 import io
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -235,6 +236,44 @@ def test_json_text_is_exactly_what_json_dumps_of_the_plain_value_writes(value: A
     assert indented_json(value) == expected
     assert compact_plain_json(value) == json.dumps(plain(value), separators=(",", ":"),
                                                    ensure_ascii=False)
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    """Values as findings hold them, and odder: same-shaped dicts side by side (what
+    indented_json takes key by key), empty and nested containers, NaN, non-str keys."""
+    atoms = ["", "x", 'q"uote', "brace },\n  {", "é — ✓", "\x00\x01", 0.1, -0.0, 1e16, 7,
+             True, None, float("nan"), np.float64(2.5), (1, "t")]
+    roll = rng.random()
+    if depth > 3 or roll < 0.4:
+        return rng.choice(atoms)
+    if roll < 0.75:
+        keys = rng.choice([("a", "b"), ("a", "b"), ("b", "a"), ("a",), (), ("a", 3), (True,)])
+        return {key: _random_value(rng, depth + 1) for key in keys}
+    return [_random_value(rng, depth + 1) for _ in range(rng.choice([0, 1, 2, 2, 3]))]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_json_text_of_random_values_is_what_json_dumps_writes(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(150):
+        value = [_random_value(rng) for _ in range(rng.choice([1, 5, 20]))]
+        expected = json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False)
+        assert indented_json(value) == expected
+
+
+def test_csv_cells_are_the_same_whatever_mix_a_column_holds(report: dict[str, Any]) -> None:
+    # columns are made a column at a time: every mix of values must give row-by-row cells
+    rng = random.Random(3)
+    odd = ["=cmd", "-2", "-x", "@a", "a,b", 'say "hi"', "plain", "", 1.5, float("inf"), 7,
+           True, None, {"k": [1, 2]}, ["=x"], np.float64(0.5)]
+    rows = [dict(report["findings"][index % 4]) for index in range(40)]
+    for row in rows:
+        for key in ("name", "reason", "monthly_cost_usd", "current"):
+            row[key] = rng.choice(odd)
+    mixed = list(csv.reader(io.StringIO(render_csv({"findings": rows}), newline="")))
+    single = [list(csv.reader(io.StringIO(render_csv({"findings": [row]}), newline="")))[1]
+              for row in rows]
+    assert mixed[1:] == single
 
 
 def test_json_of_a_large_report_matches_json_dumps(report: dict[str, Any]) -> None:

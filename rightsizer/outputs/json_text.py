@@ -1,11 +1,18 @@
 """JSON text for large reports: exactly what `json.dumps` of the plain() value writes, faster.
 
 `json.dumps(..., indent=2)` runs the standard library's pure-Python encoder (its C encoder
-cannot indent), and plain() copied the whole report first: 8.4 s of a 72 MB report.json at
-100,000 resources, now 2.2 s. Indenting is only a matter of the item separator: a dict or list
-holding no other container, encoded by the C encoder with `",\n"` plus its items' indent as
-separator, comes out exactly as json.dumps would indent it. `indented_json` walks the nesting
-in Python and hands every such flat run of items to the C encoder; plain data is not copied.
+cannot indent): 8.4 s of a 72 MB report.json at 100,000 resources. Indenting is only a matter
+of the item separator: a dict or list holding no other container, encoded by the C encoder
+with `",\n"` plus its items' indent as separator, comes out as json.dumps indents it but for
+its brackets. So the value is encoded one depth at a time, never a container at a time:
+- the flat containers of a depth (100,000s of small dicts in a report) are encoded as one
+  list in one C call and cut apart at the list's separators;
+- dicts holding containers (findings) are taken column by column: dicts with the same keys
+  have each key's values encoded together (a column of nested dicts is the next depth), and
+  their texts are interleaved with the encoded keys in one `str.join`.
+Encoded strings never hold a line break or another control character, so `},\n<indent>{`
+only stands between two flat dicts of such a list, and "\x01" can mark where one text ends in
+a string holding many.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ import json
 import math
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import accumulate, chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from typing import Any
 
 _ATOMS = frozenset({str, int, float, bool, type(None)})
@@ -47,7 +56,143 @@ def indented_json(value: Any) -> str:
     Plain data (the usual case) is encoded as it is; anything plain() would change (NaN, a
     numpy scalar, a tuple, a non-str key) is plain()ed first, only where it occurs.
     """
-    return _encode(value, 0)
+    return _texts([value], 0)[0]
+
+
+def _texts(values: list[Any], depth: int) -> list[str]:
+    """The text of each value as it stands at `depth` of the indented document."""
+    kinds = set(map(type, values))
+    if not kinds <= _ATOMS_AND_CONTAINERS:  # as plain() makes them, only where needed
+        values = [value if type(value) in _ATOMS_AND_CONTAINERS else plain(value)
+                  for value in values]
+        kinds = set(map(type, values))
+    if len(kinds) == 1 and (dict in kinds or list in kinds):
+        return _container_texts(kinds.pop(), values, depth)
+    if dict not in kinds and list not in kinds:
+        return _atom_texts(values)
+    return _merged(values, [type(value) for value in values],
+                   lambda kind, part: _container_texts(kind, part, depth))
+
+
+def _container_texts(kind: type, values: list[Any], depth: int) -> list[str]:
+    if kind is dict:
+        return _dict_texts(values, depth)
+    if kind is list:
+        return _list_texts(values, depth)
+    return _atom_texts(values)
+
+
+def _merged(values: list[Any], groups: list[Any],
+            make: Callable[[Any, list[Any]], list[str]]) -> list[str]:
+    """Each value's text, made group by group (`groups[i]` is value i's group, `make(group,
+    values)` makes a group's texts), back in the values' order."""
+    members: dict[Any, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    if len(members) == 1:
+        return make(groups[0], values)
+    texts: list[str] = [""] * len(values)
+    for group, indexes in members.items():
+        made = make(group, [values[index] for index in indexes])
+        for index, text in zip(indexes, made, strict=True):
+            texts[index] = text
+    return texts
+
+
+# groups of containers: one C call for the flat ones, the others taken apart
+_FLAT, _NESTED = "flat", "nested"
+
+
+def _dict_texts(dicts: list[dict[Any, Any]], depth: int) -> list[str]:
+    """Dicts with the same keys (findings, their evidence...) are taken key by key: a key's
+    values of all of them are encoded together, then interleaved with the key's text."""
+    shapes = [tuple(value) for value in dicts]
+    distinct = set(shapes)
+    if len(distinct) == 1:
+        return _keyed_texts(dicts, shapes[0], depth)
+    if len(distinct) * 8 > len(dicts):  # mostly one-off key sets: flat ones in one C call
+        shapes = [_FLAT if shape and _ATOMS.issuperset(map(type, value.values())) else shape
+                  for shape, value in zip(shapes, dicts, strict=True)]
+    return _merged(dicts, shapes, lambda shape, part: _flat_texts(part, depth)
+                   if shape is _FLAT else _keyed_texts(part, shape, depth))
+
+
+def _list_texts(lists: list[list[Any]], depth: int) -> list[str]:
+    shapes = [_FLAT if value and _ATOMS.issuperset(map(type, value)) else
+              _NESTED if value else () for value in lists]
+    return _merged(lists, shapes, lambda shape, part: _flat_texts(part, depth)
+                   if shape is _FLAT else _nested_list_texts(part, depth)
+                   if shape is _NESTED else ["[]"] * len(part))
+
+
+def _flat_texts(containers: list[Any], depth: int) -> list[str]:
+    """Non-empty dicts (or lists) of atoms only, encoded as one list in one C call.
+
+    The list's separator is the containers' own, so it stands only between two containers as
+    `},\n<indent>{` (`],\n<indent>[`): an atom never ends in a bracket nor holds a line break.
+    """
+    if type(containers[0]) is dict and \
+            not _STR.issuperset(map(type, chain.from_iterable(containers))):
+        # keys as str(key), as json.dumps(plain()) writes them (it would write True as "true")
+        containers = [value if _STR.issuperset(map(type, value)) else plain(value)
+                      for value in containers]
+    encode, separator = _run_encoder(depth), _separator(depth)
+    try:
+        text = encode(containers)
+    except ValueError:  # NaN or infinity: null, as plain() makes them
+        text = encode([plain(value) for value in containers])
+    opening, closing = ("{", "}") if type(containers[0]) is dict else ("[", "]")
+    between = f"\n{_INDENT * depth}{closing}\x01{opening}{separator[1:]}"
+    text = text[2:-2].replace(f"{closing}{separator}{opening}", between)
+    return f"{opening}{separator[1:]}{text}\n{_INDENT * depth}{closing}".split("\x01")
+
+
+def _keyed_texts(dicts: list[dict[Any, Any]], keys: tuple[Any, ...], depth: int) -> list[str]:
+    """Dicts that all have these keys, in this order."""
+    if not keys:
+        return ["{}"] * len(dicts)
+    if not _STR.issuperset(map(type, keys)):
+        # keys as str(key), as json.dumps(plain()) writes them (it would write True as "true")
+        return _dict_texts([plain(value) for value in dicts], depth)
+    separator = _separator(depth)
+    opening, closing = "{" + separator[1:], f"\n{_INDENT * depth}}}"
+    stride = 2 * len(keys) + 1  # key 1, value 1, ..., key n, value n, what follows the dict
+    pieces: list[str] = [f"{closing}\x01{opening}"] * (stride * len(dicts) + 1)
+    pieces[0] = opening
+    for at, key in enumerate(keys):
+        pieces[2 * at + 1::stride] = \
+            [f"{separator if at else ''}{encode_basestring(key)}: "] * len(dicts)
+        pieces[2 * at + 2::stride] = _texts(list(map(itemgetter(key), dicts)), depth + 1)
+    pieces[-1] = closing
+    return "".join(pieces).split("\x01")
+
+
+def _nested_list_texts(lists: list[list[Any]], depth: int) -> list[str]:
+    """Lists holding containers: all their items encoded together, then joined list by list."""
+    items = _texts(list(chain.from_iterable(lists)), depth + 1)
+    separator = _separator(depth)
+    opening, closing = "[" + separator[1:], f"\n{_INDENT * depth}]"
+    pieces = [separator] * (2 * len(items) - 1)
+    pieces[::2] = items
+    between = f"{closing}\x01{opening}"
+    for end in list(accumulate(map(len, lists)))[:-1]:  # after each list but the last
+        pieces[2 * end - 1] = between
+    return f"{opening}{''.join(pieces)}{closing}".split("\x01")
+
+
+def _atom_texts(values: list[Any]) -> list[str]:
+    """Strings, numbers, booleans and None (or their subclasses): one C call for them all."""
+    if _STR.issuperset(map(type, values)):
+        distinct = set(values)
+        if len(distinct) * 4 < len(values):  # rule, severity, account...: each encoded once
+            encoded = {value: encode_basestring(value) for value in distinct}
+            return list(map(encoded.__getitem__, values))
+        return list(map(encode_basestring, values))
+    try:
+        text = _atoms_encoder(values)
+    except ValueError:  # NaN or infinity: null, as plain() makes them
+        text = _atoms_encoder([plain(value) for value in values])
+    return text[1:-1].split("\x01")
 
 
 def compact_plain_json(value: Any) -> str:
@@ -78,68 +223,6 @@ def _is_plain(value: Any) -> bool:
         map(_is_plain, [item for item in values if type(item) is dict or type(item) is list]))
 
 
-def _encode(value: Any, level: int) -> str:
-    kind = type(value)
-    if kind is dict:
-        return _encode_dict(value, level)
-    if kind is list:
-        return _encode_list(value, level)
-    if isinstance(value, bool | int | float | str) or value is None:  # subclasses too
-        return _atom(value)
-    return _encode(plain(value), level)
-
-
-def _atom(value: Any) -> str:
-    if type(value) is str:
-        return encode_basestring(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "null"  # as plain() makes it
-    return _run_encoder(0)(value)
-
-
-def _encode_dict(value: dict[Any, Any], level: int) -> str:
-    if not value:
-        return "{}"
-    if not _STR.issuperset(map(type, value)):
-        value = plain(value)  # keys as str(key), as before (json.dumps writes True as "true")
-    if _ATOMS.issuperset(map(type, value.values())):
-        return _bracketed("{", _run(value, level), "}", level)
-    parts: list[str] = []
-    run: dict[str, Any] = {}
-    for key, item in value.items():
-        if type(item) in _ATOMS:
-            run[key] = item
-            continue
-        if run:
-            parts.append(_run(run, level))
-            run = {}
-        parts.append(f"{encode_basestring(key)}: {_encode(item, level + 1)}")
-    if run:
-        parts.append(_run(run, level))
-    return _bracketed("{", _separator(level).join(parts), "}", level)
-
-
-def _encode_list(value: list[Any], level: int) -> str:
-    if not value:
-        return "[]"
-    if _ATOMS.issuperset(map(type, value)):
-        return _bracketed("[", _run(value, level), "]", level)
-    items = _separator(level).join([_encode(item, level + 1) for item in value])
-    return _bracketed("[", items, "]", level)
-
-
-def _run(items: dict[str, Any] | list[Any], level: int) -> str:
-    """Flat items without their brackets, `"a": 1,\n<indent>"b": 2`, in one C call."""
-    try:
-        return _run_encoder(level)(items)[1:-1]
-    except ValueError:  # NaN or infinity: null, as plain() makes them
-        return _run_encoder(level)(plain(items))[1:-1]
-
-
-def _bracketed(opening: str, inner: str, closing: str, level: int) -> str:
-    return f"{opening}\n{_INDENT * (level + 1)}{inner}\n{_INDENT * level}{closing}"
-
-
 @lru_cache(maxsize=64)
 def _separator(level: int) -> str:
     return ",\n" + _INDENT * (level + 1)
@@ -166,3 +249,4 @@ def _encoder(item_separator: str, key_separator: str) -> Callable[[Any], str]:
 
 
 _compact = _encoder(",", ":")
+_atoms_encoder = _encoder("\x01", ":")  # a list of atoms, "\x01" between their texts
