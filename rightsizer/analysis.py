@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from rightsizer import pricing, suppression
-from rightsizer.config import Config
+from rightsizer.config import Config, SuppressSettings
 from rightsizer.findings import Finding, Skipped
 from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs.formatting import MAX_LISTED_ROWS
@@ -50,8 +52,14 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     with pricing.pinned_cache_dir(), gc_paused():
         results = [(rule_id, REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id)))
                    for rule_id in config.enabled_rules()]
+    unsuppressed = _unsuppressed(config.suppress, tags)
+    severity_for = config.severity.severity_for
     for rule_id, result in results:
         for finding in result.findings:
+            if finding.resource_id in unsuppressed:  # the usual case: nothing to check
+                finding.severity = severity_for(finding.monthly_savings_usd)
+                findings.append(finding)  # a fresh object from the rule: no copy needed
+                continue
             verdict = suppression.check(config.suppress, rule_id, finding.resource_id,
                                         finding.name, tags.get(finding.resource_id, {}), today)
             if verdict.suppressed:
@@ -67,12 +75,44 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
                 finding.severity = severity  # a fresh object from the rule: no copy needed
                 findings.append(finding)
         for row in result.skipped:
+            if row.resource_id in unsuppressed:
+                skipped.append(row)
+                continue
             verdict = suppression.check(config.suppress, rule_id, row.resource_id, row.name,
                                         tags.get(row.resource_id, {}), today)
             skipped.append(replace(row, reason="suppressed", detail=verdict.detail)
                            if verdict.suppressed else row)
-    findings.sort(key=lambda f: (-f.monthly_savings_usd, f.rule, f.name))
+    _largest_first(findings)
     return findings, skipped
+
+
+def _largest_first(findings: list[Finding]) -> None:
+    """Sort by savings, largest first, then by rule and name: two stable sorts on C keys (the
+    reverse one keeps equal savings in rule/name order), not a Python key tuple a finding.
+    A NaN saving orders differently that way, so it keeps the tuple key."""
+    if any(map(math.isnan, map(attrgetter("monthly_savings_usd"), findings))):
+        findings.sort(key=lambda f: (-f.monthly_savings_usd, f.rule, f.name))
+        return
+    findings.sort(key=attrgetter("rule", "name"))
+    findings.sort(key=attrgetter("monthly_savings_usd"), reverse=True)
+
+
+class _Unsuppressed:
+    """Resource ids no suppression can touch: with no [suppress] entries, every resource
+    without the suppression tag (suppression.check would say "not suppressed", no note)."""
+
+    def __init__(self, tag: str, tags: dict[str, dict[str, str]]) -> None:
+        self._tagged = {resource for resource, found in tags.items() if tag and tag in found}
+
+    def __contains__(self, resource_id: object) -> bool:
+        return resource_id not in self._tagged
+
+
+def _unsuppressed(settings: SuppressSettings, tags: dict[str, dict[str, str]]
+                  ) -> _Unsuppressed | frozenset[str]:
+    if settings.resources:
+        return frozenset()  # listed entries are matched by id or name: always check
+    return _Unsuppressed(settings.tag, tags)
 
 
 def non_overlapping_savings(findings: list[Finding]) -> float:

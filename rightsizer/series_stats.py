@@ -115,10 +115,19 @@ class SeriesStats:
 
     @cached_property
     def _sorted_values(self) -> np.ndarray:
-        """Each series' values in ascending order, series after series."""
-        # two sorts beat one lexsort: values, then a stable (radix) sort by owner
-        by_value = np.argsort(self._values)
-        return self._values[by_value[np.argsort(self._owner[by_value], kind="stable")]]
+        """Each series' values in ascending order, series after series.
+
+        Series of one length are sorted as the rows of one matrix: most series of a metric
+        have every datapoint, so that is one or a few np.sort calls over short rows, several
+        times faster than sorting all values (then by series) as one array.
+        """
+        out = np.empty_like(self._values)
+        for length in np.unique(self.count[self.count > 1]):
+            rows = self._starts[:-1][self.count == length][:, None] + np.arange(length)
+            out[rows] = np.sort(self._values[rows], axis=1)
+        single = self._starts[:-1][self.count == 1]
+        out[single] = self._values[single]
+        return out
 
     def percentile(self, percent: float) -> np.ndarray:
         """np.quantile(..., method="higher") of each series (computed once per percent)."""

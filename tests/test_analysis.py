@@ -66,3 +66,14 @@ def test_context_has_how_to_apply_for_the_findings_the_page_lists(monkeypatch) -
     context = build_context(SnapshotBuilder().build(), findings)
     assert list(context["apply"]) == [finding.id for finding in findings[:2]]
     assert "purchase-reserved-db-instances-offering" in context["apply"][findings[0].id]["cli"]
+
+
+def test_findings_are_ordered_by_savings_then_rule_then_name() -> None:
+    findings = [_finding("rds-idle", "db-b", 5.0), _finding("rds-idle", "db-a", 5.0),
+                _finding("rds-rightsize", "db-c", 9.0), _finding("ecs-rightsize", "db-d", 5.0)]
+    expected = sorted(findings, key=lambda f: (-f.monthly_savings_usd, f.rule, f.name))
+    analysis._largest_first(findings)
+    assert findings == expected
+    with_nan = [_finding("rds-idle", "db-b", float("nan")), _finding("rds-idle", "db-a", 1.0)]
+    analysis._largest_first(with_nan)  # NaN keeps the tuple key's order
+    assert [f.name for f in with_nan] == ["db-b", "db-a"]

@@ -219,7 +219,9 @@ def reload() -> None:
     """Forget loaded tables (after a refresh, or when a test points the cache elsewhere)."""
     _embedded.cache_clear()
     _cached_in.cache_clear()
-    _fargate_rates.cache_clear()
+    for lookup in (_fargate_rates, _rds_hourly, _elasticache_hourly, _s3_gb_month,
+                   _logs_storage_gb_month):
+        lookup.cache_clear()
 
 
 def _setting(name: str, key: str) -> Any:
@@ -368,6 +370,13 @@ def rds_hourly_usd(region: str, instance_class: str, *, multi_az: bool, engine: 
     refreshed per-class figure when the cache has one, else on-demand x the documented discount.
     Returns None for other engines, unknown regions/classes, or unknown terms.
     """
+    # asked for every database and candidate class: answered once per table layout
+    return _rds_hourly(cache_dir(), region, instance_class, multi_az, engine, term)
+
+
+@cache
+def _rds_hourly(directory: Path | None, region: str, instance_class: str, multi_az: bool,
+                engine: str, term: str) -> Price | None:
     if not _is_postgres(engine) or term not in (_ON_DEMAND, _RI_1YR_NO_UPFRONT):
         return None
     region = _norm_region(region)
@@ -398,6 +407,12 @@ def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) 
 
 def elasticache_hourly_usd(region: str, node_type: str, *, term: str = _ON_DEMAND) -> Price | None:
     """Hourly price of one ElastiCache Redis node (on-demand or 1-year No Upfront effective)."""
+    return _elasticache_hourly(cache_dir(), region, node_type, term)
+
+
+@cache
+def _elasticache_hourly(directory: Path | None, region: str, node_type: str, term: str
+                        ) -> Price | None:
     if term not in (_ON_DEMAND, _RI_1YR_NO_UPFRONT):
         return None
     region, node = _norm_region(region), node_type.strip().lower()
@@ -423,6 +438,11 @@ def elasticache_hourly_usd(region: str, node_type: str, *, term: str = _ON_DEMAN
 
 def s3_gb_month_usd(region: str, storage_class: str) -> Price | None:
     """Storage per GB-month (first 50 TB tier); storage_class is case-insensitive."""
+    return _s3_gb_month(cache_dir(), region, storage_class)
+
+
+@cache
+def _s3_gb_month(directory: Path | None, region: str, storage_class: str) -> Price | None:
     table = _table("s3")
     usd = table["storage_gb_month"].get(_norm_region(region), {}).get(storage_class.strip().upper())
     if usd is None:
@@ -445,6 +465,11 @@ def s3_transition_usd_per_1000(region: str, storage_class: str) -> Price | None:
 
 def logs_storage_gb_month_usd(region: str) -> Price | None:
     """CloudWatch Logs stored (archival) bytes per GB-month."""
+    return _logs_storage_gb_month(cache_dir(), region)
+
+
+@cache
+def _logs_storage_gb_month(directory: Path | None, region: str) -> Price | None:
     table = _table("cloudwatch")
     usd = table["logs_storage_gb_month"].get(_norm_region(region))
     if usd is None:

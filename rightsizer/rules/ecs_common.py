@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from rightsizer import pricing
@@ -16,6 +16,9 @@ FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
 
 @dataclass(frozen=True)
 class ServiceView:
+    """One service as the ECS rules read it; the derived figures are computed once, as three
+    rules ask each of 10,000s of services for them (the fields never change)."""
+
     account: str
     region: str
     cluster: str
@@ -30,25 +33,25 @@ class ServiceView:
     running_count: int
     tags: dict[str, str]
 
-    @property
+    @cached_property
     def resource(self) -> Resource:
         return Resource("ecs-service", self.arn, self.name, self.account, self.region, self.tags)
 
-    @property
+    @cached_property
     def metric_key(self) -> str:
         return f"{self.cluster}/{self.name}"
 
-    @property
-    def providers(self) -> set[str]:
-        return {provider for provider, _, _ in self.strategy}
+    @cached_property
+    def providers(self) -> frozenset[str]:
+        return frozenset(provider for provider, _, _ in self.strategy)
 
-    @property
+    @cached_property
     def on_fargate(self) -> bool:
         if self.strategy:
             return self.providers <= FARGATE_PROVIDERS
         return self.launch_type == "FARGATE"
 
-    @property
+    @cached_property
     def uses_spot(self) -> bool:
         return "FARGATE_SPOT" in self.providers
 
@@ -57,7 +60,7 @@ class ServiceView:
         # desired, not running: tasks still draining after a scale-to-zero are going away
         return self.desired_count
 
-    @property
+    @cached_property
     def spot_share(self) -> float:
         """Share of tasks the strategy places on FARGATE_SPOT (by weight; base ignored)."""
         weights = {provider: weight for provider, weight, _ in self.strategy}
@@ -104,7 +107,15 @@ def _service_views(snapshot: Snapshot) -> list[ServiceView]:
 
 
 def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
+    tags: dict[str, dict[str, str]] = {}  # most services share a handful of tag sets (read only)
     for row in records(snapshot.table("ecs_services")):
+        raw_tags = row.get("tags")
+        if isinstance(raw_tags, str):
+            if raw_tags not in tags:
+                tags[raw_tags] = decode_json_cell(raw_tags, {})
+            decoded = tags[raw_tags]
+        else:
+            decoded = decode_json_cell(raw_tags, {})
         strategy = _strategy(row.get("capacity_provider_strategy"))
         launch_type = str(row.get("launch_type") or "")
         if not strategy and not launch_type:
@@ -123,7 +134,7 @@ def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
             load_balancer_count=as_int(row.get("load_balancer_count")),
             desired_count=as_int(row.get("desired_count")),
             running_count=as_int(row.get("running_count")),
-            tags=decode_json_cell(row.get("tags"), {}),
+            tags=decoded,
         )
 
 

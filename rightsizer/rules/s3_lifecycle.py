@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from rightsizer import pricing
 from rightsizer.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
+from rightsizer.series_stats import SeriesStats
 from rightsizer.snapshot import Snapshot, decode_json_cell, records
 
 RULE_ID = "s3-lifecycle"
@@ -84,14 +85,14 @@ class SizeHistory:
     points: int
 
 
-def size_history(snapshot: Snapshot, resource: Resource) -> SizeHistory | None:
-    stats = snapshot.series_stats("AWS/S3", "BucketSizeBytes", "Average")
-    at = stats.position(resource.account, resource.region, f"{resource.name}/StandardStorage")
-    if at is None or not stats.count[at]:
+def size_history(sizes: SeriesStats, resource: Resource) -> SizeHistory | None:
+    """From the BucketSizeBytes statistics (snapshot.series_stats of AWS/S3 ... Average)."""
+    at = sizes.position(resource.account, resource.region, f"{resource.name}/StandardStorage")
+    if at is None or not sizes.count[at]:
         return None
-    span_ns = stats.last_stamp_ns[at] - stats.first_stamp_ns[at]
-    return SizeHistory(float(stats.first[at]), float(stats.last[at]), span_ns / 86_400e9,
-                       int(stats.count[at]))
+    span_ns = sizes.last_stamp_ns[at] - sizes.first_stamp_ns[at]
+    return SizeHistory(float(sizes.first[at]), float(sizes.last[at]), span_ns / 86_400e9,
+                       int(sizes.count[at]))
 
 
 def estimate_cold_gb(size: SizeHistory | None, created_at: datetime | None,
@@ -120,9 +121,35 @@ def estimate_cold_gb(size: SizeHistory | None, created_at: datetime | None,
     return cold, method
 
 
+_Prices = tuple[pricing.Price | None, pricing.Price | None, pricing.Price | None]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """What every bucket's finding reads, looked up once an evaluation (20,000 buckets ask)."""
+
+    sizes: SeriesStats
+    objects: SeriesStats
+    end: datetime
+    prices: dict[str, _Prices]
+
+    def prices_in(self, region: str) -> _Prices:
+        """STANDARD, STANDARD_IA and GLACIER per GB-month, looked up once a region."""
+        found = self.prices.get(region)
+        if found is None:
+            found = self.prices[region] = (pricing.s3_gb_month_usd(region, "STANDARD"),
+                                           pricing.s3_gb_month_usd(region, "STANDARD_IA"),
+                                           pricing.s3_gb_month_usd(region, "GLACIER"))
+        return found
+
+
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
+    window = _Window(snapshot.series_stats("AWS/S3", "BucketSizeBytes", "Average"),
+                     snapshot.series_stats("AWS/S3", "NumberOfObjects", "Average"),
+                     snapshot.window_end, {})
     created: dict[Any, datetime | None] = {}  # parsing each date once: many buckets share one
+    states: dict[str, str] = {}  # and each lifecycle configuration's text
     for row in records(snapshot.table("s3_buckets")):
         resource = Resource("s3-bucket", str(row["arn"]), str(row["bucket"]),
                             str(row["account"]), str(row["region"]),
@@ -131,14 +158,19 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             result.skipped.append(skipped_for(resource, RULE_ID, "insufficient-data",
                                               "lifecycle configuration could not be read"))
             continue
-        rules = decode_json_cell(row.get("lifecycle_rules"), [])
-        state = lifecycle_state(rules, settings.ia_days)
+        raw = row.get("lifecycle_rules")
+        if isinstance(raw, str):
+            if raw not in states:
+                states[raw] = lifecycle_state(decode_json_cell(raw, []), settings.ia_days)
+            state = states[raw]
+        else:
+            state = lifecycle_state(decode_json_cell(raw, []), settings.ia_days)
         if state in ("ok", "short-expiration"):
             continue
         stamp = row.get("created_at")
         if stamp not in created:
             created[stamp] = _timestamp(stamp)
-        result.findings.append(_finding(snapshot, settings, resource, state, created[stamp]))
+        result.findings.append(_finding(window, settings, resource, state, created[stamp]))
     return result
 
 
@@ -148,25 +180,27 @@ def _timestamp(value: Any) -> datetime | None:
     return pd.Timestamp(value).to_pydatetime()
 
 
-def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, state: str,
+_DESCRIBED = {
+    "absent": "has no lifecycle configuration",
+    "disabled": "has only disabled lifecycle rules",
+    "no-transition": "has lifecycle rules but none moves current objects",
+}
+
+
+def _finding(window: _Window, settings: Settings, resource: Resource, state: str,
              created_at: datetime | None) -> Finding:
-    size = size_history(snapshot, resource)
-    objects = snapshot.series_stats("AWS/S3", "NumberOfObjects", "Average")
+    size = size_history(window.sizes, resource)
+    objects = window.objects
     objects_at = objects.position(resource.account, resource.region,
                                   f"{resource.name}/AllStorageTypes")
-    region = resource.region
-    standard, infrequent, glacier = snapshot.derived(
-        f"s3-storage-prices/{region}",  # one lookup per region, not three per bucket
-        lambda _: tuple(pricing.s3_gb_month_usd(region, storage)
-                        for storage in ("STANDARD", "STANDARD_IA", "GLACIER")))
+    standard, infrequent, glacier = window.prices_in(resource.region)
     size_gb = size.last_bytes / GB if size is not None else None
     evidence: dict[str, Any] = {"lifecycle": state, "standard_gb": _round(size_gb)}
     monthly_cost = savings = 0.0
     priced = standard is not None and infrequent is not None and glacier is not None
     if size_gb is not None and priced:
-        older_ia, method = estimate_cold_gb(size, created_at, snapshot.window_end,
-                                            settings.ia_days)
-        older_glacier, _ = estimate_cold_gb(size, created_at, snapshot.window_end,
+        older_ia, method = estimate_cold_gb(size, created_at, window.end, settings.ia_days)
+        older_glacier, _ = estimate_cold_gb(size, created_at, window.end,
                                             settings.glacier_days)
         to_ia = older_ia - older_glacier
         monthly_cost = size_gb * standard.usd
@@ -188,13 +222,8 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, state: 
             if average_kb < 128:
                 # STANDARD_IA bills every object as at least 128 KB.
                 evidence["warning"] = "average object under 128 KB: STANDARD_IA may cost more"
-    described = {
-        "absent": "has no lifecycle configuration",
-        "disabled": "has only disabled lifecycle rules",
-        "no-transition": "has lifecycle rules but none moves current objects",
-    }[state]
     size_text = f"{size_gb:,.1f} GB in STANDARD" if size_gb is not None else "size unknown"
-    reason = (f"bucket {described} ({size_text}); moving objects to STANDARD_IA after "
+    reason = (f"bucket {_DESCRIBED[state]} ({size_text}); moving objects to STANDARD_IA after "
               f"{settings.ia_days} days and GLACIER after {settings.glacier_days} days")
     return finding_for(
         resource, RULE_ID,
