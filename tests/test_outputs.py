@@ -40,7 +40,12 @@ from rightsizer.outputs.formatting import (
     money,
     percent,
 )
-from rightsizer.outputs.json_text import compact_plain_json, indented_json, plain
+from rightsizer.outputs.json_text import (
+    compact_plain_json,
+    compact_plain_jsons,
+    indented_json,
+    plain,
+)
 
 ACCOUNT = "123456789012"
 REGION = "ap-south-1"
@@ -254,11 +259,18 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_json_text_of_random_values_is_what_json_dumps_writes(seed: int) -> None:
+    # indented_json and compact_plain_jsons encode a depth at a time, same-keyed dicts key by
+    # key: every mix of shapes must come out as json.dumps writes it
     rng = random.Random(seed)
+    repeated = [0.0, -0.0, 0.5, 0.5, 0.5, -0.0, 1e16, 0.5]  # floats repr()ed once each
     for _ in range(150):
         value = [_random_value(rng) for _ in range(rng.choice([1, 5, 20]))]
+        value += rng.choice([[], repeated, [{"f": number} for number in repeated]])
         expected = json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False)
         assert indented_json(value) == expected
+        # findings.csv: a column's cells at once, as compact_plain_json makes each
+        assert compact_plain_jsons(value) == [
+            json.dumps(plain(item), separators=(",", ":"), ensure_ascii=False) for item in value]
 
 
 def test_csv_cells_are_the_same_whatever_mix_a_column_holds(report: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs.json_report import finding_columns
-from rightsizer.outputs.json_text import compact_plain_json, plain
+from rightsizer.outputs.json_text import compact_plain_json, compact_plain_jsons, plain
 
 # A cell starting with one of these is run as a formula by Excel/Sheets ("CSV injection");
 # resource names, tags and reasons come from AWS accounts, so neutralize them.
@@ -37,7 +37,7 @@ def _cells(values: list[Any]) -> list[str]:
     if kinds == {int} or kinds == {float} and all(map(math.isfinite, values)):
         return list(map(repr, values))
     if kinds <= {dict, list}:
-        return [_quoted(compact_plain_json(value)) for value in values]
+        return list(map(_quoted, compact_plain_jsons(values)))
     return list(map(_field, values))
 
 
