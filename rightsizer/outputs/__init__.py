@@ -45,7 +45,7 @@ def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path
     history = (context or {}).get("history")
     if history:
         # Beside report.json, not inside it: report.json's schema is a contract (DESIGN.md).
-        rendered[HISTORY_FILE] = indented_json(history) + "\n"
+        rendered[HISTORY_FILE] = indented_json(history, end="\n")
     out_dir = Path(out_dir)
     return [atomic_write_text(out_dir / name, text) for name, text in rendered.items()]
 

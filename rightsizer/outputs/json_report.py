@@ -21,7 +21,7 @@ ERROR_KEYS = ("account", "region", "service", "operation", "code", "message")
 def render_json(report: dict[str, Any]) -> str:
     """Indent 2, schema key order (unknown keys after, sorted), UTF-8 text, trailing newline."""
     with gc_paused():
-        return indented_json(ordered_report(report)) + "\n"
+        return indented_json(ordered_report(report), end="\n")
 
 
 def ordered_report(report: dict[str, Any]) -> dict[str, Any]:

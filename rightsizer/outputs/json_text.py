@@ -52,13 +52,19 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def indented_json(value: Any) -> str:
-    """Exactly `json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False)`.
+def indented_json(value: Any, end: str = "") -> str:
+    """Exactly `json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False) + end`.
 
     Plain data (the usual case) is encoded as it is; anything plain() would change (NaN, a
-    numpy scalar, a tuple, a non-str key) is plain()ed first, only where it occurs.
+    numpy scalar, a tuple, a non-str key) is plain()ed first, only where it occurs. `end` is
+    joined in with the rest: adding it afterwards copies the whole text (70 MB of a large
+    report.json, ~50 ms on a slow machine).
     """
-    return _texts([value], 0)[0]
+    if type(value) is dict and value and _STR.issuperset(map(type, value)):
+        pieces = _keyed_pieces([value], tuple(value), 0, "")
+        pieces[-1] += end
+        return "".join(pieces)
+    return _texts([value], 0)[0] + end
 
 
 def compact_plain_jsons(values: list[Any]) -> list[str]:
@@ -169,7 +175,7 @@ def _keyed_texts(dicts: list[dict[Any, Any]], keys: tuple[Any, ...], depth: Dept
     if not _STR.issuperset(map(type, keys)):
         # keys as str(key), as json.dumps(plain()) writes them (it would write True as "true")
         return _dict_texts([plain(value) for value in dicts], depth)
-    return "".join(_keyed_pieces(dicts, keys, depth, "\x01")).split("\x01")
+    return _one_or_split("".join(_keyed_pieces(dicts, keys, depth, "\x01")), len(dicts))
 
 
 def _keyed_pieces(dicts: list[dict[str, Any]], keys: tuple[str, ...], depth: Depth,
@@ -195,25 +201,38 @@ def _nested_list_texts(lists: list[list[Any]], depth: Depth) -> list[str]:
     separator = _separator(depth)
     opening, closing = _brackets("[", "]", depth)
     if len(lists) == 1:  # report["findings"]: its 10,000s of texts are never cut apart
-        return [f"{opening}{_joined(lists[0], _below(depth), separator)}{closing}"]
-    items = _texts(list(chain.from_iterable(lists)), _below(depth))
-    pieces = [separator] * (2 * len(items) - 1)
-    pieces[::2] = items
-    between = f"{closing}\x01{opening}"
-    for end in list(accumulate(map(len, lists)))[:-1]:  # after each list but the last
-        pieces[2 * end - 1] = between
-    return f"{opening}{''.join(pieces)}{closing}".split("\x01")
+        pieces = _joined_pieces(lists[0], _below(depth), separator)
+    else:
+        items = _texts(list(chain.from_iterable(lists)), _below(depth))
+        pieces = [separator] * (2 * len(items) - 1)
+        pieces[::2] = items
+        between = f"{closing}\x01{opening}"
+        for end in list(accumulate(map(len, lists)))[:-1]:  # after each list but the last
+            pieces[2 * end - 1] = between
+    pieces[0] = opening + pieces[0]
+    pieces[-1] += closing  # the same piece when there is one
+    return _one_or_split("".join(pieces), len(lists))
 
 
-def _joined(values: list[Any], depth: Depth, separator: str) -> str:
-    """separator.join(_texts(values, depth)); dicts with the same keys in one piece."""
+def _joined_pieces(values: list[Any], depth: Depth, separator: str) -> list[str]:
+    """separator.join(_texts(values, depth)), in pieces; dicts with the same keys are never
+    cut apart."""
     if _DICT.issuperset(map(type, values)):
         shapes = set(map(tuple, values))
         if len(shapes) == 1:
             keys = shapes.pop()
             if keys and _STR.issuperset(map(type, keys)):
-                return "".join(_keyed_pieces(values, keys, depth, separator))
-    return separator.join(_texts(values, depth))
+                return _keyed_pieces(values, keys, depth, separator)
+    texts = _texts(values, depth)
+    pieces = [separator] * (2 * len(texts) - 1)
+    pieces[::2] = texts
+    return pieces
+
+
+def _one_or_split(text: str, count: int) -> list[str]:
+    """`count` texts joined by "\x01", apart again; one is returned as it is (a split would
+    scan it all for nothing: a large report's findings list is 60 MB)."""
+    return [text] if count == 1 else text.split("\x01")
 
 
 def _atom_texts(values: list[Any]) -> list[str]:
