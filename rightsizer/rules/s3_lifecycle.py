@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
@@ -75,50 +76,44 @@ def _expiration_days(rule: dict[str, Any]) -> int:
     return int((rule.get("Expiration") or {}).get("Days") or 0)
 
 
-@dataclass(frozen=True)
-class SizeHistory:
-    """A bucket's daily BucketSizeBytes in the window: first and last datapoints."""
+class _BucketSizes:
+    """Every bucket's BucketSizeBytes figures and how much of it is old, for all series of the
+    metric at once (numpy), read bucket by bucket: as one bucket at a time, 20,000 buckets
+    took ~0.3 s of numpy scalars. The figures are the same floats, and where the one-bucket
+    code made a numpy scalar (a growth-based estimate) a numpy scalar is made again, so
+    evidence rounds as it did."""
 
-    first_bytes: float
-    last_bytes: float
-    span_days: float  # between the first and last datapoint
-    points: int
+    def __init__(self, sizes: SeriesStats, ages: tuple[int, ...]) -> None:
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty or one-day series
+            span_days = (sizes.last_stamp_ns - sizes.first_stamp_ns) / 86_400e9
+            size_gb = sizes.last / GB
+            growth = (sizes.last - sizes.first) / GB / span_days
+            grows = (sizes.count >= 2) & (span_days >= 1) & (growth > 0)
+            # data written in the last `age` days is roughly growth x age; the rest is older
+            cold = {age: (size_gb - growth * age).tolist() for age in ages}
+        self._sizes = sizes
+        self._count, self._size_gb = sizes.count.tolist(), size_gb.tolist()
+        self._growth, self._grows, self._cold = growth.tolist(), grows.tolist(), cold
 
+    def position(self, resource: Resource) -> int | None:
+        """The bucket's series, None when it has no datapoint."""
+        at = self._sizes.position(resource.account, resource.region,
+                                  f"{resource.name}/StandardStorage")
+        return None if at is None or not self._count[at] else at
 
-def size_history(sizes: SeriesStats, resource: Resource) -> SizeHistory | None:
-    """From the BucketSizeBytes statistics (snapshot.series_stats of AWS/S3 ... Average)."""
-    at = sizes.position(resource.account, resource.region, f"{resource.name}/StandardStorage")
-    if at is None or not sizes.count[at]:
-        return None
-    span_ns = sizes.last_stamp_ns[at] - sizes.first_stamp_ns[at]
-    return SizeHistory(float(sizes.first[at]), float(sizes.last[at]), span_ns / 86_400e9,
-                       int(sizes.count[at]))
+    def size_gb(self, at: int) -> float:
+        return self._size_gb[at]  # type: ignore[no-any-return]
 
-
-def estimate_cold_gb(size: SizeHistory | None, created_at: datetime | None,
-                     window_end: datetime, age_days: int) -> tuple[float, str]:
-    """GB older than `age_days`, assuming the bucket grows at the rate seen in the window.
-
-    Data written in the last `age_days` is roughly growth x age_days; the rest is older. When the
-    bucket is younger than `age_days`, nothing is old yet. The smaller estimate wins.
-    """
-    if size is None:
-        return 0.0, "size unknown"
-    size_gb = size.last_bytes / GB
-    cold = size_gb
-    method = "no growth seen"
-    span_days = size.span_days
-    if size.points >= 2 and span_days >= 1:
-        growth_gb_per_day = (size.last_bytes - size.first_bytes) / GB
-        growth_gb_per_day /= span_days
-        if growth_gb_per_day > 0:
-            cold = max(0.0, size_gb - growth_gb_per_day * age_days)
-            method = f"growth {growth_gb_per_day:.2f} GB/day"
-    if created_at is not None:
-        bucket_age = (window_end - created_at).total_seconds() / 86400
-        if bucket_age <= age_days:
+    def older_gb(self, at: int, age_days: int, bucket_age: float | None) -> tuple[Any, str]:
+        """GB older than `age_days` and how that was estimated, assuming the bucket grows at the
+        rate seen in the window. A bucket younger than `age_days` has nothing old yet."""
+        if bucket_age is not None and bucket_age <= age_days:
             return 0.0, f"bucket is {bucket_age:.0f} days old"
-    return cold, method
+        if not self._grows[at]:
+            return self._size_gb[at], "no growth seen"
+        cold = self._cold[age_days][at]
+        return (np.float64(cold) if cold > 0.0 else 0.0,
+                f"growth {self._growth[at]:.2f} GB/day")
 
 
 _Prices = tuple[pricing.Price | None, pricing.Price | None, pricing.Price | None]
@@ -128,8 +123,10 @@ _Prices = tuple[pricing.Price | None, pricing.Price | None, pricing.Price | None
 class _Window:
     """What every bucket's finding reads, looked up once an evaluation (20,000 buckets ask)."""
 
-    sizes: SeriesStats
+    sizes: _BucketSizes
     objects: SeriesStats
+    object_counts: list[int]
+    last_object_counts: list[float]
     end: datetime
     prices: dict[str, _Prices]
 
@@ -145,9 +142,10 @@ class _Window:
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
-    window = _Window(snapshot.series_stats("AWS/S3", "BucketSizeBytes", "Average"),
-                     snapshot.series_stats("AWS/S3", "NumberOfObjects", "Average"),
-                     snapshot.window_end, {})
+    sizes = snapshot.series_stats("AWS/S3", "BucketSizeBytes", "Average")
+    objects = snapshot.series_stats("AWS/S3", "NumberOfObjects", "Average")
+    window = _Window(_BucketSizes(sizes, (settings.ia_days, settings.glacier_days)), objects,
+                     objects.count.tolist(), objects.last.tolist(), snapshot.window_end, {})
     created: dict[Any, datetime | None] = {}  # parsing each date once: many buckets share one
     states: dict[str, str] = {}  # and each lifecycle configuration's text
     for row in records(snapshot.table("s3_buckets")):
@@ -189,19 +187,19 @@ _DESCRIBED = {
 
 def _finding(window: _Window, settings: Settings, resource: Resource, state: str,
              created_at: datetime | None) -> Finding:
-    size = size_history(window.sizes, resource)
-    objects = window.objects
-    objects_at = objects.position(resource.account, resource.region,
-                                  f"{resource.name}/AllStorageTypes")
+    at = window.sizes.position(resource)
+    objects_at = window.objects.position(resource.account, resource.region,
+                                         f"{resource.name}/AllStorageTypes")
     standard, infrequent, glacier = window.prices_in(resource.region)
-    size_gb = size.last_bytes / GB if size is not None else None
+    size_gb = window.sizes.size_gb(at) if at is not None else None
     evidence: dict[str, Any] = {"lifecycle": state, "standard_gb": _round(size_gb)}
     monthly_cost = savings = 0.0
     priced = standard is not None and infrequent is not None and glacier is not None
-    if size_gb is not None and priced:
-        older_ia, method = estimate_cold_gb(size, created_at, window.end, settings.ia_days)
-        older_glacier, _ = estimate_cold_gb(size, created_at, window.end,
-                                            settings.glacier_days)
+    if at is not None and size_gb is not None and priced:
+        bucket_age = None if created_at is None else \
+            (window.end - created_at).total_seconds() / 86400
+        older_ia, method = window.sizes.older_gb(at, settings.ia_days, bucket_age)
+        older_glacier, _ = window.sizes.older_gb(at, settings.glacier_days, bucket_age)
         to_ia = older_ia - older_glacier
         monthly_cost = size_gb * standard.usd
         savings = to_ia * (standard.usd - infrequent.usd) + older_glacier * (
@@ -214,8 +212,8 @@ def _finding(window: _Window, settings: Settings, resource: Resource, state: str
             "price_standard_ia_gb_month_usd": infrequent.usd,
             "price_glacier_gb_month_usd": glacier.usd,
         })
-    if objects_at is not None and objects.count[objects_at] and size_gb:
-        count = float(objects.last[objects_at])
+    if objects_at is not None and window.object_counts[objects_at] and size_gb:
+        count = window.last_object_counts[objects_at]
         if count > 0:
             average_kb = size_gb * GB / count / 1024
             evidence["average_object_kb"] = round(average_kb, 1)
