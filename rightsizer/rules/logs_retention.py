@@ -60,6 +60,7 @@ def older_share(age_days: float, retention_days: int) -> float:
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
+    creation: dict[Any, datetime | None] = {}  # each creation time text parsed once
     for row in records(snapshot.table("log_groups")):
         if int(row.get("retention_days") or 0) != 0:
             continue  # a retention is set: the group's data expires already
@@ -76,7 +77,10 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             result.skipped.append(skipped_for(resource, RULE_ID, "not-applicable",
                                               f"no price for {what} in {resource.region}"))
             continue
-        created = _created_at(row.get("created_at"))
+        stamp = row.get("created_at")
+        if stamp not in creation:
+            creation[stamp] = _created_at(stamp)
+        created = creation[stamp]
         if created is None:
             result.skipped.append(skipped_for(
                 resource, RULE_ID, "insufficient-data",
