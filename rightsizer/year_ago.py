@@ -52,7 +52,6 @@ class SeasonalPeak:
     peak_then_percent: float  # highest daily peak a year ago (trend taken out)
     typical_then_percent: float  # median daily peak a year ago (trend taken out)
     typical_now_percent: float  # median daily peak of this window
-    days_then: int
 
     @property
     def rise(self) -> float:
@@ -88,7 +87,7 @@ def seasonal_peak(stamps_ns: np.ndarray, values: np.ndarray, window_start: datet
     if typical_then <= 0:
         return None
     return SeasonalPeak(peak_then_percent=float(values.max()), typical_then_percent=typical_then,
-                        typical_now_percent=float(np.median(peaks_now)), days_then=len(values))
+                        typical_now_percent=float(np.median(peaks_now)))
 
 
 def _theil_sen_slope(days: np.ndarray, values: np.ndarray) -> float:

@@ -177,8 +177,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     # today's level, where it is above this window's peak, is sized for with the full headroom
     # rather than the peak headroom: it is a projection from another year, not an observation.
     seasons = _seasons(snapshot, cpu, mem, then) if settings.year_ago else {}
+    window_peaks = {"CPU": cpu_peak_pct, "memory": mem_peak_pct}
     seasonal = {name: season for name, season in seasons.items()
-                if season.projected_percent > (cpu_peak_pct if name == "CPU" else mem_peak_pct)}
+                if season.projected_percent > window_peaks[name]}
     cpu_season_pct = seasonal["CPU"].projected_percent if "CPU" in seasonal else 0.0
     mem_season_pct = seasonal["memory"].projected_percent if "memory" in seasonal else 0.0
 
@@ -274,8 +275,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     # holds every figure)
     reason += _year_ago_reason({
         name: season for name, season in seasonal.items()
-        if season.projected_percent > peak_headroom * (
-            cpu_peak_pct if name == "CPU" else mem_peak_pct)})
+        if season.projected_percent > peak_headroom * window_peaks[name]})
     if scaled is not None:
         evidence.update(_scaling_evidence(scaled, service, new_cpu, new_memory, current_hourly,
                                           new_hourly))
