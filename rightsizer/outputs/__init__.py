@@ -13,8 +13,7 @@ from rightsizer.history import HISTORY_FILE
 from rightsizer.outputs.atomic import atomic_write_text
 from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.html import render_html
-from rightsizer.outputs.json_report import render_json
-from rightsizer.outputs.json_text import indented_json
+from rightsizer.outputs.json_report import indented_json, render_json
 from rightsizer.outputs.markdown import render_markdown
 
 __all__ = ["FILE_NAMES", "FORMATS", "render_csv", "render_html", "render_json",
@@ -45,7 +44,7 @@ def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path
     history = (context or {}).get("history")
     if history:
         # Beside report.json, not inside it: report.json's schema is a contract (DESIGN.md).
-        rendered[HISTORY_FILE] = indented_json(history, end="\n")
+        rendered[HISTORY_FILE] = indented_json(history)
     out_dir = Path(out_dir)
     return [atomic_write_text(out_dir / name, text) for name, text in rendered.items()]
 

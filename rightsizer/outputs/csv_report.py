@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rightsizer.gc_pause import gc_paused
-from rightsizer.outputs.json_report import finding_columns
-from rightsizer.outputs.json_text import compact_plain_json, compact_plain_jsons, plain
+from rightsizer.outputs.json_report import compact_json, finding_columns, plain
 
 # A cell starting with one of these is run as a formula by Excel/Sheets ("CSV injection");
 # resource names, tags and reasons come from AWS accounts, so neutralize them.
@@ -18,13 +16,12 @@ _QUOTED_IF = ('"', ",", "\n", "\r")  # csv.QUOTE_MINIMAL: the delimiter, a quote
 def render_csv(report: dict[str, Any]) -> str:
     """RFC 4180 text, as csv.writer(lineterminator="\r\n") writes it (quotes only where
     needed, quotes doubled); joined here because csv.writer, copying character by character,
-    took three times as long on a 40 MB findings.csv. Cells are made column by column: a
+    is slower (docs/benchmarks.md). Cells are made column by column: a
     column's values are mostly of one type and need no quoting at all, checked in bulk."""
     findings = [row for row in report.get("findings", []) if isinstance(row, dict)]
     columns = finding_columns(findings)
-    with gc_paused():
-        cells = [_cells([finding.get(column) for finding in findings]) for column in columns]
-        lines = [",".join(map(_quoted, columns)), *map(",".join, zip(*cells, strict=True))]
+    cells = [_cells([finding.get(column) for finding in findings]) for column in columns]
+    lines = [",".join(map(_quoted, columns)), *map(",".join, zip(*cells, strict=True))]
     lines.append("")  # the last line's terminator
     return "\r\n".join(lines)
 
@@ -37,7 +34,7 @@ def _cells(values: list[Any]) -> list[str]:
     if kinds == {int} or kinds == {float} and all(map(math.isfinite, values)):
         return list(map(repr, values))
     if kinds <= {dict, list}:
-        return list(map(_quoted, compact_plain_jsons(values)))
+        return list(map(_quoted, map(compact_json, values)))
     return list(map(_field, values))
 
 
@@ -72,7 +69,7 @@ def _field(value: Any) -> str:
     if kind is int:
         return repr(value)
     if kind is dict or kind is list:
-        return _quoted(compact_plain_json(value))
+        return _quoted(compact_json(value))
     return _quoted(_cell(value))
 
 
@@ -81,7 +78,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return compact_plain_json(value)
+        return compact_json(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
