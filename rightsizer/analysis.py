@@ -48,8 +48,7 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     tags = _tags_by_resource(snapshot)
-    # rules make ~100,000s of small objects over a large snapshot: see gc_paused
-    with pricing.pinned_cache_dir(), gc_paused():
+    with pricing.pinned_cache_dir():
         results = [(rule_id, REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id)))
                    for rule_id in config.enabled_rules()]
     unsuppressed = _unsuppressed(config.suppress, tags)
@@ -130,12 +129,6 @@ def non_overlapping_savings(findings: list[Finding]) -> float:
 
 def build_report(snapshot: Snapshot, findings: list[Finding],
                  skipped: list[Skipped]) -> dict[str, Any]:
-    with gc_paused():
-        return _report(snapshot, findings, skipped)
-
-
-def _report(snapshot: Snapshot, findings: list[Finding],
-            skipped: list[Skipped]) -> dict[str, Any]:
     manifest = snapshot.manifest
     by_rule: dict[str, dict[str, Any]] = {}
     for finding in findings:
@@ -204,8 +197,9 @@ def build_context(snapshot: Snapshot, findings: list[Finding]) -> dict[str, Any]
 def analyze(snapshot: Snapshot, config: Config, today: date | None = None
             ) -> tuple[dict[str, Any], dict[str, Any]]:
     today = today or snapshot.window_end.date()
-    findings, skipped = run_rules(snapshot, config, today)
-    return build_report(snapshot, findings, skipped), build_context(snapshot, findings)
+    with gc_paused():  # the report's objects are made here: see gc_paused
+        findings, skipped = run_rules(snapshot, config, today)
+        return build_report(snapshot, findings, skipped), build_context(snapshot, findings)
 
 
 def worst_severity(report: dict[str, Any]) -> int:

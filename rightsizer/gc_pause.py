@@ -1,4 +1,9 @@
-"""Pause CPython's cyclic garbage collector while a large report is built or rendered."""
+"""Pause CPython's cyclic garbage collector while a large report is built and rendered.
+
+Used in two places only: `analysis.analyze` (rules, report, context) and
+`outputs.write_outputs` (the renderers). Collection itself runs with the collector on: botocore
+makes cyclic garbage.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,9 @@ def gc_paused() -> Iterator[None]:
 
     With 10,000s of findings, the report holds a million live dicts and lists; the objects
     made while building or rendering it trigger full collections that walk all of them and
-    free nothing (the report's data holds no cycles). That was 30-40% of build_report's and
-    render_html's time at 100,000 resources. The previous state is restored, so nesting and
-    a caller that disabled collection itself are both fine.
+    free nothing (the report's data holds no cycles). What that costs, paused or not, is in
+    docs/benchmarks.md. The previous state is restored, so nesting and a caller that disabled
+    collection itself are both fine.
     """
     was_enabled = gc.isenabled()
     gc.disable()

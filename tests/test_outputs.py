@@ -40,12 +40,7 @@ from rightsizer.outputs.formatting import (
     money,
     percent,
 )
-from rightsizer.outputs.json_text import (
-    compact_plain_json,
-    compact_plain_jsons,
-    indented_json,
-    plain,
-)
+from rightsizer.outputs.json_report import compact_json, indented_json, plain
 
 ACCOUNT = "123456789012"
 REGION = "ap-south-1"
@@ -233,14 +228,37 @@ ODD_VALUES: list[Any] = [
 ]
 
 
+def _parsed_in_order(text: str) -> Any:
+    """The JSON value with every object as its list of (key, value) pairs: equality then
+    checks key order too."""
+    return json.loads(text, object_pairs_hook=list)
+
+
+def _as_plain_json(value: Any) -> Any:
+    """What report.json has always held for `value`: json.dumps of plain(value), parsed."""
+    return _parsed_in_order(json.dumps(plain(value), ensure_ascii=False, allow_nan=False))
+
+
 @pytest.mark.parametrize("value", ODD_VALUES)
-def test_json_text_is_exactly_what_json_dumps_of_the_plain_value_writes(value: Any) -> None:
-    # indented_json (report.json) and compact_plain_json (CSV cells) skip the standard
-    # library's slow paths; the text must not change, whatever the value holds.
-    expected = json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False)
-    assert indented_json(value) == expected
-    assert compact_plain_json(value) == json.dumps(plain(value), separators=(",", ":"),
-                                                   ensure_ascii=False)
+def test_json_text_parses_as_the_plain_value_whatever_the_value_holds(value: Any) -> None:
+    # NaN/inf as null, numpy scalars as their value, dates as isoformat, tuples as lists,
+    # non-str keys as str(key), the rest as str(): orjson's text, parsed, is what json.dumps
+    # of plain() always wrote, keys in the same order
+    text = indented_json(value)
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    assert _parsed_in_order(text) == _as_plain_json(value)
+    assert _parsed_in_order(compact_json(value)) == _as_plain_json(value)
+    assert "\n" not in compact_json(value)  # one line: a CSV cell
+
+
+def test_json_text_is_indented_by_two_spaces_and_keeps_non_ascii() -> None:
+    value = {"a": [1, {"b": "é — ✓"}, [], {}], "c": {"d": None}}
+    assert indented_json(value) == (
+        '{\n  "a": [\n    1,\n    {\n      "b": "é — ✓"\n    },\n    [],\n    {}\n  ],\n'
+        '  "c": {\n    "d": null\n  }\n}\n')
+    assert compact_json(value) == '{"a":[1,{"b":"é — ✓"},[],{}],"c":{"d":null}}'
+    # the same layout json.dumps(indent=2) writes, wherever the floats are written alike
+    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def _random_value(rng: random.Random, depth: int = 0) -> Any:
@@ -258,19 +276,15 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_json_text_of_random_values_is_what_json_dumps_writes(seed: int) -> None:
-    # indented_json and compact_plain_jsons encode a depth at a time, same-keyed dicts key by
-    # key: every mix of shapes must come out as json.dumps writes it
+def test_json_text_of_random_values_parses_as_the_plain_value(seed: int) -> None:
     rng = random.Random(seed)
-    repeated = [0.0, -0.0, 0.5, 0.5, 0.5, -0.0, 1e16, 0.5]  # floats repr()ed once each
+    repeated = [0.0, -0.0, 0.5, 0.5, 0.5, -0.0, 1e16, 0.5]
     for _ in range(150):
         value = [_random_value(rng) for _ in range(rng.choice([1, 5, 20]))]
         value += rng.choice([[], repeated, [{"f": number} for number in repeated]])
-        expected = json.dumps(plain(value), indent=2, ensure_ascii=False, allow_nan=False)
-        assert indented_json(value) == expected
-        # findings.csv: a column's cells at once, as compact_plain_json makes each
-        assert compact_plain_jsons(value) == [
-            json.dumps(plain(item), separators=(",", ":"), ensure_ascii=False) for item in value]
+        assert _parsed_in_order(indented_json(value)) == _as_plain_json(value)
+        for item in value:  # findings.csv's cells
+            assert _parsed_in_order(compact_json(item)) == _as_plain_json(item)
 
 
 def test_csv_cells_are_the_same_whatever_mix_a_column_holds(report: dict[str, Any]) -> None:
@@ -288,10 +302,24 @@ def test_csv_cells_are_the_same_whatever_mix_a_column_holds(report: dict[str, An
     assert mixed[1:] == single
 
 
-def test_json_of_a_large_report_matches_json_dumps(report: dict[str, Any]) -> None:
+def test_json_of_a_large_report_parses_as_the_report_in_schema_order(
+        report: dict[str, Any]) -> None:
     report["findings"] = [copy.deepcopy(report["findings"][index % 4]) for index in range(300)]
-    expected = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    assert render_json(report) == expected
+    expected = json.dumps(report, ensure_ascii=False, allow_nan=False)
+    assert _parsed_in_order(render_json(report)) == _parsed_in_order(expected)
+
+
+def test_json_writes_numpy_scalars_dates_and_non_finite_floats_as_before(
+        report: dict[str, Any]) -> None:
+    evidence = report["findings"][0]["evidence"]
+    evidence.update(inf=float("inf"), minus_inf=-float("inf"), np_float=np.float64(2.5),
+                    np_nan=np.float64("nan"), np_int=np.int64(7), np_bool=np.bool_(True),
+                    day=datetime.date(2026, 11, 1),
+                    at=datetime.datetime(2026, 11, 1, 6, 30, tzinfo=datetime.UTC))
+    parsed = json.loads(render_json(report))["findings"][0]["evidence"]
+    assert parsed["inf"] is None and parsed["minus_inf"] is None and parsed["np_nan"] is None
+    assert parsed["np_float"] == 2.5 and parsed["np_int"] == 7 and parsed["np_bool"] is True
+    assert parsed["day"] == "2026-11-01" and parsed["at"] == "2026-11-01T06:30:00+00:00"
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -612,11 +640,20 @@ def test_html_of_a_huge_report_shows_the_largest_findings_and_says_where_the_res
     assert 'id="findings-truncated"' not in render_html(report, context)
 
 
-def test_renderers_pause_the_garbage_collector_and_restore_it(report: dict[str, Any]) -> None:
+def test_outputs_are_rendered_with_the_garbage_collector_paused_and_it_is_restored(
+        report: dict[str, Any], context: dict[str, Any], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rightsizer.outputs as outputs
+
+    seen: list[bool] = []
+    monkeypatch.setitem(outputs._RENDERERS, "md", lambda report, _context: (
+        seen.append(gc.isenabled()) or render_markdown(report)))
     assert gc.isenabled()
+    write_outputs(report, context, tmp_path, ["md"])
+    assert seen == [False] and gc.isenabled()
     with gc_paused():
-        assert not gc.isenabled()
-        render_markdown(report)  # a renderer's own pause inside leaves it off
+        with gc_paused():  # nested: the outer pause stays
+            pass
         assert not gc.isenabled()
     assert gc.isenabled()
     with pytest.raises(RuntimeError), gc_paused():

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from rightsizer.gc_pause import gc_paused
 from rightsizer.history import HISTORY_FILE
 from rightsizer.outputs.atomic import atomic_write_text
 from rightsizer.outputs.csv_report import render_csv
@@ -40,7 +41,8 @@ def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path
     leaves last run's files exactly as they were; each file then lands by atomic rename.
     """
     wanted = _formats(formats)
-    rendered = {FILE_NAMES[fmt]: _RENDERERS[fmt](report, context or {}) for fmt in wanted}
+    with gc_paused():  # renderers walk the report's objects: see gc_paused
+        rendered = {FILE_NAMES[fmt]: _RENDERERS[fmt](report, context or {}) for fmt in wanted}
     history = (context or {}).get("history")
     if history:
         # Beside report.json, not inside it: report.json's schema is a contract (DESIGN.md).

@@ -18,7 +18,6 @@ import jinja2
 from markupsafe import Markup
 
 import rightsizer
-from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs.charts import cost_trend_chart, evidence_charts, savings_trend_chart
 from rightsizer.outputs.formatting import (
     MAX_LISTED_ROWS,
@@ -73,11 +72,6 @@ def environment() -> jinja2.Environment:
 
 
 def render_html(report: dict[str, Any], context: dict[str, Any]) -> str:
-    with gc_paused():
-        return _render_html(report, context)
-
-
-def _render_html(report: dict[str, Any], context: dict[str, Any]) -> str:
     env = environment()
     script = _asset(env, "report.js")
     style = _asset(env, "report.css")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs.formatting import (
     MAX_LISTED_ROWS,
     SEVERITIES,
@@ -24,11 +23,6 @@ _SPECIAL = ("\\", "`", "*", "_", "{", "}", "[", "]", "<", ">", "|", "~", "&")
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    with gc_paused():
-        return _render_markdown(report)
-
-
-def _render_markdown(report: dict[str, Any]) -> str:
     sections = [
         _header(report),
         _summary(report),
