@@ -1,7 +1,10 @@
 """`python -m benchmarks.large_input [--resources N] [--days D]`: see docs/benchmarks.md.
 
 Builds a synthetic Snapshot in memory (no AWS, no collection) and times `run_rules`, the
-report/context build and each renderer separately; prints a table and the peak RSS.
+report/context build and each renderer separately; prints a table and the peak RSS. The
+cyclic GC is paused as the product pauses it: once over rules + report + context
+(`analysis.analyze`) and once over the renderers (`outputs.write_outputs`); `--no-gc-pause`
+runs it all with the collector on, to see what the pauses are worth.
 
 The mix (for the default 100,000 resources): 20% ECS services, 5% RDS instances, 5% ElastiCache
 clusters, 30% S3 buckets, 40% CloudWatch log groups. Metrics are hourly for the lookback window
@@ -15,6 +18,7 @@ metrics.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import resource
@@ -27,6 +31,7 @@ import pandas as pd
 
 from rightsizer.analysis import build_context, build_report, run_rules
 from rightsizer.config import Config
+from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs import render_csv, render_html, render_json, render_markdown
 from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
 
@@ -182,7 +187,7 @@ def build_snapshot(total: int, days: int, seed: int = 7) -> Snapshot:
 
 def reference_loop_seconds() -> float:
     """A fixed pure-Python loop: how fast this machine is right now, printed beside the figures
-    (on a shared VM the same code runs 30-40% slower at some times than at others)."""
+    (on a shared VM the same code runs slower at some times than at others)."""
     begin = time.perf_counter()
     sum(i * i for i in range(10_000_000))
     return time.perf_counter() - begin
@@ -192,8 +197,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _one_run(snapshot: Snapshot, config: Config) -> list[tuple[str, float, str]]:
-    """Rules, report and every renderer once, each timed."""
+def _one_run(snapshot: Snapshot, config: Config, gc_pause: bool = True
+             ) -> list[tuple[str, float, str]]:
+    """Rules, report and every renderer once, each timed; the GC paused per stage as
+    analysis.analyze and outputs.write_outputs pause it (or not at all)."""
+    pause = gc_paused if gc_pause else contextlib.nullcontext
     timings: list[tuple[str, float, str]] = []
 
     def timed(name: str, fn: Any, note: Any = "") -> Any:
@@ -203,17 +211,19 @@ def _one_run(snapshot: Snapshot, config: Config) -> list[tuple[str, float, str]]
                         else note))
         return result
 
-    findings, skipped = timed("rules (run_rules)",
-                              lambda: run_rules(snapshot, config, END.date()))
-    timings[-1] = (*timings[-1][:2], f"{len(findings):,} findings, {len(skipped):,} skipped")
-    report = timed("report + context", lambda: build_report(snapshot, findings, skipped))
-    context = timed("", lambda: build_context(snapshot, findings))
-    timings[-2:] = [("report + context", timings[-2][1] + timings[-1][1], "")]
-    for name, render in (("json", lambda: render_json(report)),
-                         ("html", lambda: render_html(report, context)),
-                         ("csv", lambda: render_csv(report)),
-                         ("md", lambda: render_markdown(report))):
-        timed(f"render {name}", render, lambda text: f"{len(text) / 1e6:,.1f} MB")
+    with pause():  # analysis.analyze
+        findings, skipped = timed("rules (run_rules)",
+                                  lambda: run_rules(snapshot, config, END.date()))
+        timings[-1] = (*timings[-1][:2], f"{len(findings):,} findings, {len(skipped):,} skipped")
+        report = timed("report + context", lambda: build_report(snapshot, findings, skipped))
+        context = timed("", lambda: build_context(snapshot, findings))
+        timings[-2:] = [("report + context", timings[-2][1] + timings[-1][1], "")]
+    with pause():  # outputs.write_outputs
+        for name, render in (("json", lambda: render_json(report)),
+                             ("html", lambda: render_html(report, context)),
+                             ("csv", lambda: render_csv(report)),
+                             ("md", lambda: render_markdown(report))):
+            timed(f"render {name}", render, lambda text: f"{len(text) / 1e6:,.1f} MB")
     return timings
 
 
@@ -224,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of rules + outputs; the fastest is reported (a shared VM's "
                         "neighbours only ever add time)")
+    parser.add_argument("--no-gc-pause", dest="gc_pause", action="store_false",
+                        help="keep the cyclic GC on throughout (the product pauses it)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -237,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(max(1, args.repeat)):
         # a fresh Snapshot over the same tables: no index or statistics cached by a run before
         fresh = Snapshot(manifest=snapshot.manifest, tables=snapshot.tables)
-        runs.append(_one_run(fresh, config))
+        runs.append(_one_run(fresh, config, args.gc_pause))
         gc.collect()
     reference.append(reference_loop_seconds())
     timings = min(runs, key=lambda run: sum(seconds for _, seconds, _ in run))
@@ -246,15 +258,15 @@ def main(argv: list[str] | None = None) -> None:
 
     metric_rows = len(snapshot.table("metrics"))
     print(f"{args.resources:,} resources, {metric_rows:,} metric rows, {args.days}-day "
-          f"hourly window; snapshot built in {build_seconds:.1f} s (not counted)\n")
+          f"hourly window; snapshot built in {build_seconds:.1f} s (not counted); GC "
+          f"{'paused per stage' if args.gc_pause else 'on throughout'}\n")
     print("| step | seconds | note |\n|---|---:|---|")
     for name, seconds, note in timings:
         print(f"| {name} | {seconds:.2f} | {note} |")
     print(f"| **total (rules + outputs)** | **{total:.2f}** | fastest of {len(runs)}: {totals} |")
     print(f"\npeak RSS: {peak_rss_mib():,.0f} MiB (whole process, snapshot included)")
     print(f"reference loop (10M squares, pure Python): {reference[0]:.2f} s before, "
-          f"{reference[1]:.2f} s after (0.74 s on a quiet moment of the machine the docs were "
-          f"measured on)")
+          f"{reference[1]:.2f} s after (docs/benchmarks.md has the figure at a quiet moment)")
 
 
 if __name__ == "__main__":
