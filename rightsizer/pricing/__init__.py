@@ -39,7 +39,9 @@ __all__ = [
     "cache_problem",
     "describe_tables",
     "elasticache_hourly_usd",
+    "FargateRates",
     "fargate_hourly_usd",
+    "fargate_platform_rates",
     "fargate_rates",
     "known_regions",
     "logs_storage_gb_month_usd",
@@ -219,8 +221,8 @@ def reload() -> None:
     """Forget loaded tables (after a refresh, or when a test points the cache elsewhere)."""
     _embedded.cache_clear()
     _cached_in.cache_clear()
-    for lookup in (_fargate_rates, _rds_hourly, _elasticache_hourly, _s3_gb_month,
-                   _logs_storage_gb_month):
+    for lookup in (_fargate_rates, _fargate_platform_rates, _rds_hourly, _elasticache_hourly,
+                   _s3_gb_month, _logs_storage_gb_month):
         lookup.cache_clear()
 
 
@@ -299,13 +301,69 @@ def _fargate_rates(directory: Path | None, region: str, spot: bool
 
 
 def fargate_hourly_usd(region: str, cpu_units: int, memory_mib: int, *,
-                       spot: bool = False) -> float | None:
-    """Hourly cost of one task; cpu_units 1024 = 1 vCPU, memory_mib 1024 = 1 GB."""
-    rates = fargate_rates(region, spot=spot)
-    if rates is None:
+                       spot: bool = False, os_kind: str = "LINUX",
+                       arch: str = "X86_64") -> float | None:
+    """Hourly cost of one task; cpu_units 1024 = 1 vCPU, memory_mib 1024 = 1 GB. `os_kind` is
+    LINUX or WINDOWS, `arch` X86_64 or ARM64 (as rightsizer.fargate_sizes names them). None when
+    the platform has no figure for the region (or, for Windows, Spot): never another platform's."""
+    rates = fargate_platform_rates(region, os_kind=os_kind, arch=arch, spot=spot)
+    return None if rates is None else rates.hourly(cpu_units, memory_mib)
+
+
+@dataclass(frozen=True)
+class FargateRates:
+    """The per-hour rates one Fargate task is billed on, for one platform in one region."""
+
+    vcpu: Price
+    gb: Price
+    os_license: Price | None = None  # Windows: an OS licence fee per vCPU-hour
+
+    def hourly(self, cpu_units: int, memory_mib: int) -> float:
+        vcpus = cpu_units / 1024.0
+        licence = self.os_license.usd * vcpus if self.os_license is not None else 0.0
+        return self.vcpu.usd * vcpus + self.gb.usd * (memory_mib / 1024.0) + licence
+
+
+def fargate_platform_rates(region: str, *, os_kind: str = "LINUX", arch: str = "X86_64",
+                           spot: bool = False) -> FargateRates | None:
+    """Rates for a platform: Linux/x86 from the (refreshable) on-demand table and its Spot
+    figures; Linux/ARM64 and Windows/x86 from the embedded `platforms` section, for the regions
+    it has a sourced figure for. Windows has no Spot (Fargate Spot does not run Windows tasks:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html);
+    Windows on ARM64 does not exist (cpuArchitecture must be X86_64 for Windows)."""
+    return _fargate_platform_rates(cache_dir(), _norm_region(region), os_kind.strip().upper(),
+                                   arch.strip().upper(), spot)
+
+
+@cache
+def _fargate_platform_rates(directory: Path | None, region: str, os_kind: str, arch: str,
+                            spot: bool) -> FargateRates | None:
+    if (os_kind, arch) == ("LINUX", "X86_64"):
+        rates = _fargate_rates(directory, region, spot)
+        return None if rates is None else FargateRates(*rates)
+    section = {("LINUX", "ARM64"): "linux_arm64", ("WINDOWS", "X86_64"): "windows_x86_64"}.get(
+        (os_kind, arch))
+    if section is None or (spot and os_kind == "WINDOWS"):
         return None
-    vcpu, gb = rates
-    return vcpu.usd * (cpu_units / 1024.0) + gb.usd * (memory_mib / 1024.0)
+    platforms = _setting("fargate", "platforms")
+    row = platforms.get(section, {}).get(region)
+    if not row or "vcpu_hour" not in row or "gb_hour" not in row:
+        return None
+    if section == "windows_x86_64" and "os_license_vcpu_hour" not in row:
+        return None  # a Windows price without its licence fee would be too low
+    src, as_of = f"{platforms['source']} ({section})", str(platforms["as_of"])
+    keep = 1.0
+    if spot:
+        spot_tbl = _setting("fargate", "spot")
+        keep = 1.0 - float(spot_tbl["discount_fraction"])
+        src = (f"DERIVED {section} on-demand x (1 - {spot_tbl['discount_fraction']}) per "
+               f"{spot_tbl['discount_source']}; on-demand: {src}")
+    licence = row.get("os_license_vcpu_hour")
+    return FargateRates(
+        Price(float(row["vcpu_hour"]) * keep, "vCPU-hour", src, as_of),
+        Price(float(row["gb_hour"]) * keep, "GB-hour", src, as_of),
+        None if licence is None else Price(float(licence), "vCPU-hour (OS licence)", src, as_of),
+    )
 
 
 # --------------------------------------------------------------------------- RDS
