@@ -12,7 +12,7 @@ from rightsizer import pricing, suppression
 from rightsizer.config import Config, SuppressSettings
 from rightsizer.findings import Finding, Skipped
 from rightsizer.gc_pause import gc_paused
-from rightsizer.outputs.formatting import MAX_LISTED_ROWS
+from rightsizer.outputs.formatting import APPLY_FORMATS
 from rightsizer.rules import REGISTRY
 from rightsizer.snapshot import Snapshot, decode_json_cell
 
@@ -150,11 +150,28 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
             "monthly_savings_usd": round(non_overlapping_savings(findings), 2),
             "by_rule": by_rule,
         },
-        "findings": [finding.to_dict() for finding in findings],
+        "findings": [_with_how_to_apply(finding) for finding in findings],
         "skipped": [row.to_dict() for row in skipped],
         "errors": [{key: str(value) for key, value in row.items()}
                    for row in errors.to_dict("records")],
     }
+
+
+def how_to_apply(finding: Finding) -> dict[str, str]:
+    """The finding's commands as report.json carries them: {"cli", "terraform", "cdk"}, each
+    the text to paste ("" where the rule has none for that tool)."""
+    commands = REGISTRY[finding.rule].how_to_apply(finding)
+    # Transitional, while the rules move from {"cli", "iac"} to {"cli", "terraform", "cdk"}:
+    # "iac" was Terraform (with CDK after it in ecs-rightsize). Remove once none returns it.
+    if "iac" in commands and "terraform" not in commands:
+        commands = {**commands, "terraform": commands["iac"]}
+    return {key: str(commands.get(key) or "") for key in APPLY_FORMATS}
+
+
+def _with_how_to_apply(finding: Finding) -> dict[str, Any]:
+    row = finding.to_dict()
+    row["how_to_apply"] = how_to_apply(finding)
+    return row
 
 
 def api_cost_usd(manifest: dict[str, Any]) -> float:
@@ -177,9 +194,6 @@ def build_context(snapshot: Snapshot, findings: list[Finding]) -> dict[str, Any]
     )
     return {
         "rules": {rule.id: {"title": rule.title, "why": rule.why} for rule in REGISTRY.values()},
-        # How-to-apply commands appear only beside the findings report.html lists (the first
-        # MAX_LISTED_ROWS, largest first); the rest would be built for nothing.
-        "apply": {f.id: REGISTRY[f.rule].how_to_apply(f) for f in findings[:MAX_LISTED_ROWS]},
         "cost_trend": [{"month": row["month"], "service": row["service"],
                         "amount_usd": round(float(row["amount_usd"]), 2)} for row in trend],
         "run": {

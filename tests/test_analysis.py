@@ -57,15 +57,27 @@ def test_a_report_finding_is_a_copy_in_schema_order_as_asdict_made_it() -> None:
     assert finding.recommended["transitions"][0]["days"] == 90
 
 
-def test_context_has_how_to_apply_for_the_findings_the_page_lists(monkeypatch) -> None:
-    monkeypatch.setattr(analysis, "MAX_LISTED_ROWS", 2)
+def test_every_report_finding_carries_its_commands_for_each_tool() -> None:
     findings = [dataclasses.replace(_finding("rds-reserved-instance", f"db-{index}", 9.0 - index),
                                     current={"instance_class": "db.t3.medium",
                                              "multi_az": False})
                 for index in range(5)]
-    context = build_context(SnapshotBuilder().build(), findings)
-    assert list(context["apply"]) == [finding.id for finding in findings[:2]]
-    assert "purchase-reserved-db-instances-offering" in context["apply"][findings[0].id]["cli"]
+    report = analysis.build_report(SnapshotBuilder().build(), findings, [])
+    for row, finding in zip(report["findings"], findings, strict=True):
+        assert list(row) == [*FINDING_KEYS, "how_to_apply"]
+        assert set(row["how_to_apply"]) == {"cli", "terraform", "cdk"}
+        assert row["how_to_apply"] == analysis.how_to_apply(finding)
+    assert "purchase-reserved-db-instances-offering" in report["findings"][0]["how_to_apply"]["cli"]
+    assert "apply" not in build_context(SnapshotBuilder().build(), findings)
+
+
+def test_a_rule_still_returning_iac_has_it_as_terraform(monkeypatch) -> None:
+    # transitional: rules move from {"cli", "iac"} to {"cli", "terraform", "cdk"}
+    rule = analysis.REGISTRY["rds-idle"]
+    monkeypatch.setitem(analysis.REGISTRY, "rds-idle", dataclasses.replace(
+        rule, how_to_apply=lambda finding: {"cli": "aws rds stop-db-instance", "iac": "tf"}))
+    assert analysis.how_to_apply(_finding("rds-idle", "db-1", 1.0)) == {
+        "cli": "aws rds stop-db-instance", "terraform": "tf", "cdk": ""}
 
 
 def test_findings_are_ordered_by_savings_then_rule_then_name() -> None:

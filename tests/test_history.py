@@ -15,7 +15,7 @@ from rightsizer import slack
 from rightsizer.findings import stable_finding_id
 from rightsizer.history import build_history, earlier_reports, previous_report
 from rightsizer.outputs import render_csv, render_markdown, write_outputs
-from rightsizer.outputs.json_report import FINDING_KEYS
+from rightsizer.outputs.json_report import APPLY_COLUMNS, FINDING_KEYS
 
 ACCOUNT, REGION = "123456789012", "ap-south-1"
 
@@ -188,7 +188,7 @@ def test_a_report_outside_a_month_folder_has_no_history(tmp_path: Path) -> None:
 
 def test_csv_and_markdown_cover_the_json_finding_columns() -> None:
     rows = render_csv(MONTHS["2026-11"]).splitlines()
-    assert rows[0].split(",") == list(FINDING_KEYS)
+    assert rows[0].split(",") == [*FINDING_KEYS, *APPLY_COLUMNS]
     markdown = render_markdown(MONTHS["2026-11"])
     for finding_ in MONTHS["2026-11"]["findings"]:
         assert finding_["name"] in markdown and finding_["reason"] in markdown

@@ -60,6 +60,17 @@ def _finding(rule: str, name: str, resource_type: str, resource_id: str, **field
     }
 
 
+def _commands(finding: dict[str, Any]) -> dict[str, str]:
+    """how_to_apply as build_report adds it: multi-line text, quotes, shell and HCL syntax."""
+    name = finding["name"]
+    return {
+        "cli": f"# {finding['rule']}\naws ecs update-service --service '{name}' \\\n"
+               "  --force-new-deployment",
+        "terraform": f'resource "aws_ecs_service" "x" {{\n  name = "{name}"\n  cpu  = 512\n}}',
+        "cdk": f"new ecs.FargateService(this, 'Svc', {{ serviceName: '{name}' }});",
+    }
+
+
 def sample_report() -> dict[str, Any]:
     """EduFly-like: two Fargate services, a Postgres instance, a growing bucket."""
     ecs_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/edufly/"
@@ -113,6 +124,8 @@ def sample_report() -> dict[str, Any]:
             reason="bucket has no lifecycle configuration (368.0 GB in STANDARD)",
         ),
     ]
+    for finding in findings:
+        finding["how_to_apply"] = _commands(finding)
     total = round(sum(f["monthly_savings_usd"] for f in findings), 2)
     by_rule = {f["rule"]: {"findings": 1, "monthly_savings_usd": f["monthly_savings_usd"]}
                for f in findings}
@@ -161,9 +174,6 @@ def sample_context(report: dict[str, Any]) -> dict[str, Any]:
             "s3-lifecycle": {"title": "Add a lifecycle policy to growing buckets",
                              "why": "Old objects cost the same as new ones in STANDARD."},
         },
-        "apply": {f["id"]: {"cli": f"aws ecs update-service --service {f['name']}",
-                            "iac": 'resource "aws_ecs_service" "x" {\n  cpu = 512\n}'}
-                  for f in report["findings"]},
         "cost_trend": trend,
         "run": {"tool_version": "0.1.0", "duration_seconds": 12.3,
                 "api_calls": {"cloudwatch:GetMetricData": 4, "ce:GetCostAndUsage": 1,
@@ -327,7 +337,10 @@ def test_json_writes_numpy_scalars_dates_and_non_finite_floats_as_before(
 def test_csv_header_is_the_json_finding_keys_with_one_row_per_finding(
         report: dict[str, Any]) -> None:
     rows = list(csv.reader(io.StringIO(render_csv(report))))
-    assert rows[0] == list(report["findings"][0].keys())
+    # how_to_apply is spread over one column a tool, where it sits in report.json
+    assert rows[0] == [*list(report["findings"][0])[:-1], "how_to_apply_cli",
+                       "how_to_apply_terraform", "how_to_apply_cdk"]
+    assert list(report["findings"][0])[-1] == "how_to_apply"
     assert len(rows) == 1 + len(report["findings"])
     by_column = dict(zip(rows[0], rows[2], strict=True))
     assert by_column["name"] == "edufly-api"
@@ -336,15 +349,42 @@ def test_csv_header_is_the_json_finding_keys_with_one_row_per_finding(
     assert float(by_column["monthly_savings_usd"]) == 40.0
 
 
+def test_csv_cells_hold_each_command_exactly_as_report_json(report: dict[str, Any]) -> None:
+    rows = list(csv.DictReader(io.StringIO(render_csv(report), newline="")))
+    for row, finding in zip(rows, report["findings"], strict=True):
+        for tool in ("cli", "terraform", "cdk"):
+            # multi-line, quoted text survives the round trip byte for byte: pastable as is
+            assert row[f"how_to_apply_{tool}"] == finding["how_to_apply"][tool]
+    assert "\n" in rows[0]["how_to_apply_cli"] and "'" in rows[0]["how_to_apply_cli"]
+
+
+def test_csv_command_cells_are_empty_for_a_finding_without_commands(
+        report: dict[str, Any]) -> None:
+    del report["findings"][1]["how_to_apply"]  # an older report.json
+    report["findings"][2]["how_to_apply"] = {"cli": "aws ecs update-service", "terraform": ""}
+    rows = list(csv.DictReader(io.StringIO(render_csv(report), newline="")))
+    assert [rows[1][f"how_to_apply_{tool}"] for tool in ("cli", "terraform", "cdk")] == \
+        ["", "", ""]
+    assert [rows[2][f"how_to_apply_{tool}"] for tool in ("cli", "terraform", "cdk")] == \
+        ["aws ecs update-service", "", ""]
+
+
 def test_csv_neutralizes_spreadsheet_formulas_in_aws_strings(report: dict[str, Any]) -> None:
     report["findings"][0]["name"] = "=HYPERLINK(\"http://evil\")"
+    # the trade-off for commands: one starting like a formula is neutralized as well (no rule
+    # writes one; tests/test_apply_commands.py checks the real ones), the rest stay exact
+    report["findings"][1]["how_to_apply"]["cdk"] = "=HYPERLINK(\"http://evil\")"
     rows = list(csv.DictReader(io.StringIO(render_csv(report))))
     assert rows[0]["name"].startswith("'=")
+    assert rows[1]["how_to_apply_cdk"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1]["how_to_apply_cli"] == report["findings"][1]["how_to_apply"]["cli"]
 
 
 def test_csv_of_an_empty_report_is_just_the_header() -> None:
     rows = list(csv.reader(io.StringIO(render_csv(empty_report()))))
     assert len(rows) == 1 and rows[0][0] == "id"
+    # the same columns as a month with findings, so monthly files line up
+    assert rows[0] == next(csv.reader(io.StringIO(render_csv(sample_report()))))
 
 
 def test_csv_quotes_exactly_as_the_csv_module_does(report: dict[str, Any]) -> None:
@@ -376,6 +416,31 @@ def test_markdown_escapes_table_breaking_names(report: dict[str, Any]) -> None:
     text = render_markdown(report)
     assert MALICIOUS not in text
     assert r"a\|b \<script\>" in text
+
+
+def test_markdown_has_each_command_verbatim_in_a_fenced_block_per_tool(
+        report: dict[str, Any]) -> None:
+    text = render_markdown(report)
+    assert "### How to apply" in text
+    for finding in report["findings"]:
+        commands = finding["how_to_apply"]
+        # verbatim (no Markdown escaping inside a fence): `\`, `'`, `{` paste as they are
+        assert f"AWS CLI:\n\n```bash\n{commands['cli']}\n```" in text
+        assert f"Terraform:\n\n```hcl\n{commands['terraform']}\n```" in text
+        assert f"CDK (TypeScript):\n\n```ts\n{commands['cdk']}\n```" in text
+    # commands follow the findings' order and numbering
+    assert text.index("**1. edufly-db**") < text.index("**2. edufly-api**")
+
+
+def test_markdown_fence_is_longer_than_any_backtick_run_in_a_command(
+        report: dict[str, Any]) -> None:
+    report["findings"][0]["how_to_apply"] = {
+        "cli": "echo '```'\naws s3api get-x --query 'a[?b==`\"c\"`]'\n```` <b>x</b>"}
+    text = render_markdown(report)
+    assert "`````bash\n" + report["findings"][0]["how_to_apply"]["cli"] + "\n`````\n" in text
+    assert "<b>x</b>" in text  # inside a fence: shown as text, not escaped
+    del report["findings"][1]["how_to_apply"]  # an older report: no block, no error
+    assert "**2. edufly-api**" not in render_markdown(report)
 
 
 def test_markdown_of_an_empty_report_says_no_savings() -> None:
@@ -451,6 +516,28 @@ def test_html_loads_nothing_from_the_network(report: dict[str, Any],
     assert "default-src 'none'" in html.unescape(page)
 
 
+def _page_commands(page: str) -> list[tuple[str, str, str]]:
+    """(tool, label, text) of every How-to-apply block, the text as the browser shows it."""
+    return [(tool, label, html.unescape(text)) for tool, label, text in re.findall(
+        r'<div class="command" data-tool="(\w+)">\s*<div class="command-head"><span>([^<]+)'
+        r'</span>.*?<pre><code>(.*?)</code></pre>', page, re.S)]
+
+
+def test_html_shows_each_findings_own_commands_for_every_tool(
+        report: dict[str, Any], context: dict[str, Any]) -> None:
+    context["apply"] = {f["id"]: {"cli": "stale context command"} for f in report["findings"]}
+    report["findings"][3]["how_to_apply"]["cdk"] = ""  # a tool the rule has nothing for
+    blocks = _page_commands(render_html(report, context))
+    expected = [(tool, label, finding["how_to_apply"][tool]) for finding in report["findings"]
+                for tool, label in (("cli", "AWS CLI"), ("terraform", "Terraform"),
+                                    ("cdk", "CDK (TypeScript)"))
+                if finding["how_to_apply"][tool]]
+    assert blocks == expected  # exact text (what the Copy button copies), in findings order
+    assert all("stale context command" not in text for _, _, text in blocks)
+    del report["findings"][0]["how_to_apply"]  # an older report.json: no block, no error
+    assert len(_page_commands(render_html(report, context))) == len(expected) - 3
+
+
 @pytest.mark.parametrize("evil", [MALICIOUS, ATTRIBUTE_BREAKER])
 def test_html_escapes_aws_provided_strings(report: dict[str, Any], context: dict[str, Any],
                                            evil: str) -> None:
@@ -460,7 +547,8 @@ def test_html_escapes_aws_provided_strings(report: dict[str, Any], context: dict
     report["skipped"][0]["detail"] = evil
     report["errors"][0]["message"] = evil
     report["accounts"] = [evil]
-    context["apply"][report["findings"][1]["id"]]["cli"] = evil
+    report["findings"][1]["how_to_apply"]["cli"] = evil
+    report["findings"][1]["how_to_apply"]["cdk"] = evil
     page = render_html(report, context)
     assert evil not in page
     assert "<img src=x" not in page
@@ -485,7 +573,7 @@ def test_html_renders_an_empty_report_with_a_friendly_state() -> None:
 
 def test_html_tolerates_a_context_with_every_key_missing_or_empty(
         report: dict[str, Any]) -> None:
-    page = render_html(report, {"rules": {}, "apply": {}, "cost_trend": [], "run": {},
+    page = render_html(report, {"rules": {}, "cost_trend": [], "run": {},
                                 "pricing_sources": []})
     assert "edufly-api" in page
     assert "Monthly cost by service" not in page

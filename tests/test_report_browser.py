@@ -295,6 +295,35 @@ def test_demo_total_and_top_actions_are_visible_above_the_fold(demo: Path,
     assert all(a["bottom"] <= 800 for a in actions), actions
 
 
+def test_demo_commands_are_report_jsons_text_and_copy_copies_them(demo: Path,
+                                                                   browser: DevTools) -> None:
+    report = json.loads((demo / "report.json").read_text())
+    page = Page(browser, (demo / "report.html").as_uri())
+    shown = page.evaluate("""Object.fromEntries(Array.from(document.querySelectorAll(
+        'tbody.finding')).map(body => [body.dataset.id, Object.fromEntries(Array.from(
+            body.querySelectorAll('.command')).map(block => [block.dataset.tool,
+                block.querySelector('pre').textContent]))]))""")
+    assert shown == {f["id"]: {tool: text for tool, text in f["how_to_apply"].items() if text}
+                     for f in report["findings"]}
+    assert all("cli" in commands for commands in shown.values())
+    # the Copy button hands the clipboard exactly that text (either copy path the script has)
+    copied = page.evaluate("""(async () => {
+        const seen = [];
+        if (navigator.clipboard) {
+            navigator.clipboard.writeText = text => { seen.push(text); return Promise.resolve(); };
+        }
+        document.execCommand = () => { seen.push(document.activeElement.value); return true; };
+        for (const button of document.querySelectorAll('tbody.finding .command button.copy')) {
+            button.click();
+            await new Promise(done => setTimeout(done, 0));
+        }
+        return seen; })()""")
+    assert copied == [text for f in report["findings"]
+                      for text in (f["how_to_apply"][tool] for tool in ("cli", "terraform", "cdk"))
+                      if text]
+    assert page.errors() == []
+
+
 def test_demo_history_card_shows_last_months_comparison(demo: Path, browser: DevTools) -> None:
     report = json.loads((demo / "report.json").read_text())
     expected = build_history(report, demo)
@@ -377,6 +406,8 @@ def _hostile_report() -> tuple[dict[str, Any], dict[str, Any]]:
             "monthly_savings_usd": 40.0 - index,
             "evidence": {"tags": {"team": text, text: "owner"}, "coverage": 0.99},
             "reason": f"reason {text}",
+            "how_to_apply": {"cli": f"aws ecs update-service --service '{text}'",
+                             "terraform": f'name = "{text}"', "cdk": f"serviceName: '{text}'"},
         })
     report = {
         "schema_version": "1", "generated_at": "2026-12-01T06:00:00Z",
@@ -397,8 +428,6 @@ def _hostile_report() -> tuple[dict[str, Any], dict[str, Any]]:
                                             ("rule", XSS_SCRIPT))}
     context = {
         "rules": {"ecs-rightsize": {"title": XSS_SCRIPT, "why": XSS_ATTRIBUTE}},
-        "apply": {f["id"]: {"cli": f"aws ecs update-service --service '{XSS_SCRIPT}'"}
-                  for f in findings},
         "history": {"month": "2026-12", "previous_month": "2026-11", "new": 1,
                     "persisting": 1, "resolved": 1, "realized_savings_usd": 9.0,
                     "resolved_findings": [{**resolved, "monthly_savings_usd": 9.0}],

@@ -5,7 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rightsizer.outputs.json_report import compact_json, finding_columns, plain
+from rightsizer.outputs.json_report import (
+    APPLY_COLUMNS,
+    APPLY_KEY,
+    compact_json,
+    finding_columns,
+    plain,
+)
 
 # A cell starting with one of these is run as a formula by Excel/Sheets ("CSV injection");
 # resource names, tags and reasons come from AWS accounts, so neutralize them.
@@ -20,10 +26,26 @@ def render_csv(report: dict[str, Any]) -> str:
     column's values are mostly of one type and need no quoting at all, checked in bulk."""
     findings = [row for row in report.get("findings", []) if isinstance(row, dict)]
     columns = finding_columns(findings)
-    cells = [_cells([finding.get(column) for finding in findings]) for column in columns]
+    cells = [_cells(_column(findings, column)) for column in columns]
     lines = [",".join(map(_quoted, columns)), *map(",".join, zip(*cells, strict=True))]
     lines.append("")  # the last line's terminator
     return "\r\n".join(lines)
+
+
+_APPLY_FORMAT = {column: column.removeprefix(f"{APPLY_KEY}_") for column in APPLY_COLUMNS}
+
+
+def _column(findings: list[dict[str, Any]], column: str) -> list[Any]:
+    """One column's values; how_to_apply_<tool> is that tool's text in how_to_apply ("" when
+    the finding has none). A command goes through the same formula check as any text: none
+    of the rules' commands starts with = + - @ (tests/test_apply_commands.py checks every
+    one), so none is changed; one that did would get a leading ' and need it removed before
+    it is pasted into a shell. Guarding the spreadsheet wins over a cell that pastes as is."""
+    tool = _APPLY_FORMAT.get(column)
+    if tool is None:
+        return [finding.get(column) for finding in findings]
+    commands = [finding.get(APPLY_KEY) for finding in findings]
+    return [str(item.get(tool) or "") if isinstance(item, dict) else "" for item in commands]
 
 
 def _cells(values: list[Any]) -> list[str]:

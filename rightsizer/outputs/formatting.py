@@ -14,6 +14,11 @@ SEVERITIES = ("high", "medium", "low")
 # searched: report.html and report.md list the largest findings (and the first skipped rows) up
 # to this many and say where the rest are. report.json and findings.csv always hold every one.
 MAX_LISTED_ROWS = 2000
+# A finding's how_to_apply keys (DESIGN.md "report.json"), in the order every output shows
+# them, with the label a reader sees and the language of a Markdown code block.
+APPLY_FORMATS = ("cli", "terraform", "cdk")
+APPLY_LABELS = {"cli": "AWS CLI", "terraform": "Terraform", "cdk": "CDK (TypeScript)"}
+APPLY_LANGUAGES = {"cli": "bash", "terraform": "hcl", "cdk": "ts"}
 
 
 def money(value: Any) -> str:
@@ -152,3 +157,12 @@ def timestamp_text(timestamp: Any) -> str:
         suffix = " UTC" if text.endswith(("Z", "+00:00")) else ""
         return f"{text[:10]} {text[11:16]}{suffix}"
     return text
+
+
+def apply_commands(finding: dict[str, Any]) -> list[tuple[str, str]]:
+    """A report finding's how_to_apply as (format, text) pairs, in APPLY_FORMATS order, the
+    empty ones left out; nothing for a finding without it (an older report.json)."""
+    commands = finding.get("how_to_apply")
+    if not isinstance(commands, dict):
+        return []
+    return [(key, str(commands[key])) for key in APPLY_FORMATS if commands.get(key)]

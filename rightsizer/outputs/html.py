@@ -20,8 +20,10 @@ from markupsafe import Markup
 import rightsizer
 from rightsizer.outputs.charts import cost_trend_chart, evidence_charts, savings_trend_chart
 from rightsizer.outputs.formatting import (
+    APPLY_LABELS,
     MAX_LISTED_ROWS,
     SEVERITIES,
+    apply_commands,
     as_number,
     date_part,
     describe_setting,
@@ -103,10 +105,9 @@ MAX_HTML_ROWS = MAX_LISTED_ROWS  # the page says where the rest are (see formatt
 def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Everything the template shows, already formatted; missing context keys render empty."""
     rules_meta = _dict(context.get("rules"))
-    apply = _dict(context.get("apply"))
     findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
     summary = _dict(report.get("summary"))
-    rows = [_finding_view(f, rules_meta, apply) for f in findings[:MAX_HTML_ROWS]]
+    rows = [_finding_view(f, rules_meta) for f in findings[:MAX_HTML_ROWS]]
     skipped = [_dict(row) for row in report.get("skipped") or []]
     history = _history_view(_dict(context.get("history")), rows)
     return {
@@ -163,12 +164,10 @@ def _cards_view(summary: dict[str, Any], findings: list[dict[str, Any]],
     }
 
 
-def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any],
-                  apply: dict[str, Any]) -> dict[str, Any]:
+def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any]) -> dict[str, Any]:
     rule = str(finding.get("rule", ""))
     meta = _dict(rules_meta.get(rule))
     evidence = _dict(finding.get("evidence"))
-    commands = _dict(apply.get(str(finding.get("id", ""))))
     severity = str(finding.get("severity", "low"))
     name = str(finding.get("name") or finding.get("resource_id") or "")
     search = " ".join(str(finding.get(k, "")) for k in
@@ -195,9 +194,8 @@ def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any],
         "evidence": [(humanize_key(str(k)), evidence_value(str(k), v))
                      for k, v in evidence.items()],
         "charts": evidence_charts(evidence),
-        "commands": [(label, str(commands[key])) for key, label in
-                     (("cli", "AWS CLI"), ("iac", "Infrastructure as code"))
-                     if commands.get(key)],
+        # the finding's own how_to_apply, as report.json, report.md and findings.csv hold it
+        "commands": [(key, APPLY_LABELS[key], text) for key, text in apply_commands(finding)],
         "search": search.lower(),
     }
 

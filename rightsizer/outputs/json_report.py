@@ -14,12 +14,20 @@ from typing import Any
 
 import orjson
 
+from rightsizer.outputs.formatting import APPLY_FORMATS
+
 # Schema order from DESIGN.md, so diffs between two months' reports line up key for key.
 REPORT_KEYS = ("schema_version", "generated_at", "window", "accounts", "regions", "summary",
                "findings", "skipped", "errors")
 FINDING_KEYS = ("id", "rule", "severity", "resource_type", "resource_id", "name", "account",
                 "region", "current", "recommended", "monthly_cost_usd", "monthly_savings_usd",
                 "evidence", "reason")
+# What build_report adds after a rule's own fields: the commands to apply the finding.
+APPLY_KEY = "how_to_apply"
+REPORT_FINDING_KEYS = (*FINDING_KEYS, APPLY_KEY)
+# findings.csv spreads how_to_apply over one column a tool (a spreadsheet cell holds text, and
+# a command is easier to copy from its own cell than out of a JSON object).
+APPLY_COLUMNS = tuple(f"{APPLY_KEY}_{key}" for key in APPLY_FORMATS)
 SKIPPED_KEYS = ("rule", "resource_type", "resource_id", "name", "account", "region", "reason",
                 "detail")
 ERROR_KEYS = ("account", "region", "service", "operation", "code", "message")
@@ -89,18 +97,21 @@ def ordered_report(report: dict[str, Any]) -> dict[str, Any]:
     """A new top-level dict in schema order; rows already in schema order are reused as they
     are (Finding.to_dict builds them so), the others are reordered copies."""
     ordered = _ordered(report, REPORT_KEYS)
-    for key, keys in (("findings", FINDING_KEYS), ("skipped", SKIPPED_KEYS),
-                      ("errors", ERROR_KEYS)):
+    for key, keys, also in (("findings", REPORT_FINDING_KEYS, FINDING_KEYS),
+                            ("skipped", SKIPPED_KEYS, SKIPPED_KEYS),
+                            ("errors", ERROR_KEYS, ERROR_KEYS)):
         if isinstance(ordered.get(key), list):
-            ordered[key] = [row if type(row) is not dict or tuple(row) == keys
+            ordered[key] = [row if type(row) is not dict or tuple(row) in (keys, also)
                             else _ordered(row, keys) for row in ordered[key]]
     return ordered
 
 
 def finding_columns(findings: list[dict[str, Any]]) -> list[str]:
-    """The JSON finding keys, in schema order, plus any extra key a newer rule added."""
-    extra = sorted(set().union(*findings) - set(FINDING_KEYS))
-    return [*FINDING_KEYS, *extra]
+    """findings.csv's columns: the JSON finding keys in schema order, how_to_apply as one
+    column a tool (always there, so a month without findings has the same header), then any
+    extra key a newer rule added."""
+    extra = sorted(set().union(*findings) - set(REPORT_FINDING_KEYS))
+    return [*FINDING_KEYS, *APPLY_COLUMNS, *extra]
 
 
 def _ordered(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

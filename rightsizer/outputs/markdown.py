@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rightsizer.outputs.formatting import (
+    APPLY_LABELS,
+    APPLY_LANGUAGES,
     MAX_LISTED_ROWS,
     SEVERITIES,
+    apply_commands,
     change_text,
     compact_json,
     date_part,
@@ -96,6 +100,7 @@ def _findings(findings: list[dict[str, Any]]) -> str:
     lines += ["", "### Why"]
     for number, finding in enumerate(findings, 1):
         lines.append(f"{number}. **{_text(finding.get('name'))}**: {_text(finding.get('reason'))}")
+    lines += _how_to_apply(findings)
     # The table is for reading; this folded block carries every other report.json finding
     # field, so the Markdown holds the same columns as the JSON and the CSV.
     lines += ["", "<details><summary>All finding fields (as in report.json)</summary>", ""]
@@ -115,6 +120,29 @@ def _findings(findings: list[dict[str, Any]]) -> str:
                 f"{key} {evidence_value(str(key), value)}" for key, value in evidence.items())))
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def _how_to_apply(findings: list[dict[str, Any]]) -> list[str]:
+    """Each finding's commands as fenced code blocks (bash, hcl, ts), verbatim: inside a fence
+    Markdown renders nothing, so the text pastes exactly as report.json holds it."""
+    lines: list[str] = []
+    for number, finding in enumerate(findings, 1):
+        commands = apply_commands(finding)
+        if not commands:
+            continue
+        lines += ["", f"**{number}. {_text(finding.get('name'))}** ({_text(finding.get('rule'))})"]
+        for key, text in commands:
+            fence = _fence(text)
+            lines += ["", f"{APPLY_LABELS[key]}:", "", f"{fence}{APPLY_LANGUAGES[key]}", text,
+                      fence]
+    return ["", "### How to apply", *lines] if lines else []
+
+
+def _fence(text: str) -> str:
+    """A backtick fence longer than any backtick run in the text, so none can close it."""
+    if "```" not in text:
+        return "```"
+    return "`" * (max(map(len, re.findall("`+", text))) + 1)
 
 
 def _raw(value: Any) -> str:
