@@ -3,6 +3,7 @@ file and the key."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 import zoneinfo
 from datetime import date
@@ -35,8 +36,34 @@ def known_regions() -> frozenset[str]:
     return frozenset(regions)
 
 
+# Where the default region comes from, in this order (then the profile's `region`).
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+NO_REGION_MESSAGE = ("no AWS region: set [aws] regions in config.toml, or AWS_REGION "
+                     "(or a region in your AWS profile)")
+
+
+def session_region(session: Any = None) -> tuple[str, str] | None:
+    """(region, where it came from) of the AWS session: AWS_REGION, then AWS_DEFAULT_REGION,
+    then the profile's region as botocore reads it. None when none is set.
+
+    botocore itself reads AWS_DEFAULT_REGION and the profile but not AWS_REGION (the variable
+    the other SDKs and the AWS CLI v2 use), hence the explicit first look."""
+    for name in REGION_ENV:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, name
+    if session is None:
+        import boto3
+
+        session = boto3.Session()  # may raise ProfileNotFound: the caller maps it
+    region = getattr(session, "region_name", None)
+    return (str(region), "the AWS profile") if region else None
+
+
 class AwsSettings(_Section):
-    regions: list[str] | Literal["all"] = Field(default_factory=lambda: ["ap-south-1"])
+    regions: list[str] | Literal["all"] | None = Field(
+        None, description="Regions to analyse, or \"all\". Default: the AWS session's region "
+        "(AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region).")
     accounts: list[str] = Field(default_factory=list, description="Account ids to assume into.")
     role_name: str | None = None
     external_id: str | None = None
@@ -50,8 +77,8 @@ class AwsSettings(_Section):
 
     @field_validator("regions")
     @classmethod
-    def _regions_exist(cls, value: list[str] | str) -> list[str] | str:
-        if value == "all":
+    def _regions_exist(cls, value: list[str] | str | None) -> list[str] | str | None:
+        if value is None or value == "all":  # None: the session's region, found at run time
             return value
         if not value:
             raise ValueError("at least one region is required (or \"all\")")
@@ -75,6 +102,26 @@ class AwsSettings(_Section):
         if (self.accounts or self.organization) and not self.role_name:
             raise ValueError("role_name is required with accounts or organization = true")
         return self
+
+    @property
+    def assumes_roles(self) -> bool:
+        """Whether collection assumes `role_name` in accounts (rather than reading the
+        credentials' own account directly)."""
+        return bool(self.accounts or self.organization)
+
+    def resolved_regions(self, session: Any = None) -> list[str] | Literal["all"]:
+        """The configured regions, or the session's region when none are configured; a
+        RightsizerError (exit 2) when there is none, or it is not a region botocore knows."""
+        if self.regions is not None:
+            return self.regions
+        found = session_region(session)
+        if found is None:
+            raise ConfigError(NO_REGION_MESSAGE)
+        region, source = found
+        if region not in known_regions():
+            raise ConfigError(f"{source}: unknown region {region!r} (set [aws] regions in "
+                              "config.toml, or AWS_REGION)")
+        return [region]
 
 
 class AnalysisSettings(_Section):
@@ -122,7 +169,7 @@ class SlackSettings(_Section):
 
 class ScheduleSettings(_Section):
     cron: str = "0 6 1 * *"
-    timezone: str = "Asia/Kolkata"
+    timezone: str = "UTC"
 
     @field_validator("timezone")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,7 +102,9 @@ def write_config(tmp_path: Path, text: str | None) -> Path:
 
 def test_repository_config_toml_loads_with_its_documented_values():
     config = load_config(REPO / "config.toml")
-    assert config.aws.regions == ["ap-south-1"]
+    assert config.aws.regions is None  # the example's region is commented out: the session's
+    assert config.aws.resolved_regions() == ["ap-south-1"]  # conftest's AWS_DEFAULT_REGION
+    assert config.schedule.timezone == "UTC"
     assert config.analysis.lookback_days == 14
     assert config.analysis.period_seconds == 3600
     rightsize = config.rule_settings("ecs-rightsize")
@@ -116,8 +119,132 @@ def test_repository_config_toml_loads_with_its_documented_values():
 
 def test_empty_config_file_gives_defaults(tmp_path):
     config = load_config(write_config(tmp_path, ""))
-    assert config.aws.regions == ["ap-south-1"]
+    assert config.aws.regions is None
     assert config.schedule.cron == "0 6 1 * *"
+    assert config.schedule.timezone == "UTC"
+
+
+# --- the default region is the session's -------------------------------------------------
+
+def _profile_with_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                         region: str) -> None:
+    config_file = tmp_path / "aws-config"
+    config_file.write_text(f"[default]\nregion = {region}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+
+
+@pytest.mark.parametrize(("env", "profile", "expected"), [
+    ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-2"}, "ap-northeast-1",
+     "eu-west-1"),
+    ({"AWS_DEFAULT_REGION": "us-east-2"}, "ap-northeast-1", "us-east-2"),
+    ({}, "ap-northeast-1", "ap-northeast-1"),
+], ids=["AWS_REGION-first", "then-AWS_DEFAULT_REGION", "then-the-profile"])
+def test_default_region_is_the_sessions(tmp_path, monkeypatch, env, profile, expected):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    _profile_with_region(tmp_path, monkeypatch, profile)
+    config = load_config(write_config(tmp_path, ""))
+    assert config.aws.resolved_regions() == [expected]
+
+
+def test_configured_regions_win_over_the_session(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    config = load_config_text("[aws]\nregions = [\"us-west-2\"]\n")
+    assert config.aws.resolved_regions() == ["us-west-2"]
+
+
+def load_config_text(text: str):
+    import tomllib
+
+    from rightsizer.config import _validate
+
+    return _validate(tomllib.loads(text), "test")
+
+
+def test_no_region_anywhere_is_one_line_naming_both_ways_to_set_it(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load_config_text("").aws.resolved_regions()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "[aws] regions" in message and "AWS_REGION" in message
+
+
+def test_an_unknown_session_region_is_named_with_where_it_came_from(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "mars-north-1")
+    with pytest.raises(ConfigError) as caught:
+        load_config_text("").aws.resolved_regions()
+    assert "AWS_REGION" in str(caught.value) and "mars-north-1" in str(caught.value)
+
+
+def _cli(tmp_path: Path, *args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **FAKE_CREDENTIALS, "PYTHONPATH": str(REPO),
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true"}
+    for key, value in env.items():
+        if value is None:
+            full.pop(key, None)
+        else:
+            full[key] = value
+    return subprocess.run([sys.executable, "-m", "rightsizer", *args], cwd=tmp_path, env=full,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_analyze_without_any_region_exits_2_with_one_line(tmp_path):
+    done = _cli(tmp_path, "analyze", "--output", str(tmp_path / "out"), AWS_REGION=None,
+                AWS_DEFAULT_REGION=None)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("rightsizer: no AWS region: set [aws] regions") and \
+        "AWS_REGION" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_needs_no_region_and_keeps_its_persona(tmp_path):
+    from rightsizer.config import Config
+    from rightsizer.demo import DEMO_TIMEZONE, demo_config
+    from rightsizer.demo_account import DEMO_REGION
+
+    config = demo_config(Config())
+    assert config.aws.regions == [DEMO_REGION] == ["ap-south-1"]
+    assert config.schedule.timezone == DEMO_TIMEZONE == "Asia/Kolkata"
+    done = _cli(tmp_path, "analyze", "--demo", "--days", "3", "--format", "json", "--output",
+                str(tmp_path / "out"), "--quiet", AWS_REGION=None, AWS_DEFAULT_REGION=None)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["regions"] == ["ap-south-1"]
+
+
+def test_init_writes_the_detected_region_and_utc(tmp_path):
+    done = _cli(tmp_path, "init", str(tmp_path / "config.toml"), AWS_REGION="eu-central-1")
+    assert done.returncode == 0, done.stderr
+    assert "eu-central-1" in done.stderr and "AWS_REGION" in done.stderr
+    config = load_config(tmp_path / "config.toml")
+    assert config.aws.regions == ["eu-central-1"]
+    assert config.schedule.timezone == "UTC"
+    assert config.enabled_rules() == list(REGISTRY)
+
+
+def test_init_without_a_region_leaves_it_commented_and_says_so(tmp_path):
+    done = _cli(tmp_path, "init", str(tmp_path / "config.toml"), AWS_REGION=None,
+                AWS_DEFAULT_REGION=None)
+    assert done.returncode == 0, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "no AWS region found" in line and "[aws] regions" in line
+    assert load_config(tmp_path / "config.toml").aws.regions is None
+
+
+def test_a_missing_profile_is_one_line_and_exit_2(tmp_path):
+    for args in (["analyze", "--output", str(tmp_path / "out")], ["init", "x.toml"]):
+        done = _cli(tmp_path, *args, AWS_PROFILE="nope")
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            "rightsizer: AWS profile 'nope' not found (set by AWS_PROFILE or the config file "
+            "named by AWS_CONFIG_FILE)"], args
+    assert not (tmp_path / "x.toml").exists()
 
 
 def test_rule_settings_are_parsed_into_the_rules_model(tmp_path):
