@@ -158,7 +158,8 @@ def test_how_to_apply_registers_target_and_policy():
     assert "--resource-id service/edufly/edufly-api" in steps["cli"]
     assert "--min-capacity 1 --max-capacity 4" in steps["cli"]
     assert "ECSServiceAverageCPUUtilization" in steps["cli"]
-    assert "aws_appautoscaling_policy" in steps["iac"]
+    assert "aws_appautoscaling_policy" in steps["terraform"]
+    assert "minCapacity: 1,\n  maxCapacity: 4," in steps["cdk"]
     assert RULE.id == "ecs-autoscaling-missing"
 
 

@@ -118,5 +118,6 @@ def test_how_to_apply_sets_the_retention():
     [finding] = evaluate(snap.build(), Settings()).findings
     steps = how_to_apply(finding)
     assert "put-retention-policy" in steps["cli"] and "--retention-in-days 30" in steps["cli"]
-    assert "retention_in_days = 30" in steps["iac"]
+    assert "retention_in_days = 30" in steps["terraform"]
+    assert "retention: logs.RetentionDays.ONE_MONTH" in steps["cdk"]
     assert RULE.id == "logs-retention" and RULE.resource_type == "log-group"

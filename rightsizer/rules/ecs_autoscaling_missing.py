@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shlex
 from typing import Any
 
 import numpy as np
@@ -170,46 +172,76 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
     )
 
 
+POLICY_NAME = "cpu-target-tracking"
+SCALE_OUT_COOLDOWN_SECONDS = 60
+SCALE_IN_COOLDOWN_SECONDS = 300
+
+
+def target_tracking_configuration(finding: Finding) -> dict[str, Any]:
+    """PutScalingPolicy's TargetTrackingScalingPolicyConfiguration for the recommendation."""
+    return {
+        "TargetValue": float(finding.recommended["target_percent"]),
+        "PredefinedMetricSpecification": {"PredefinedMetricType": PREDEFINED_METRIC},
+        "ScaleOutCooldown": SCALE_OUT_COOLDOWN_SECONDS,
+        "ScaleInCooldown": SCALE_IN_COOLDOWN_SECONDS,
+    }
+
+
 def how_to_apply(finding: Finding) -> dict[str, str]:
+    # RegisterScalableTarget "registers or updates a scalable target"; on an existing target
+    # "any parameters that you don't specify are not changed"
+    # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html).
+    # PutScalingPolicy "creates or updates a scaling policy": a policy of the same name is
+    # updated, others on the target stay in force beside it
+    # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScalingPolicy.html).
+    # The rule fires only where the service has no scalable target, so neither replaces
+    # anything the team set up.
     rec = finding.recommended
     cluster = finding.evidence.get("cluster", "CLUSTER")
-    resource_id = f"service/{cluster}/{finding.name}"
-    policy = (
-        f'{{"TargetValue": {float(rec["target_percent"])}, "PredefinedMetricSpecification": '
-        f'{{"PredefinedMetricType": "{PREDEFINED_METRIC}"}}, '
-        '"ScaleOutCooldown": 60, "ScaleInCooldown": 300}'
-    )
+    resource_id = shlex.quote(f"service/{cluster}/{finding.name}")
+    region = shlex.quote(finding.region)
+    policy = shlex.quote(json.dumps(target_tracking_configuration(finding)))
+    target = f"{float(rec['target_percent']):g}"
+    common = (f"--region {region} --service-namespace ecs --resource-id {resource_id} "
+              "--scalable-dimension ecs:service:DesiredCount")
     return {
         "cli": (
-            f"aws application-autoscaling register-scalable-target --region {finding.region} "
-            f"--service-namespace ecs --resource-id {resource_id} "
-            f"--scalable-dimension ecs:service:DesiredCount "
+            f"aws application-autoscaling register-scalable-target {common} "
             f"--min-capacity {rec['min_capacity']} --max-capacity {rec['max_capacity']}\n"
-            f"aws application-autoscaling put-scaling-policy --region {finding.region} "
-            f"--service-namespace ecs --resource-id {resource_id} "
-            f"--scalable-dimension ecs:service:DesiredCount --policy-name cpu-target-tracking "
-            f"--policy-type TargetTrackingScaling "
-            f"--target-tracking-scaling-policy-configuration '{policy}'"
+            f"aws application-autoscaling put-scaling-policy {common} "
+            f"--policy-name {POLICY_NAME} --policy-type TargetTrackingScaling "
+            f"--target-tracking-scaling-policy-configuration {policy}"
         ),
-        "iac": (
+        "terraform": (
             "resource \"aws_appautoscaling_target\" \"ecs\" {\n"
             "  service_namespace  = \"ecs\"\n"
-            f"  resource_id        = \"{resource_id}\"\n"
+            f"  resource_id        = \"service/{cluster}/{finding.name}\"\n"
             "  scalable_dimension = \"ecs:service:DesiredCount\"\n"
             f"  min_capacity       = {rec['min_capacity']}\n"
             f"  max_capacity       = {rec['max_capacity']}\n}}\n\n"
             "resource \"aws_appautoscaling_policy\" \"cpu\" {\n"
-            "  name               = \"cpu-target-tracking\"\n"
+            f"  name               = \"{POLICY_NAME}\"\n"
             "  policy_type        = \"TargetTrackingScaling\"\n"
             "  service_namespace  = aws_appautoscaling_target.ecs.service_namespace\n"
             "  resource_id        = aws_appautoscaling_target.ecs.resource_id\n"
             "  scalable_dimension = aws_appautoscaling_target.ecs.scalable_dimension\n"
             "  target_tracking_scaling_policy_configuration {\n"
-            f"    target_value       = {rec['target_percent']:g}\n"
-            "    scale_out_cooldown = 60\n    scale_in_cooldown  = 300\n"
+            f"    target_value       = {target}\n"
+            f"    scale_out_cooldown = {SCALE_OUT_COOLDOWN_SECONDS}\n"
+            f"    scale_in_cooldown  = {SCALE_IN_COOLDOWN_SECONDS}\n"
             "    predefined_metric_specification {\n"
-            f"      predefined_metric_type = \"{PREDEFINED_METRIC}\"\n    }}\n  }}\n}}\n"
-            "# and in aws_ecs_service: lifecycle { ignore_changes = [desired_count] }"
+            f"      predefined_metric_type = \"{PREDEFINED_METRIC}\"\n    }}\n  }}\n}}\n\n"
+            "# and in the aws_ecs_service, so Terraform does not undo the scaling:\n"
+            "#   lifecycle { ignore_changes = [desired_count] }"
+        ),
+        "cdk": (
+            f"// on the ecs.FargateService for {finding.name}\n"
+            "const scaling = service.autoScaleTaskCount({\n"
+            f"  minCapacity: {rec['min_capacity']},\n  maxCapacity: {rec['max_capacity']},\n}});\n"
+            "scaling.scaleOnCpuUtilization('CpuTargetTracking', {\n"
+            f"  targetUtilizationPercent: {target},\n"
+            f"  scaleOutCooldown: Duration.seconds({SCALE_OUT_COOLDOWN_SECONDS}),\n"
+            f"  scaleInCooldown: Duration.seconds({SCALE_IN_COOLDOWN_SECONDS}),\n}});"
         ),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,17 +135,40 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, stored_
     )
 
 
+# CDK's logs.RetentionDays member for each retention CloudWatch Logs accepts.
+CDK_RETENTION = dict(zip(ALLOWED_RETENTION_DAYS, (
+    "ONE_DAY", "THREE_DAYS", "FIVE_DAYS", "ONE_WEEK", "TWO_WEEKS", "ONE_MONTH", "TWO_MONTHS",
+    "THREE_MONTHS", "FOUR_MONTHS", "FIVE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "THIRTEEN_MONTHS",
+    "EIGHTEEN_MONTHS", "TWO_YEARS", "THREE_YEARS", "FIVE_YEARS", "SIX_YEARS", "SEVEN_YEARS",
+    "EIGHT_YEARS", "NINE_YEARS", "TEN_YEARS"), strict=True))
+
+
 def how_to_apply(finding: Finding) -> dict[str, str]:
+    # PutRetentionPolicy "sets the retention of the specified log group": the group has one
+    # retention setting, and the call replaces it; nothing else about the group changes
+    # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
     days = finding.recommended["retention_days"]
+    name = finding.name
+    member = CDK_RETENTION.get(days)
+    retention = f"logs.RetentionDays.{member}" if member else f"{days} as logs.RetentionDays"
     return {
         "cli": (
-            f"aws logs put-retention-policy --region {finding.region} "
-            f"--log-group-name '{finding.name}' --retention-in-days {days}"
+            f"aws logs put-retention-policy --region {shlex.quote(finding.region)} "
+            f"--log-group-name {shlex.quote(name)} --retention-in-days {days}"
         ),
-        "iac": (
+        "terraform": (
             "resource \"aws_cloudwatch_log_group\" \"this\" {\n"
-            f"  name              = \"{finding.name}\"\n"
-            f"  retention_in_days = {days}\n}}"
+            f"  name              = {json.dumps(name)}\n"
+            f"  retention_in_days = {days}\n}}\n\n"
+            "# a group Terraform does not manage yet (ECS or Lambda created it): import it first\n"
+            f"import {{\n  to = aws_cloudwatch_log_group.this\n  id = {json.dumps(name)}\n}}"
+        ),
+        "cdk": (
+            f"// a log group the stack defines:\nnew logs.LogGroup(this, 'LogGroup', {{\n"
+            f"  logGroupName: {json.dumps(name)},\n  retention: {retention},\n}});\n"
+            "// or a group created outside the stack (by ECS or Lambda):\n"
+            f"new logs.LogRetention(this, 'LogRetention', {{\n  logGroupName: {json.dumps(name)},\n"
+            f"  retention: {retention},\n}});"
         ),
     }
 

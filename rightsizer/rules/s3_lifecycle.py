@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -244,39 +245,110 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def lifecycle_document(finding: Finding) -> dict[str, Any]:
+RULE_NAME = "rightsizer-tiering"  # the ID of the rule the commands add (and replace on a re-run)
+# CDK's s3.StorageClass member for each S3 storage class the transitions may name.
+_CDK_STORAGE_CLASS = {"STANDARD_IA": "INFREQUENT_ACCESS",
+                      "ONEZONE_IA": "ONE_ZONE_INFREQUENT_ACCESS",
+                      "INTELLIGENT_TIERING": "INTELLIGENT_TIERING", "GLACIER": "GLACIER",
+                      "GLACIER_IR": "GLACIER_INSTANT_RETRIEVAL", "DEEP_ARCHIVE": "DEEP_ARCHIVE"}
+
+
+def lifecycle_rule(finding: Finding) -> dict[str, Any]:
+    """The one lifecycle rule the finding proposes, as PutBucketLifecycleConfiguration takes it."""
     recommended = finding.recommended
-    return {"Rules": [{
-        "ID": "rightsizer-tiering",
+    return {
+        "ID": RULE_NAME,
         "Status": "Enabled",
         "Filter": {},
         "Transitions": [{"Days": item["days"], "StorageClass": item["storage_class"]}
                         for item in recommended["transitions"]],
         "AbortIncompleteMultipartUpload": {
             "DaysAfterInitiation": recommended["abort_incomplete_multipart_upload_days"]},
-    }]}
+    }
+
+
+def lifecycle_document(finding: Finding) -> dict[str, Any]:
+    return {"Rules": [lifecycle_rule(finding)]}
+
+
+# PutBucketLifecycleConfiguration "creates a new lifecycle configuration for the bucket or
+# replaces an existing lifecycle configuration ... if you want to retain any configuration
+# details, they must be included in the new lifecycle configuration"
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html).
+# So the command never writes the proposed rule alone: it reads the bucket's configuration
+# (GetBucketLifecycleConfiguration) and writes back every rule it has plus this one, in one
+# JMESPath --query (the AWS CLI's own, no jq), replacing only an earlier rule with the same ID
+# so a second run changes nothing. The configuration's TransitionDefaultMinimumObjectSize is
+# kept too when S3 and the CLI report it (a put without it resets it to the default). Only a
+# bucket with no configuration (NoSuchLifecycleConfiguration) gets the rule on its own; any
+# other read error stops before anything is written.
+_KEEP_QUERY = (
+    "merge({LifecycleConfiguration: {Rules: [Rules[?ID != `\"" + RULE_NAME + "\"`], "
+    "[`'\"$rule\"'`]][]}}, TransitionDefaultMinimumObjectSize && "
+    "{TransitionDefaultMinimumObjectSize: TransitionDefaultMinimumObjectSize} || `{}`)"
+)
+
+
+def _cli(finding: Finding) -> str:
+    bucket, region = shlex.quote(finding.name), shlex.quote(finding.region)
+    rule = json.dumps(lifecycle_rule(finding))
+    return (
+        "# put-bucket-lifecycle-configuration replaces the bucket's whole lifecycle "
+        "configuration:\n# read it, keep every rule it has, add (or replace) "
+        f"{RULE_NAME}, write it back\n"
+        f"bucket={bucket}\n"
+        f"rule={shlex.quote(rule)}\n"
+        f"keep='{_KEEP_QUERY}'\n"
+        f"if input=$(aws s3api get-bucket-lifecycle-configuration --region {region} "
+        "--bucket \"$bucket\" --output json --query \"$keep\" 2>&1) ||\n"
+        "   { [[ $input == *NoSuchLifecycleConfiguration* ]] &&\n"
+        "     input='{\"LifecycleConfiguration\": {\"Rules\": ['\"$rule\"']}}'; }; then\n"
+        f"  aws s3api put-bucket-lifecycle-configuration --region {region} "
+        "--bucket \"$bucket\" --cli-input-json \"$input\"\n"
+        "else\n"
+        "  printf '%s\\n' \"$input\" >&2; false  # not changed: the configuration could not "
+        "be read\n"
+        "fi"
+    )
+
+
+def _terraform(finding: Finding) -> str:
+    transitions = "".join(
+        f"    transition {{\n      days          = {t['days']}\n"
+        f"      storage_class = \"{t['storage_class']}\"\n    }}\n"
+        for t in finding.recommended["transitions"])
+    abort_days = finding.recommended["abort_incomplete_multipart_upload_days"]
+    rule = (f"  rule {{\n    id     = \"{RULE_NAME}\"\n    status = \"Enabled\"\n    filter {{}}\n"
+            f"{transitions}    abort_incomplete_multipart_upload {{\n"
+            f"      days_after_initiation = {abort_days}\n    }}\n  }}\n")
+    if finding.current.get("lifecycle") == "absent":
+        return ("resource \"aws_s3_bucket_lifecycle_configuration\" \"tiering\" {\n"
+                f"  bucket = \"{finding.name}\"\n\n{rule}}}")
+    # aws_s3_bucket_lifecycle_configuration owns the whole configuration, like the API
+    return ("# The bucket has lifecycle rules already, and an aws_s3_bucket_lifecycle_configuration"
+            "\n# owns the whole configuration: add this rule block to the one that manages "
+            f"\"{finding.name}\"\n# (or import the bucket's configuration first and keep its "
+            "rules), never a second resource.\n" + rule.rstrip("\n"))
+
+
+def _cdk(finding: Finding) -> str:
+    transitions = ",\n".join(
+        f"    {{ storageClass: s3.StorageClass."
+        f"{_CDK_STORAGE_CLASS.get(t['storage_class'], t['storage_class'])}, "
+        f"transitionAfter: Duration.days({t['days']}) }}"
+        for t in finding.recommended["transitions"])
+    abort_days = finding.recommended["abort_incomplete_multipart_upload_days"]
+    note = "" if finding.current.get("lifecycle") == "absent" else (
+        "// CloudFormation then owns the bucket's whole lifecycle configuration: list the rules "
+        "it has\n// today in lifecycleRules too, or a deploy removes them.\n")
+    return (f"// on the s3.Bucket that defines {finding.name}\n{note}"
+            f"bucket.addLifecycleRule({{\n  id: '{RULE_NAME}',\n  transitions: [\n"
+            f"{transitions},\n  ],\n"
+            f"  abortIncompleteMultipartUploadAfter: Duration.days({abort_days}),\n}});")
 
 
 def how_to_apply(finding: Finding) -> dict[str, str]:
-    transitions = finding.recommended["transitions"]
-    tf_transitions = "\n".join(
-        f"    transition {{\n      days          = {t['days']}\n"
-        f"      storage_class = \"{t['storage_class']}\"\n    }}" for t in transitions)
-    abort_days = finding.recommended["abort_incomplete_multipart_upload_days"]
-    return {
-        "cli": (
-            "# replaces any existing lifecycle configuration: merge first if it has rules\n"
-            f"aws s3api put-bucket-lifecycle-configuration --bucket {finding.name} "
-            f"--lifecycle-configuration '{json.dumps(lifecycle_document(finding))}'"
-        ),
-        "iac": (
-            "resource \"aws_s3_bucket_lifecycle_configuration\" \"tiering\" {\n"
-            f"  bucket = \"{finding.name}\"\n  rule {{\n    id     = \"rightsizer-tiering\"\n"
-            "    status = \"Enabled\"\n    filter {}\n"
-            f"{tf_transitions}\n    abort_incomplete_multipart_upload {{\n"
-            f"      days_after_initiation = {abort_days}\n    }}\n  }}\n}}"
-        ),
-    }
+    return {"cli": _cli(finding), "terraform": _terraform(finding), "cdk": _cdk(finding)}
 
 
 RULE = Rule(
