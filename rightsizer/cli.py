@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from botocore.exceptions import ProfileNotFound
 
 from rightsizer import __version__
 from rightsizer.analysis import SEVERITY_RANK, analyze, worst_severity
+from rightsizer.aws.clients import make_session, profile_not_found_message
 from rightsizer.config import Config, load_config
 from rightsizer.errors import RightsizerError
 from rightsizer.history import build_history
-from rightsizer.iam_policy import policy_json
+from rightsizer.iam_policy import PRINCIPALS, policy_json
 from rightsizer.outputs import FORMATS, write_outputs
 from rightsizer.rules import REGISTRY
 from rightsizer.snapshot import Snapshot, merge_snapshots
@@ -47,6 +49,8 @@ def handles_errors(command: F) -> F:
             raise
         except RightsizerError as exc:
             raise fail(str(exc)) from None
+        except ProfileNotFound as exc:  # a session made anywhere with AWS_PROFILE=nope
+            raise fail(profile_not_found_message(exc)) from None
         except KeyboardInterrupt:
             raise fail("interrupted") from None
         except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback
@@ -129,10 +133,20 @@ def _collect(config: Config, demo: bool, quiet: bool,
         config = demo_config(config)
         with demo_session(config) as (session, now):
             return collect_snapshot(config, session, now=now, demo=True, progress=not quiet)
-    import boto3
-
-    return collect_snapshot(config, boto3.Session(), progress=not quiet,
+    return collect_snapshot(config, make_session(), progress=not quiet,
                             account_filter=account_filter)
+
+
+def _inventory(snapshot: Snapshot, quiet: bool) -> dict[str, Any]:
+    """report.json's "inventory" for a fresh snapshot; exit 2 when every inventory read failed,
+    and a one-line notice when the account (or region) holds nothing at all."""
+    from rightsizer.collect import check_collected, empty_notice
+
+    coverage = check_collected(snapshot)
+    notice = empty_notice(coverage)
+    if notice and not quiet:
+        typer.echo(f"rightsizer: {notice}", err=True)
+    return coverage
 
 
 def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
@@ -197,10 +211,9 @@ def run_analysis(config: Config, demo: bool, output: Path | None, quiet: bool = 
     """collect + analyze (shared by `analyze` and `schedule`); returns where to write it."""
     started = time.monotonic()
     snapshot = _collect(config, demo, quiet)
-    if not snapshot.manifest.get("resources_collected") and snapshot.table("errors").shape[0]:
-        raise RightsizerError("nothing could be collected: every call failed (first error: "
-                              f"{snapshot.table('errors').iloc[0]['message']})")
+    inventory = _inventory(snapshot, quiet)
     report, context = analyze(snapshot, config)
+    report["inventory"] = inventory  # additive to schema_version "1"
     context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
     out_dir = _output_dir(output, config, snapshot)
     # Compared with earlier months only, so re-running a month gives the same history.
@@ -232,6 +245,7 @@ def collect_command(
     config = load_config(config_path)
     account_filter = {a.strip() for a in accounts.split(",") if a.strip()} if accounts else None
     snapshot = _collect(config, demo, quiet, account_filter)
+    _inventory(snapshot, quiet)
     directory = output or Path(config.report.directory) / \
         snapshot.window_end.strftime("%Y-%m") / "snapshot"
     snapshot.save(directory)
@@ -255,6 +269,9 @@ def report_command(
     config = load_config(config_path)
     snapshot = merge_snapshots([Snapshot.load(directory) for directory in snapshot_dirs])
     report, context = analyze(snapshot, config)
+    from rightsizer.collect import inventory_coverage
+
+    report["inventory"] = inventory_coverage(snapshot)
     out_dir = _output_dir(output, config, snapshot)
     context["history"] = build_history(report, out_dir)
     _finish(report, context, out_dir, _parse_formats(formats, config), quiet)
@@ -262,9 +279,28 @@ def report_command(
 
 
 @app.command("iam-policy")
-def iam_policy_command() -> None:
-    """Print the least-privilege read-only IAM policy rightsizer needs."""
-    typer.echo(policy_json())
+@handles_errors
+def iam_policy_command(
+    config_path: ConfigOption = None,
+    principal: Annotated[str, typer.Option(
+        "--principal", help="all: one policy for everything (one account, or the same policy "
+        "on both sides); caller: what the credentials rightsizer runs with need; role: what "
+        "the role it assumes in each account needs ([aws] accounts / organization).")] = "all",
+    pricing_refresh: Annotated[bool, typer.Option(
+        "--pricing-refresh", help="Also allow pricing:GetProducts, which only `rightsizer "
+        "pricing refresh` calls.")] = False,
+) -> None:
+    """Print the least-privilege read-only IAM policy for this config: only the calls its run
+    makes (enabled rules, Cost Explorer mode, accounts, organization, Slack secret)."""
+    if principal not in PRINCIPALS:
+        raise RightsizerError(f"--principal: expected {', '.join(PRINCIPALS)}, got "
+                              f"{principal!r}")
+    config = load_config(config_path)
+    if principal != "all" and not config.aws.assumes_roles:
+        raise RightsizerError(f"--principal {principal}: this config assumes no role ([aws] "
+                              "accounts or organization), so its one principal needs the "
+                              "whole policy (--principal all)")
+    typer.echo(policy_json(config, principal=principal, pricing_refresh=pricing_refresh))
 
 
 pricing_app = typer.Typer(no_args_is_help=True,
@@ -342,13 +378,24 @@ def init_command(
     path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("config.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented config.toml with every setting at its default."""
+    """Write a commented config.toml with every setting at its default, and [aws] regions set
+    to the region of your AWS session (AWS_REGION, AWS_DEFAULT_REGION or the profile's)."""
+    from rightsizer.config import session_region
     from rightsizer.example_config import example_config_text
 
     if path.exists() and not force:
         raise RightsizerError(f"{path} exists (use --force to overwrite)")
-    path.write_text(example_config_text(), encoding="utf-8")
-    typer.echo(f"wrote {path}", err=True)
+    from rightsizer.config import known_regions
+
+    found = session_region(make_session())
+    region = found[0] if found and found[0] in known_regions() else None
+    path.write_text(example_config_text(region=region), encoding="utf-8")
+    if region:
+        typer.echo(f"wrote {path} (regions = [\"{region}\"], from {found[1]})", err=True)
+    else:
+        unknown = f" ({found[1]} names an unknown region {found[0]!r})" if found else ""
+        typer.echo(f"wrote {path}; no AWS region found{unknown}: set [aws] regions in it, "
+                   "or AWS_REGION", err=True)
 
 
 @app.command("notify")

@@ -16,10 +16,10 @@ from typing import Any
 
 import boto3
 import pandas as pd
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from rightsizer import __version__
-from rightsizer.aws.clients import AwsClients, CallRecorder
+from rightsizer.aws.clients import ROLE, AwsClients, CallRecorder, caller_identity_failure
 from rightsizer.collectors import cloudwatch, costs, ecs, elasticache, inventory_extra, rds, s3
 from rightsizer.collectors.base import (
     AWS_FAILURES,
@@ -45,6 +45,35 @@ KIND_TABLE = {
 }
 INVENTORY_TABLES = ("ecs_services", "rds_instances", "elasticache_clusters", "s3_buckets",
                     "log_groups")
+
+
+@dataclass(frozen=True)
+class InventoryRead:
+    """A read that says whether an account (or region) has resources of a kind at all."""
+
+    service: str
+    operation: str
+    table: str
+    resource_type: str
+    label: str
+    per_region: bool = True  # False: one call per account (S3 lists every bucket at once)
+
+
+# The reads that matter: an account in which every one of them failed could not be read (exit
+# 2); one in which they answered and found nothing is an empty account, which is an answer
+# (exit 0, a report that says so). sts:GetCallerIdentity comes first of all and ends the run
+# itself when it fails (current_account). Everything else (reservations, autoscaling, tags,
+# lifecycle, Cost Explorer, metrics) only adds detail to resources these find.
+INVENTORY_READS = (
+    InventoryRead("ecs", "ListClusters", "ecs_services", "ecs-service", "ECS services"),
+    InventoryRead("rds", "DescribeDBInstances", "rds_instances", "rds-instance",
+                  "RDS instances"),
+    InventoryRead("elasticache", "DescribeCacheClusters", "elasticache_clusters",
+                  "elasticache-cluster", "ElastiCache clusters"),
+    InventoryRead("s3", "ListBuckets", "s3_buckets", "s3-bucket", "S3 buckets",
+                  per_region=False),
+    InventoryRead("logs", "DescribeLogGroups", "log_groups", "log-group", "log groups"),
+)
 ROLE_SESSION_NAME = "rightsizer"
 # Threads for per-resource calls (a bucket's lifecycle and tags, a task definition): small
 # GETs whose quotas are far above this (S3: thousands a second per prefix), and adaptive
@@ -77,13 +106,9 @@ class Account:
 def current_account(clients: AwsClients, region: str) -> str:
     try:
         return str(clients.client("sts", region).get_caller_identity()["Account"])
-    except NoCredentialsError:
-        raise RightsizerError(
-            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or try --demo"
-        ) from None
-    except (ClientError, BotoCoreError) as exc:
-        code, message = describe_exception(exc)
-        raise RightsizerError(f"AWS credentials rejected ({code}): {message}") from None
+    except AWS_FAILURES as exc:
+        # absent or rejected credentials, or no network: each says so in one line
+        raise caller_identity_failure(exc) from None
 
 
 def organization_accounts(clients: AwsClients, errors: ErrorLog, home: str) -> list[str]:
@@ -139,7 +164,7 @@ def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecor
         except AWS_FAILURES as exc:  # one member account's failure must not end the run
             errors.add_exception(account_id, GLOBAL_REGION, "sts", "AssumeRole", exc)
             continue
-        recorder.attach(assumed)
+        recorder.attach(assumed, ROLE)
         accounts.append(Account(account_id, AwsClients(assumed,
                                                        max_attempts=config.aws.max_attempts)))
     return Account(home, base), accounts
@@ -153,8 +178,9 @@ def cost_explorer_from_caller(config: Config) -> bool:
 
 
 def _regions(config: Config, clients: AwsClients) -> list[str]:
-    if config.aws.regions != "all":
-        return list(config.aws.regions)
+    regions = config.aws.resolved_regions(clients.session)
+    if regions != "all":
+        return list(regions)
     try:
         response = clients.client("ec2", "us-east-1").describe_regions(AllRegions=False)
     except (ClientError, BotoCoreError) as exc:
@@ -395,3 +421,79 @@ def _metrics_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=TABLE_COLUMNS["metrics"])
     return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS["metrics"]]
+
+
+# --- what was looked for, and whether anything could be read ----------------------------------
+
+def _inventory_failures(snapshot: Snapshot) -> tuple[int, list[dict[str, str]]]:
+    """How many INVENTORY_READS the run made, and the ones that failed."""
+    manifest = snapshot.manifest
+    accounts = [str(account) for account in manifest.get("accounts", [])]
+    regions = [str(region) for region in manifest.get("regions", [])]
+    errors = snapshot.table("errors")
+    rows = errors.to_dict("records") if not errors.empty else []
+    failed: list[dict[str, str]] = []
+    attempted = 0
+    for read in INVENTORY_READS:
+        for account in accounts:
+            # S3 lists an account's buckets once, from the first region
+            for region in regions if read.per_region else regions[:1]:
+                attempted += 1
+                row = next((row for row in rows if row.get("account") == account
+                            and row.get("service") == read.service
+                            and row.get("operation") == read.operation
+                            and (not read.per_region or row.get("region") == region)), None)
+                if row is not None:
+                    failed.append({"account": account, "region": str(row.get("region")),
+                                   "service": read.service, "operation": read.operation})
+    return attempted, failed
+
+
+def inventory_coverage(snapshot: Snapshot) -> dict[str, Any]:
+    """What the run looked for and where, what it found, and which inventory reads failed:
+    report.json's "inventory" (an addition to schema_version "1").
+
+    `empty` is true when nothing at all was found (an account or region with nothing in it is
+    an answer, not a failure); `failed_reads` names the INVENTORY_READS that did not answer, so
+    "found nothing" is never mistaken for "could not look"."""
+    manifest = snapshot.manifest
+    found = {read.resource_type: int(len(snapshot.table(read.table)))
+             for read in INVENTORY_READS}
+    return {
+        "looked_for": [read.resource_type for read in INVENTORY_READS],
+        "accounts": [str(account) for account in manifest.get("accounts", [])],
+        "regions": [str(region) for region in manifest.get("regions", [])],
+        "found": found,
+        "empty": not any(found.values()),
+        "failed_reads": _inventory_failures(snapshot)[1],
+    }
+
+
+def check_collected(snapshot: Snapshot) -> dict[str, Any]:
+    """The inventory coverage of a fresh snapshot; a RightsizerError (exit 2) when every
+    inventory read failed, so nothing at all could be looked at."""
+    attempted, failed = _inventory_failures(snapshot)
+    if attempted and len(failed) == attempted:
+        errors = snapshot.table("errors")
+        first = errors.iloc[0] if not errors.empty else None
+        reads = ", ".join(f"{read.service}:{read.operation}" for read in INVENTORY_READS)
+        detail = (f" (first error: {first['service']}:{first['operation']} {first['code']}: "
+                  f"{first['message']})") if first is not None else ""
+        raise RightsizerError(f"nothing could be read: every inventory read failed ({reads})"
+                              f"{detail}")
+    return inventory_coverage(snapshot)
+
+
+def empty_notice(coverage: dict[str, Any]) -> str | None:
+    """The one line for a run that found nothing at all (None when it found something)."""
+    if not coverage["empty"]:
+        return None
+    labels = {read.resource_type: read.label for read in INVENTORY_READS}
+    looked_for = ", ".join(labels[kind] for kind in coverage["looked_for"])
+    accounts = coverage["accounts"]
+    line = (f"no resources found in {', '.join(coverage['regions'])} for account"
+            f"{'s' if len(accounts) > 1 else ''} {', '.join(accounts)} (looked for "
+            f"{looked_for})")
+    if coverage["failed_reads"]:
+        line += f"; {len(coverage['failed_reads'])} of those reads failed (see errors)"
+    return line + "; try --region"

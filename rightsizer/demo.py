@@ -123,5 +123,11 @@ def _age_buckets(account: DemoAccount, now: datetime) -> None:
                         days=BUCKET_AGE_DAYS.get(role, 365))
 
 
+# The EduFly persona's time zone (its region is DEMO_REGION): set explicitly, never taken from
+# the defaults, which follow the user's own session (regions) and UTC (schedule).
+DEMO_TIMEZONE = "Asia/Kolkata"
+
+
 def demo_config(config: Config) -> Config:
-    return config.with_overrides(**{"aws.regions": [DEMO_REGION]})
+    return config.with_overrides(**{"aws.regions": [DEMO_REGION],
+                                    "schedule.timezone": DEMO_TIMEZONE})
