@@ -23,7 +23,15 @@ import botocore.retries.standard
 import pandas as pd
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
 from botocore.parsers import ResponseParserError
 from typer.testing import CliRunner
 
@@ -374,6 +382,53 @@ def test_expired_credentials_are_one_line_and_exit_2(tmp_path: Path):
     assert token not in result.stderr + result.stdout
     assert not (tmp_path / "out").exists()
 
+
+
+def test_no_network_is_named_as_such_not_as_rejected_credentials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Nothing listens on the endpoint: EndpointConnectionError on sts:GetCallerIdentity."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("[aws]\nregions = [\"us-east-1\"]\nmax_attempts = 1\n")
+    result = CliRunner().invoke(app, ["analyze", "--config", str(config_file), "--output",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("rightsizer: cannot reach AWS (EndpointConnectionError): Could not "
+                           f"connect to the endpoint URL: \"http://127.0.0.1:{port}/\"")
+    assert "check the network" in line and "credentials" not in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("exc", "expected"), [
+    (NoCredentialsError(), "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or "
+     "try --demo"),
+    (ProfileNotFound(profile="nope"), "AWS profile 'nope' not found"),
+    (ClientError({"Error": {"Code": "InvalidClientTokenId", "Message": "The security token "
+                            "included in the request is invalid."}}, "GetCallerIdentity"),
+     "AWS credentials rejected (InvalidClientTokenId): The security token included"),
+    (ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}},
+                 "GetCallerIdentity"), "sts:GetCallerIdentity failed (Throttling): Rate exceeded"),
+    (EndpointConnectionError(endpoint_url="https://sts.ap-south-1.amazonaws.com/"),
+     "cannot reach AWS (EndpointConnectionError)"),
+    (ConnectTimeoutError(endpoint_url="https://sts.ap-south-1.amazonaws.com/"),
+     "cannot reach AWS (ConnectTimeoutError)"),
+    (ReadTimeoutError(endpoint_url="https://sts.ap-south-1.amazonaws.com/"),
+     "cannot reach AWS (ReadTimeoutError)"),
+    (CredentialRetrievalError(provider="sso", error_msg="token expired"),
+     "AWS credentials could not be loaded (CredentialRetrievalError)"),
+], ids=["none", "profile", "rejected", "throttled", "no-route", "connect-timeout",
+        "read-timeout", "sso"])
+def test_first_call_failures_each_say_what_went_wrong(exc: Exception, expected: str):
+    from rightsizer.aws.clients import caller_identity_failure
+
+    message = str(caller_identity_failure(exc))
+    assert message.startswith(expected) and "\n" not in message
+    if "rejected" not in expected:
+        assert "rejected" not in message
 
 
 # --- an interrupted snapshot save ------------------------------------------------------------
