@@ -39,7 +39,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "rds_instances": [
         "account", "region", "db_instance_id", "arn", "instance_class", "engine",
         "engine_version", "multi_az", "status", "read_replica_source", "storage_type",
-        "allocated_storage_gb", "created_at", "tags",
+        "allocated_storage_gb", "created_at", "tags", "read_replica_ids", "license_model",
+        "pending_instance_class", "pending_storage_type",
     ],
     "rds_reservations": [
         "account", "region", "reservation_id", "instance_class", "multi_az",

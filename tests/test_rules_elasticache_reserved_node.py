@@ -86,12 +86,27 @@ def test_reservation_covering_some_nodes_recommends_only_the_rest():
         2 * monthly_saving_per_node("cache.t3.medium"))
 
 
-def test_reservation_of_another_node_type_does_not_cover():
+def test_reservation_of_another_family_does_not_cover():
+    """Size flexibility stays inside a node family
+    (https://aws.amazon.com/blogs/database/new-size-flexibility-for-amazon-elasticache-reserved-nodes/):
+    cache.t4g reservations do not cover a cache.t3 cluster."""
     snap = SnapshotBuilder()
     snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium")
     snap.elasticache_cpu("edufly-cache")
-    snap.elasticache_reservation("cache.t3.small", count=4)
+    snap.elasticache_reservation("cache.t4g.medium", count=4)
     assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_smaller_reserved_nodes_of_the_family_cover_a_larger_node_by_size_flexibility():
+    """Since October 2024 reserved nodes are size-flexible within their family (AWS Database
+    Blog, "New - Size flexibility for Amazon ElastiCache reserved nodes"): two cache.t3.small
+    (1 normalized unit each) cover one cache.t3.medium (2 units)."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium")
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.small", count=2)
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
 
 
 def test_retired_or_other_region_reservations_do_not_cover():
@@ -112,12 +127,24 @@ def test_one_reservation_is_not_counted_twice_across_clusters():
     assert len(evaluate(snap.build(), Settings()).findings) == 1
 
 
-def test_unavailable_cluster_is_skipped_as_not_applicable():
+def test_creating_cluster_is_skipped_as_not_applicable():
+    """creating is not billed and not running
+    (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Nodes.viewing.html)."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", status="creating")
+    snap.elasticache_cpu("edufly-cache")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable" and "creating" in row.detail
+
+
+def test_modifying_cluster_is_running_and_judged():
+    """modifying is a billed CacheClusterStatus
+    (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CacheCluster.html,
+    Nodes.viewing.html): the cluster runs and is judged."""
     snap = SnapshotBuilder()
     snap.elasticache_cluster("edufly-cache", status="modifying")
     snap.elasticache_cpu("edufly-cache")
-    result = evaluate(snap.build(), Settings())
-    assert [row.reason for row in result.skipped] == ["not-applicable"]
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
 
 
 def test_node_type_without_price_is_skipped_with_no_price_detail():
@@ -156,7 +183,8 @@ def test_how_to_apply_names_node_type_and_count():
     steps = how_to_apply(finding)
     assert "--cache-node-type cache.t3.medium" in steps["cli"]
     assert "--cache-node-count 2" in steps["cli"]
-    assert steps["iac"]
+    assert "aws_elasticache_reserved_cache_node" in steps["terraform"]
+    assert steps["cdk"] == ""  # CloudFormation has no reserved cache node resource
     assert RULE.id == "elasticache-reserved-node" and RULE.why
 
 

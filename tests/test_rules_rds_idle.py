@@ -88,19 +88,37 @@ def test_idle_primary_with_replicas_is_not_told_to_stop():
     assert "stop-db-instance" not in how_to_apply(finding)["cli"]
 
 
-def test_stopped_instance_gives_nothing():
+def test_stopped_instance_is_a_skipped_row_naming_its_status():
+    """A stopped instance bills no instance hours and AWS starts it again after 7 days
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_StopInstance.html): it is not
+    judged, and the skipped row says so instead of dropping it."""
     snap = SnapshotBuilder()
     snap.rds_instance("old-staging", status="stopped")
     result = evaluate(snap.build(), Settings())
-    assert result.findings == [] and result.skipped == []
+    assert result.findings == []
+    [row] = result.skipped
+    assert row.reason == "not-applicable"
+    assert row.detail.startswith("status is stopped") and "7 days" in row.detail
 
 
-def test_other_statuses_are_skipped_as_not_applicable():
+def test_stopping_instance_is_skipped_as_not_applicable():
+    """stopping is not a running status (accessing-monitoring.html#Overview.DBInstance.Status)."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("old-staging", status="stopping")
+    connections(snap, "old-staging")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable" and "stopping" in row.detail
+
+
+def test_modifying_instance_is_running_and_judged():
+    """modifying is a billed, running status
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html#Overview.DBInstance.Status):
+    an instance nobody connects to while a setting changes is still idle."""
     snap = SnapshotBuilder()
     snap.rds_instance("old-staging", status="modifying")
     connections(snap, "old-staging")
-    [row] = evaluate(snap.build(), Settings()).skipped
-    assert row.reason == "not-applicable"
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.recommended == {"action": "stop, or snapshot and delete"}
 
 
 def test_no_connection_data_is_insufficient_not_idle():
@@ -140,5 +158,6 @@ def test_how_to_apply_offers_stop_and_delete():
     [finding] = evaluate(snap.build(), Settings()).findings
     steps = how_to_apply(finding)
     assert "stop-db-instance" in steps["cli"] and "--final-db-snapshot-identifier" in steps["cli"]
-    assert "final_snapshot_identifier" in steps["iac"]
+    assert "final_snapshot_identifier" in steps["terraform"]
+    assert "RemovalPolicy.SNAPSHOT" in steps["cdk"]
     assert RULE.id == "rds-idle"

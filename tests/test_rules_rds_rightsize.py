@@ -175,7 +175,8 @@ def test_how_to_apply_modifies_the_class():
     [finding] = evaluate(snap.build(), Settings()).findings
     steps = how_to_apply(finding)
     assert "--db-instance-class db.r6g.large" in steps["cli"]
-    assert 'instance_class = "db.r6g.large"' in steps["iac"]
+    assert 'instance_class = "db.r6g.large"' in steps["terraform"]
+    assert 'new ec2.InstanceType("r6g.large")' in steps["cdk"]
     assert RULE.id == "rds-rightsize"
 
 

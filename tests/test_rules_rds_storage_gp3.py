@@ -102,5 +102,6 @@ def test_how_to_apply_switches_storage_type():
     [finding] = evaluate(gp2_instance(100).build(), Settings()).findings
     steps = how_to_apply(finding)
     assert "--storage-type gp3" in steps["cli"]
-    assert 'storage_type = "gp3"' in steps["iac"]
+    assert 'storage_type = "gp3"' in steps["terraform"]
+    assert "rds.StorageType.GP3" in steps["cdk"]
     assert RULE.id == "rds-storage-gp3"

@@ -19,21 +19,31 @@ def collect_instances(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
 
 
 def _instance_row(target: Target, db: dict[str, Any]) -> dict[str, Any]:
+    pending = db.get("PendingModifiedValues") or {}
     return {
         "account": target.account,
         "region": target.region,
         "db_instance_id": db["DBInstanceIdentifier"],
         "arn": db.get("DBInstanceArn", db["DBInstanceIdentifier"]),
         "instance_class": db.get("DBInstanceClass", ""),
-        "engine": db.get("Engine", ""),
-        "engine_version": db.get("EngineVersion", ""),
+        "engine": db.get("Engine") or "",
+        "engine_version": db.get("EngineVersion") or "",
         "multi_az": bool(db.get("MultiAZ", False)),
-        "status": db.get("DBInstanceStatus", ""),
-        "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier", ""),
-        "storage_type": db.get("StorageType", ""),
+        "status": db.get("DBInstanceStatus") or "",
+        "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier") or "",
+        # Optional in the API reference and absent from some recorded responses (an old
+        # instance, a DescribeDBInstances answer without storage fields): "" / 0 = unknown.
+        "storage_type": db.get("StorageType") or "",
         "allocated_storage_gb": int(db.get("AllocatedStorage", 0) or 0),
         "created_at": str(db.get("InstanceCreateTime", "")),
         "tags": to_json(tags_to_dict(db.get("TagList"))),
+        # Replicas this instance is the source of (ARNs for ones in other regions): a source
+        # cannot be stopped (USER_StopInstance.html, "Limitations").
+        "read_replica_ids": to_json(list(db.get("ReadReplicaDBInstanceIdentifiers") or [])),
+        "license_model": db.get("LicenseModel") or "",
+        # A change already waiting for the maintenance window must not be recommended again.
+        "pending_instance_class": pending.get("DBInstanceClass") or "",
+        "pending_storage_type": pending.get("StorageType") or "",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from pydantic import Field
@@ -9,13 +10,18 @@ from pydantic import Field
 from rightsizer import pricing
 from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_common import RdsInstance, no_price, rds_instances
+from rightsizer.rules.rds_common import (
+    RdsInstance,
+    instances_with_replicas,
+    no_price,
+    rds_instances,
+)
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "rds-idle"
 RDS = "AWS/RDS"
-# Stopping: the instance restarts by itself after 7 days, and read replicas (or instances
-# that have replicas) cannot be stopped. Source:
+# Stopping: the instance restarts by itself after 7 days; read replicas, instances that have
+# replicas and Multi-AZ SQL Server instances cannot be stopped ("Limitations"). Source:
 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_StopInstance.html
 AUTO_RESTART_DAYS = 7
 
@@ -31,15 +37,18 @@ class Settings(RuleSettings):
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     expected = snapshot.expected_datapoints
-    replica_sources = {inst.replica_of for inst in rds_instances(snapshot) if inst.replica_of}
-    for inst in rds_instances(snapshot):
+    instances = rds_instances(snapshot)
+    replica_sources = instances_with_replicas(instances)
+    for inst in instances:
         resource = inst.resource
-        if inst.status == "stopped":
-            continue  # no instance hours billed; nothing more to stop
-        if inst.status != "available":
+        stopped = inst.not_running
+        if stopped:
+            if inst.status == "stopped":
+                stopped += (f"; nothing more to stop (AWS starts it again by itself after "
+                            f"{AUTO_RESTART_DAYS} days)")
             result.skipped.append(skipped_for(
                 resource, RULE_ID, "not-applicable",
-                f"status is {inst.status}: judge idleness only on a running instance"))
+                f"{stopped}: idleness is judged only on a running instance"))
             continue
         connections = snapshot.one_series(resource.account, resource.region, RDS,
                                           "DatabaseConnections", resource.name, "Maximum")
@@ -58,8 +67,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             result.skipped.append(skipped_for(resource, RULE_ID, "not-applicable",
                                               no_price(inst)))
             continue
-        has_replicas = any(source in replica_sources
-                           for source in (resource.name, resource.resource_id))
+        has_replicas = any(name in replica_sources for name in inst.names())
         result.findings.append(_finding(snapshot, inst, hourly, seen, connections.rows,
                                         has_replicas))
     return result
@@ -76,6 +84,7 @@ def _finding(snapshot: Snapshot, inst: RdsInstance, hourly: pricing.Price, seen:
                                                    multi_az=inst.multi_az)
     storage_monthly = storage.usd * inst.allocated_storage_gb if storage else 0.0
     days = snapshot.manifest["window"]["days"]
+    sqlserver_multi_az = inst.engine.startswith("sqlserver") and inst.multi_az
     if inst.replica_of:
         action = "delete the read replica"
         advice = "read replicas cannot be stopped; delete it (no snapshot needed)"
@@ -83,6 +92,10 @@ def _finding(snapshot: Snapshot, inst: RdsInstance, hourly: pricing.Price, seen:
         action = "snapshot and delete"
         advice = ("it has read replicas, so it cannot be stopped: check them, then take a "
                   "final snapshot and delete")
+    elif sqlserver_multi_az:
+        action = "snapshot and delete"
+        advice = ("a Multi-AZ SQL Server instance cannot be stopped: take a final snapshot "
+                  "and delete it")
     else:
         action = "stop, or snapshot and delete"
         advice = (f"stop it (it restarts by itself after {AUTO_RESTART_DAYS} days) or take a "
@@ -107,6 +120,9 @@ def _finding(snapshot: Snapshot, inst: RdsInstance, hourly: pricing.Price, seen:
         "storage_monthly_usd": round(storage_monthly, 2) if storage else None,
         "read_replica_of": inst.replica_of or None,
         "has_read_replicas": has_replicas,
+        "read_replica_ids": list(inst.replica_ids),
+        "can_stop": not (inst.replica_of or has_replicas or sqlserver_multi_az),
+        "auto_restart_days": AUTO_RESTART_DAYS,
         "note": "stopping saves the instance hours only (storage stays billed); deleting "
         "saves both, while a final snapshot is billed as backup storage",
         "price_source": hourly.source,
@@ -124,24 +140,48 @@ def _finding(snapshot: Snapshot, inst: RdsInstance, hourly: pricing.Price, seen:
 
 
 def how_to_apply(finding: Finding) -> dict[str, str]:
-    name, region = finding.name, finding.region
-    delete = (f"aws rds delete-db-instance --region {region} --db-instance-identifier {name} "
-              f"--final-db-snapshot-identifier {name}-final")
-    if finding.evidence.get("read_replica_of"):
-        delete = (f"aws rds delete-db-instance --region {region} --db-instance-identifier "
-                  f"{name} --skip-final-snapshot")
-        cli = f"# a read replica cannot be stopped\n{delete}"
-    elif finding.evidence.get("has_read_replicas"):
-        cli = f"# delete or promote its read replicas first\n{delete}"
+    name, region = shlex.quote(finding.name), shlex.quote(finding.region)
+    # DB snapshot identifiers: letters, digits and hyphens, starting with a letter - as DB
+    # instance identifiers are - so "<identifier>-final" is one.
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html
+    snapshot = shlex.quote(f"{finding.name}-final")
+    delete_with_snapshot = (f"aws rds delete-db-instance --db-instance-identifier {name} "
+                            f"--final-db-snapshot-identifier {snapshot} --region {region}")
+    evidence = finding.evidence
+    if evidence.get("read_replica_of"):
+        # A replica holds no data of its own: deleting it needs no final snapshot.
+        cli = ("# A read replica cannot be stopped: delete it (its source keeps the data).\n"
+               f"aws rds delete-db-instance --db-instance-identifier {name} "
+               f"--skip-final-snapshot --region {region}")
+    elif evidence.get("has_read_replicas") or evidence.get("can_stop") is False:
+        why = ("it is the source of read replicas" if evidence.get("has_read_replicas") else
+               "a Multi-AZ SQL Server instance")
+        # Nothing destructive runs when pasted: list the replicas, then delete by hand.
+        cli = (f"# It cannot be stopped ({why}). List its replicas, delete or promote them, "
+               "then delete it with a final snapshot:\n"
+               f"aws rds describe-db-instances --db-instance-identifier {name} "
+               "--query 'DBInstances[0].ReadReplicaDBInstanceIdentifiers' --output text "
+               f"--region {region}\n"
+               f"# {delete_with_snapshot}")
     else:
-        cli = (f"aws rds stop-db-instance --region {region} --db-instance-identifier {name}\n"
-               f"# or, to stop paying for storage too:\n{delete}")
+        days = evidence.get("auto_restart_days", AUTO_RESTART_DAYS)
+        cli = (f"# Stops the instance: instance hours stop, storage stays billed. AWS starts "
+               f"it again by itself after {days} days; stop it again then, or delete it.\n"
+               f"aws rds stop-db-instance --db-instance-identifier {name} --region {region}\n"
+               "# To stop paying for storage too, delete it with a final snapshot instead:\n"
+               f"# {delete_with_snapshot}")
     return {
         "cli": cli,
-        "iac": (
-            "# Terraform: remove the aws_db_instance resource (keep final_snapshot_identifier "
-            "set and skip_final_snapshot = false so a snapshot is taken), then apply.\n"
-            "# Stopping is an operation, not a setting: use the CLI above."
+        "terraform": (
+            "# Stopping is an operation, not a setting (use the CLI). To delete: keep\n"
+            "# skip_final_snapshot = false and set final_snapshot_identifier on the\n"
+            "# aws_db_instance, apply, then remove the resource and apply again.\n"
+            "skip_final_snapshot       = false\n"
+            f"final_snapshot_identifier = \"{finding.name}-final\""
+        ),
+        "cdk": (
+            "// rds.DatabaseInstance: snapshot on removal, then remove the construct and "
+            "deploy\nremovalPolicy: RemovalPolicy.SNAPSHOT"
         ),
     }
 

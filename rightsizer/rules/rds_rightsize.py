@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shlex
+
 from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_common import RdsInstance, no_price, rds_instances
+from rightsizer.rules.rds_common import (
+    CLASS_SUPPORT_SOURCE,
+    CLASS_TABLE_ENGINES,
+    DB_CLASS_SIZES,
+    RdsInstance,
+    classes_for_engine,
+    no_price,
+    rds_instances,
+)
 from rightsizer.rules.series import rounded
 from rightsizer.series_stats import OneSeries
 from rightsizer.snapshot import Snapshot
@@ -16,17 +26,19 @@ RULE_ID = "rds-rightsize"
 RDS = "AWS/RDS"
 GIB = 1024**3
 
-# (vCPU, memory GiB) of every class rds_classes_in_family() knows. Source: Amazon RDS instance
-# types, https://aws.amazon.com/rds/instance-types/ (and the "Hardware specifications for DB
-# instance classes" table of the RDS User Guide). Graviton classes match their Intel peers.
+# (vCPU, memory GiB) of every class DB_CLASS_SIZES lists. Source: "Hardware specifications for
+# DB instance classes", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html
+_SIZE_SPECS = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32,
+               "12xlarge": 48, "16xlarge": 64, "24xlarge": 96}
 CLASS_SPECS: dict[str, tuple[int, float]] = {
     **{f"db.{family}.{size}": spec for family in ("t3", "t4g") for size, spec in {
         "micro": (2, 1), "small": (2, 2), "medium": (2, 4), "large": (2, 8),
         "xlarge": (4, 16), "2xlarge": (8, 32)}.items()},
-    **{f"db.{family}.{size}": spec for family in ("m5", "m6g") for size, spec in {
-        "large": (2, 8), "xlarge": (4, 16), "2xlarge": (8, 32), "4xlarge": (16, 64)}.items()},
-    **{f"db.{family}.{size}": spec for family in ("r5", "r6g") for size, spec in {
-        "large": (2, 16), "xlarge": (4, 32), "2xlarge": (8, 64), "4xlarge": (16, 128)}.items()},
+    # general purpose: 4 GiB a vCPU; memory optimized: 8 GiB a vCPU
+    **{f"{family}.{size}": (vcpu, 4.0 * vcpu) for family in ("db.m5", "db.m6g")
+       for size, vcpu in _SIZE_SPECS.items() if size in DB_CLASS_SIZES[family]},
+    **{f"{family}.{size}": (vcpu, 8.0 * vcpu) for family in ("db.r5", "db.r6g")
+       for size, vcpu in _SIZE_SPECS.items() if size in DB_CLASS_SIZES[family]},
 }
 BURSTABLE_FAMILIES = {"db.t3", "db.t4g"}
 
@@ -62,8 +74,11 @@ class Settings(RuleSettings):
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
-    for inst in rds_instances(snapshot):
-        outcome = _judge(snapshot, settings, inst)
+    instances = rds_instances(snapshot)
+    by_name = {(inst.resource.account, inst.resource.region, name): inst
+               for inst in instances for name in inst.names()}
+    for inst in instances:
+        outcome = _judge(snapshot, settings, inst, by_name)
         if isinstance(outcome, Finding):
             result.findings.append(outcome)
         elif outcome is not None:
@@ -71,19 +86,42 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     return result
 
 
-def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding | Skipped | None:
-    resource = inst.resource
-    if inst.status != "available":
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"status is {inst.status}: only running instances are sized")
-    classes = pricing.rds_classes_in_family(inst.family)
+def smaller_class(inst: RdsInstance) -> str | Skipped | None:
+    """The next smaller DB instance class of the same type that exists for the instance's
+    engine (CLASS_SUPPORT_SOURCE); None when it is already the smallest; a skipped row when the
+    engine or type is not tabled, so a class that may not exist is never recommended."""
+    classes = classes_for_engine(inst.engine, inst.family)
+    if classes is None:
+        if inst.engine not in CLASS_TABLE_ENGINES:
+            detail = (f"DB instance classes for engine '{inst.engine or 'unknown'}' are not "
+                      f"tabled (they vary by edition and version: {CLASS_SUPPORT_SOURCE}); "
+                      "no smaller class is recommended")
+        else:
+            detail = f"{inst.instance_class}: class sizes not tabled for this family"
+        return skipped_for(inst.resource, RULE_ID, "not-applicable", detail)
     if inst.instance_class not in classes or inst.instance_class not in CLASS_SPECS:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"{inst.instance_class}: class sizes not tabled for this family")
+        return skipped_for(inst.resource, RULE_ID, "not-applicable",
+                           f"{inst.instance_class} is not a {inst.engine} class of "
+                           f"{inst.family} ({', '.join(DB_CLASS_SIZES[inst.family])}) in "
+                           f"{CLASS_SUPPORT_SOURCE}")
     position = classes.index(inst.instance_class)
-    if position == 0:
-        return None  # already the smallest class of its family: nothing smaller to offer
-    smaller = classes[position - 1]
+    return classes[position - 1] if position else None
+
+
+def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance,
+           by_name: dict[tuple[str, str, str], RdsInstance]) -> Finding | Skipped | None:
+    resource = inst.resource
+    stopped = inst.not_running
+    if stopped:
+        return skipped_for(resource, RULE_ID, "not-applicable",
+                           f"{stopped}: only running instances are sized")
+    if inst.pending_instance_class:
+        return skipped_for(resource, RULE_ID, "not-applicable",
+                           f"a change to {inst.pending_instance_class} is already pending "
+                           "(it applies in the next maintenance window)")
+    smaller = smaller_class(inst)
+    if not isinstance(smaller, str):
+        return smaller  # a skipped row, or None: already the smallest class of its type
 
     def series(metric: str, stat: str) -> OneSeries:
         return snapshot.one_series(resource.account, resource.region, RDS, metric,
@@ -115,6 +153,19 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
     if needed_gib > small_memory_gib or projected_cpu >= settings.max_projected_cpu_percent:
         return None  # the next size down would be too tight
 
+    source = by_name.get((resource.account, resource.region, inst.replica_of)) \
+        if inst.replica_of else None
+    if source is not None and source.instance_class in CLASS_SPECS:
+        source_vcpu, source_memory_gib = CLASS_SPECS[source.instance_class]
+        if small_vcpu < source_vcpu or small_memory_gib < source_memory_gib:
+            # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html
+            return skipped_for(
+                resource, RULE_ID, "not-applicable",
+                f"read replica of {source.resource.name} ({source.instance_class}): AWS "
+                f"recommends a read replica with the same or a larger DB instance class than "
+                f"its source, so {smaller} is not recommended although the replica's load "
+                "would fit it")
+
     current = pricing.rds_hourly_usd(resource.region, inst.instance_class,
                                      multi_az=inst.multi_az, engine=inst.engine)
     target = pricing.rds_hourly_usd(resource.region, smaller, multi_az=inst.multi_az,
@@ -137,6 +188,11 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
     if inst.family in BURSTABLE_FAMILIES:
         reason += ("; burstable class: CPU above the baseline spends CPU credits (and "
                    "Unlimited mode bills surplus credits), so check CPUCreditBalance first")
+    if inst.multi_az:
+        reason += "; Multi-AZ: the standby changes class too, and the price counts both"
+    if inst.replica_ids:
+        reason += (f"; it is the source of {len(inst.replica_ids)} read replica(s), which may "
+                   "stay on their class")
     evidence = {
         f"cpu_{pct}_percent": rounded(cpu_need),
         "cpu_max_percent": rounded(cpu_max.maximum),
@@ -161,7 +217,9 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
         "multi_az": inst.multi_az,
         "read_replica_of": inst.replica_of or None,
         "price_source": current.source,
-        "specs_source": "https://aws.amazon.com/rds/instance-types/",
+        "specs_source": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
+        "Concepts.DBInstanceClass.Summary.html",
+        "class_support_source": CLASS_SUPPORT_SOURCE,
     }
     return finding_for(
         resource, RULE_ID,
@@ -175,20 +233,27 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Finding
 
 
 def how_to_apply(finding: Finding) -> dict[str, str]:
-    target = finding.recommended["instance_class"]
+    target = str(finding.recommended["instance_class"])
+    name, region = shlex.quote(finding.name), shlex.quote(finding.region)
+    multi_az = bool(finding.current.get("multi_az"))
+    restart = ("RDS changes the standby first, then fails over to it (a short interruption)"
+               if multi_az else "the instance restarts on the new class (downtime of a few "
+               "minutes)")
     return {
+        # ModifyDBInstance: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html
         "cli": (
-            "# applies in the next maintenance window; add --apply-immediately to restart now "
-            "(Multi-AZ fails over to the standby, a short interruption)\n"
-            f"aws rds modify-db-instance --region {finding.region} "
-            f"--db-instance-identifier {finding.name} --db-instance-class {target}"
+            f"# Queued for the next maintenance window (--no-apply-immediately); {restart}. "
+            "Use --apply-immediately instead to change it now.\n"
+            f"aws rds modify-db-instance --db-instance-identifier {name} "
+            f"--db-instance-class {shlex.quote(target)} --no-apply-immediately "
+            f"--region {region}"
         ),
-        "iac": (
-            "# Terraform aws_db_instance\n"
-            f"instance_class = \"{target}\"\n"
-            "# CloudFormation AWS::RDS::DBInstance\n"
-            f"DBInstanceClass: {target}"
+        "terraform": (
+            "# aws_db_instance (set apply_immediately = true to change it now)\n"
+            f"instance_class = \"{target}\""
         ),
+        # rds.DatabaseInstance takes the EC2 instance type without the "db." prefix
+        "cdk": f"instanceType: new ec2.InstanceType(\"{target.removeprefix('db.')}\")",
     }
 
 
