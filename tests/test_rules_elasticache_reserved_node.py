@@ -193,3 +193,120 @@ def test_settings_reject_unknown_keys_and_bad_bounds():
         Settings.model_validate({"min_coverage": 1.5})
     with pytest.raises(ValidationError):
         Settings.model_validate({"nope": 1})
+
+
+# --- statuses, reservation states, size flexibility and the purchase commands ---------------
+
+FLEX_BLOG = ("https://aws.amazon.com/blogs/database/"
+             "new-size-flexibility-for-amazon-elasticache-reserved-nodes/")
+
+
+@pytest.mark.parametrize("status", ["available", "modifying", "snapshotting",
+                                    "rebooting cluster nodes", "rebooting cache cluster nodes"])
+def test_running_cache_statuses_are_judged(status):
+    """available, modifying, snapshotting and rebooting cluster nodes are billed, running
+    CacheClusterStatus values (API_CacheCluster.html; Nodes.viewing.html spells the reboot as
+    "rebooting cache cluster nodes" too)."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", status=status)
+    snap.elasticache_cpu("edufly-cache")
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+@pytest.mark.parametrize("status", ["creating", "deleting", "deleted", "incompatible-network",
+                                    "restore-failed", "incompatible_parameters"])
+def test_cache_statuses_that_are_not_running_are_skipped_rows(status):
+    """creating, deleting, deleted, incompatible-network, restore-failed (API_CacheCluster.html)
+    and incompatible_parameters (Nodes.viewing.html) are not judged."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", status=status)
+    snap.elasticache_cpu("edufly-cache")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable" and row.detail.startswith(f"status is {status}:")
+
+
+def test_unknown_cache_status_is_a_skipped_row_never_a_guess():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", status="scaling-out")
+    snap.elasticache_cpu("edufly-cache")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert "unknown cache cluster status 'scaling-out'" in row.detail
+
+
+def test_payment_pending_reserved_node_counts_as_held():
+    """A purchase is returned payment-pending (AWS CLI example
+    purchase-reserved-cache-nodes-offering): it covers the node, never bought twice."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.micro")
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.micro", state="payment-pending")
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
+
+
+def test_payment_failed_reserved_node_does_not_cover():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.micro")
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.micro", state="payment-failed")
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_reserved_node_in_an_unknown_state_is_a_skipped_row():
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.micro")
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.small", state="exchanging")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert "rcn-1 (exchanging)" in row.detail and "check it before buying" in row.detail
+
+
+def test_one_larger_reserved_node_covers_two_smaller_nodes():
+    """Size flexibility (FLEX_BLOG): a cache.t3.medium (2 units) covers two cache.t3.small."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.small", num_nodes=2)
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.medium")
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
+
+
+def test_partial_coverage_buys_the_missing_units_in_the_family_sizes():
+    """3 x cache.t3.medium = 6 units; one cache.t3.small (1 unit) held: 5 units to buy = two
+    cache.t3.medium and one cache.t3.small, and the saving is 5/6 of the cluster's."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.medium", num_nodes=3)
+    snap.elasticache_cpu("edufly-cache")
+    snap.elasticache_reservation("cache.t3.small")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.evidence["purchase"] == [{"node_type": "cache.t3.medium", "count": 2},
+                                            {"node_type": "cache.t3.small", "count": 1}]
+    assert finding.recommended["node_count"] == 2
+    assert finding.monthly_savings_usd == pytest.approx(
+        3 * monthly_saving_per_node("cache.t3.medium") * 5 / 6)
+    cli = how_to_apply(finding)["cli"]
+    assert "--cache-node-type cache.t3.small" in cli and "OFFERING_2" in cli
+
+
+def test_how_to_apply_captures_the_offering_id_then_purchases_it():
+    """PurchaseReservedCacheNodesOffering needs ReservedCacheNodesOfferingId: it is captured
+    from describe-reserved-cache-nodes-offerings and bought only when found."""
+    snap = SnapshotBuilder()
+    snap.elasticache_cluster("edufly-cache", node_type="cache.t3.micro")
+    snap.elasticache_cpu("edufly-cache")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    steps = how_to_apply(finding)
+    assert set(steps) == {"cli", "terraform", "cdk"}
+    describe, purchase = [line for line in steps["cli"].splitlines()
+                          if not line.startswith("#")]
+    assert describe.startswith(
+        "OFFERING=$(aws elasticache describe-reserved-cache-nodes-offerings ")
+    for part in ("--cache-node-type cache.t3.micro", "--product-description redis",
+                 "--duration 31536000", '--offering-type "No Upfront"', "--output text",
+                 f"--region {REGION}"):
+        assert part in describe
+    assert purchase == (
+        '[ -n "$OFFERING" ] && [ "$OFFERING" != None ] && aws elasticache '
+        'purchase-reserved-cache-nodes-offering --reserved-cache-nodes-offering-id '
+        f'"$OFFERING" --cache-node-count 1 --region {REGION}')
+    assert 'duration            = "P1Y"' in steps["terraform"]

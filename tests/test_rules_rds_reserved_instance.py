@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rightsizer import pricing
-from rightsizer.rules.rds_reserved_instance import Settings, evaluate
+from rightsizer.rules.rds_reserved_instance import Settings, evaluate, how_to_apply
 from tests.snapshot_factory import REGION, SnapshotBuilder
 
 
@@ -183,3 +183,154 @@ def test_class_without_a_price_is_skipped_with_no_price_for():
     assert result.findings == []
     assert [row.reason for row in result.skipped] == ["not-applicable"]
     assert "no price for db.x2g.large" in result.skipped[0].detail
+
+
+# --- reservation states, size flexibility and the purchase commands ------------------------
+
+RI_DOC = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.html"
+
+
+def test_payment_pending_reservation_counts_as_held_and_is_never_bought_twice():
+    """A purchase is returned in state payment-pending (AWS CLI example
+    purchase-reserved-db-instances-offering): it already covers the database."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small", multi_az=True)
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.small", multi_az=True, state="payment-pending")
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
+
+
+def test_payment_failed_reservation_does_not_cover_the_database():
+    """A reservation whose payment failed bills nothing against usage."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small")
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.small", state="payment-failed")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.evidence["covered_units"] == 0
+
+
+def test_reservation_in_an_unknown_state_is_a_skipped_row_not_a_purchase():
+    """The API reference documents no State values
+    (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ReservedDBInstance.html): a
+    state the rule does not know may already cover the database, so nothing is recommended."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small")
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.medium", state="queued")
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == []
+    [row] = result.skipped
+    assert row.reason == "not-applicable"
+    assert "ri-1 (queued)" in row.detail and "check it before buying" in row.detail
+
+
+def test_unknown_state_reservation_of_another_family_does_not_block():
+    """Size flexibility stays within a class type (RI_DOC): a db.m5 reservation in an unknown
+    state cannot cover a db.t3 instance."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small")
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.m5.large", state="queued")
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_multi_az_small_is_covered_by_one_single_az_medium():
+    """Multi-AZ counts double: db.t3.small Multi-AZ = 2 units = one db.t3.medium Single-AZ
+    (RI_DOC, "normalized units per hour")."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small", multi_az=True)
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.medium")
+    assert evaluate(snap.build(), Settings()).findings == []
+
+
+def test_partly_covered_instance_is_told_to_buy_only_the_missing_units():
+    """db.t3.medium Multi-AZ is 4 units; a held db.t3.medium Single-AZ covers 2: the purchase
+    is one Single-AZ db.t3.medium (2 units), which size flexibility applies to it (RI_DOC)."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.medium", multi_az=True)
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.medium")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.evidence["purchase"] == [
+        {"instance_class": "db.t3.medium", "multi_az": False, "count": 1}]
+    cli = how_to_apply(finding)["cli"]
+    assert "--db-instance-class db.t3.medium" in cli and "--no-multi-az" in cli
+
+
+def test_three_missing_units_are_bought_as_a_medium_and_a_small():
+    """db.t3.large (4 units) with a db.t3.small (1 unit) held: 3 units = medium (2) + small
+    (1), the family's sizes from "Supported DB engines for DB instance classes"."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.large")
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.small")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.evidence["purchase"] == [
+        {"instance_class": "db.t3.medium", "multi_az": False, "count": 1},
+        {"instance_class": "db.t3.small", "multi_az": False, "count": 1}]
+    cli = how_to_apply(finding)["cli"]
+    assert "OFFERING_1=$(" in cli and "OFFERING_2=$(" in cli
+
+
+def test_license_included_engine_is_not_size_flexible():
+    """Size flexibility covers MariaDB, MySQL, PostgreSQL and Oracle BYOL only (RI_DOC): a
+    db.m5.xlarge sqlserver-se(li) reservation does not cover a db.m5.large SQL Server instance
+    (which then has no price here and is skipped, not bought blind)."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("erp-mssql", instance_class="db.m5.large", engine="sqlserver-se")
+    snap.rds_cpu("erp-mssql")
+    snap.rds_reservation("db.m5.xlarge", product_description="sqlserver-se(li)")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.detail.startswith("no price for db.m5.large (sqlserver-se)")
+
+
+def test_reservation_of_another_engine_does_not_cover():
+    """A reservation applies to its own DB engine (RI_DOC, "Overview"): a mysql one does not
+    cover a PostgreSQL database."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small")
+    snap.rds_cpu("edufly-db")
+    snap.rds_reservation("db.t3.medium", product_description="mysql")
+    assert len(evaluate(snap.build(), Settings()).findings) == 1
+
+
+def test_aurora_engine_matches_its_own_product_description():
+    """Engine aurora-postgresql is reserved as aurora-postgresql, not as 'aurora': a held
+    reservation covers it."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-aurora", instance_class="db.r6g.large",
+                      engine="aurora-postgresql")
+    snap.rds_cpu("edufly-aurora")
+    snap.rds_reservation("db.r6g.large", product_description="aurora-postgresql")
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
+
+
+def test_how_to_apply_captures_the_offering_id_then_purchases_it():
+    """Purchasing needs an offering id (PurchaseReservedDBInstancesOffering requires
+    ReservedDBInstancesOfferingId): the describe command's id is captured into a variable and
+    the purchase runs only when one was found; Terraform has the same two steps; CloudFormation
+    and CDK have no reserved DB instance resource."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t3.small", multi_az=True)
+    snap.rds_cpu("edufly-db")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    steps = how_to_apply(finding)
+    assert set(steps) == {"cli", "terraform", "cdk"}
+    describe, purchase = [line for line in steps["cli"].splitlines()
+                          if not line.startswith("#")]
+    assert describe.startswith("OFFERING=$(aws rds describe-reserved-db-instances-offerings ")
+    for part in ("--db-instance-class db.t3.small", "--product-description postgresql",
+                 "--multi-az", "--duration 31536000", '--offering-type "No Upfront"',
+                 "--output text", f"--region {REGION}"):
+        assert part in describe
+    assert purchase == (
+        '[ -n "$OFFERING" ] && [ "$OFFERING" != None ] && aws rds '
+        'purchase-reserved-db-instances-offering --reserved-db-instances-offering-id '
+        f'"$OFFERING" --db-instance-count 1 --region {REGION}')
+    assert 'resource "aws_rds_reserved_instance" "edufly_db"' in steps["terraform"]
+    assert "multi_az            = true" in steps["terraform"]
+    assert steps["cdk"] == ""

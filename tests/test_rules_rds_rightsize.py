@@ -185,3 +185,124 @@ def test_settings_bounds():
         Settings(cpu_threshold_percent=0)
     with pytest.raises(ValidationError):
         Settings(min_free_memory_percent=100)
+
+
+# --- targets valid for the engine and the API -----------------------------------------------
+
+SUPPORT_DOC = ("https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
+               "Concepts.DBInstanceClass.Support.html")
+
+
+def test_m6g_large_is_the_smallest_m6g_class_there_is_no_medium():
+    """db.m6g sizes start at large (SUPPORT_DOC lists no db.m6g.medium): nothing smaller to
+    offer, never an invented class."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.m6g.large")
+    usage(snap, "edufly-db", cpu_max=5, free_gib=7)
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
+
+
+def test_r6g_large_is_never_sized_down_to_a_r6g_medium():
+    """No db.r6g.medium exists (SUPPORT_DOC): a quiet db.r6g.large keeps its class."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.r6g.large")
+    usage(snap, "edufly-db", cpu_max=5, free_gib=15)
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == [] and result.skipped == []
+
+
+def test_postgres_t4g_small_steps_down_to_t4g_micro_with_its_price():
+    """db.t4g.micro exists for PostgreSQL (SUPPORT_DOC); us-east-1 prices it."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.t4g.small", region="us-east-1")
+    snap.rds_metric("edufly-db", "CPUUtilization", "Maximum", flat(10), region="us-east-1")
+    snap.rds_metric("edufly-db", "FreeableMemory", "Minimum", flat(1.8 * GIB),
+                    region="us-east-1")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.recommended == {"instance_class": "db.t4g.micro", "multi_az": False}
+    target = pricing.rds_hourly_usd("us-east-1", "db.t4g.micro", multi_az=False)
+    assert finding.evidence["hourly_recommended_usd"] == target.usd
+
+
+def test_a_class_that_does_not_exist_for_the_type_is_not_applicable():
+    """db.m6g.medium is not a class (SUPPORT_DOC): an instance reported with it is skipped with
+    the sizes that exist, not sized against a guess."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.m6g.medium")
+    usage(snap, "edufly-db")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable"
+    assert "db.m6g.medium is not a postgres class of db.m6g" in row.detail
+    assert "large, xlarge" in row.detail
+
+
+def test_sql_server_classes_are_not_guessed():
+    """SQL Server class support varies by edition and version (db.t3.micro is "No" for SQL
+    Server in SUPPORT_DOC): no smaller class is recommended, the row says why."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("erp-mssql", instance_class="db.t3.small", engine="sqlserver-ex")
+    usage(snap, "erp-mssql", cpu_max=5, free_gib=1.5)
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert row.reason == "not-applicable"
+    assert "engine 'sqlserver-ex' are not tabled" in row.detail
+
+
+def test_a_pending_class_change_is_not_recommended_again():
+    """A class already in PendingModifiedValues applies in the next maintenance window
+    (ModifyDBInstance without ApplyImmediately): recommending it again would be noise."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.r6g.xlarge")
+    snap.rows["rds_instances"][-1]["pending_instance_class"] = "db.r6g.large"
+    usage(snap, "edufly-db")
+    [row] = evaluate(snap.build(), Settings()).skipped
+    assert "a change to db.r6g.large is already pending" in row.detail
+
+
+def test_read_replica_is_not_sized_below_its_source():
+    """AWS recommends a read replica with the same or a larger DB instance class than its
+    source (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html): the
+    quiet replica of a db.r6g.xlarge keeps its class."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.r6g.xlarge")
+    snap.rds_instance("edufly-db-replica", instance_class="db.r6g.xlarge",
+                      replica_of="edufly-db")
+    usage(snap, "edufly-db", cpu_max=60, free_gib=4)  # the busy primary keeps its class
+    usage(snap, "edufly-db-replica")
+    result = evaluate(snap.build(), Settings())
+    assert result.findings == []
+    [row] = result.skipped
+    assert row.name == "edufly-db-replica"
+    assert "read replica of edufly-db (db.r6g.xlarge)" in row.detail
+
+
+def test_read_replica_larger_than_its_source_can_come_down_to_the_source_class():
+    """A replica above its source's class may shrink to it (USER_ReadRepl.html: same or
+    larger than the source)."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.r6g.large")
+    snap.rds_instance("edufly-db-replica", instance_class="db.r6g.xlarge",
+                      replica_of="edufly-db")
+    usage(snap, "edufly-db", cpu_max=60, free_gib=4)
+    usage(snap, "edufly-db-replica")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    assert finding.name == "edufly-db-replica"
+    assert finding.recommended["instance_class"] == "db.r6g.large"
+
+
+def test_how_to_apply_is_a_modify_db_instance_command_that_names_the_maintenance_window():
+    """ModifyDBInstance with --db-instance-class; without --apply-immediately the change waits
+    for the maintenance window
+    (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html), and a
+    Multi-AZ instance fails over to its standby."""
+    snap = SnapshotBuilder()
+    snap.rds_instance("edufly-db", instance_class="db.r6g.xlarge", multi_az=True)
+    usage(snap, "edufly-db")
+    [finding] = evaluate(snap.build(), Settings()).findings
+    steps = how_to_apply(finding)
+    assert set(steps) == {"cli", "terraform", "cdk"}
+    [command] = [line for line in steps["cli"].splitlines() if not line.startswith("#")]
+    assert command == ("aws rds modify-db-instance --db-instance-identifier edufly-db "
+                       f"--db-instance-class db.r6g.large --no-apply-immediately "
+                       f"--region {REGION}")
+    assert "next maintenance window" in steps["cli"] and "fails over" in steps["cli"]
