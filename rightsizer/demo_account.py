@@ -12,8 +12,10 @@ Random noise comes from a fixed seed, so a given `now` always builds the same ac
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -224,13 +226,32 @@ def _ecs(client: Callable[..., Any], account_id: str) -> None:
             kwargs["loadBalancers"] = [{"targetGroupArn": target_groups[spec.role],
                                         "containerName": spec.name,
                                         "containerPort": spec.port}]
-        ecs.create_service(
-            cluster=DEMO_CLUSTER, serviceName=spec.name, taskDefinition=task_def,
-            desiredCount=spec.desired, launchType="FARGATE", platformVersion="LATEST",
-            networkConfiguration={"awsvpcConfiguration": {
-                "subnets": network.subnets, "securityGroups": [network.security_group],
-                "assignPublicIp": "DISABLED"}},
-            propagateTags="SERVICE", tags=_kv(_tags(spec.team), "key", "value"), **kwargs)
+        with _moto_running_tasks(spec.desired):
+            ecs.create_service(
+                cluster=DEMO_CLUSTER, serviceName=spec.name, taskDefinition=task_def,
+                desiredCount=spec.desired, launchType="FARGATE", platformVersion="LATEST",
+                networkConfiguration={"awsvpcConfiguration": {
+                    "subnets": network.subnets, "securityGroups": [network.security_group],
+                    "assignPublicIp": "DISABLED"}},
+                propagateTags="SERVICE", tags=_kv(_tags(spec.team), "key", "value"), **kwargs)
+
+
+@contextmanager
+def _moto_running_tasks(count: int) -> Iterator[None]:
+    """A service the demo creates runs its desired tasks, its rollout COMPLETED, as a settled
+    service's does: moto takes the running count from MOTO_ECS_SERVICE_RUNNING (default 0, which
+    leaves every deployment IN_PROGRESS and ecs-rightsize waiting for the rollout). Read by an
+    in-process moto (mock_aws, ThreadedMotoServer) at CreateService."""
+    name = "MOTO_ECS_SERVICE_RUNNING"
+    saved = os.environ.get(name)
+    os.environ[name] = str(count)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 def _api_autoscaling(client: Callable[..., Any]) -> None:

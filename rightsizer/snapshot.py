@@ -34,7 +34,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
         "account", "region", "cluster", "service", "service_arn", "task_definition",
         "cpu_units", "memory_mib", "launch_type", "capacity_provider_strategy",
         "cluster_default_strategy", "load_balancer_count", "desired_count", "running_count",
-        "tags", "created_at", "container_insights",
+        "tags", "created_at", "container_insights", "deployment_controller",
+        "scheduling_strategy", "platform_version", "os_family", "cpu_architecture", "deployments",
     ],
     "rds_instances": [
         "account", "region", "db_instance_id", "arn", "instance_class", "engine",

@@ -25,9 +25,10 @@ def test_fargate_service_without_load_balancer_gets_spot_finding():
     assert finding.rule == "ecs-fargate-spot"
     assert finding.current == {"capacity_provider": "FARGATE"}
     assert finding.recommended["capacity_provider"] == "FARGATE_SPOT"
+    # FARGATE carries the base (0 by default), placed before the weights split the rest
     assert finding.recommended["strategy"] == [
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 0},
         {"capacityProvider": "FARGATE_SPOT", "weight": 4},
-        {"capacityProvider": "FARGATE", "weight": 1},
     ]
     assert finding.monthly_savings_usd > 0
 
@@ -103,8 +104,8 @@ def test_custom_weights_change_strategy_and_savings():
     result = judge(Settings(spot_weight=1, on_demand_weight=1), cpu=512, memory=1024)
     [finding] = result.findings
     assert finding.recommended["strategy"] == [
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 0},
         {"capacityProvider": "FARGATE_SPOT", "weight": 1},
-        {"capacityProvider": "FARGATE", "weight": 1},
     ]
     on_demand = pricing.fargate_hourly_usd(REGION, 512, 1024)
     spot = pricing.fargate_hourly_usd(REGION, 512, 1024, spot=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +13,16 @@ from rightsizer import pricing, year_ago
 from rightsizer.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
 from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import ScalingView, ServiceView, ecs_services, scaling_for
+from rightsizer.rules.ecs_common import (
+    ScalingView,
+    ServiceView,
+    ecs_services,
+    no_price_detail,
+    revision_name,
+    scaling_for,
+    size_text,
+    window_revision,
+)
 from rightsizer.rules.series import percentile, rounded
 from rightsizer.series_stats import OneSeries
 from rightsizer.snapshot import Snapshot
@@ -87,7 +97,7 @@ def _price_lookup(snapshot: Snapshot, service: ServiceView, by_cost: tuple[Price
     """service.hourly_usd, answered from the region's priced sizes (the same figures) when the
     size is a valid Fargate pair: ~20,000 services ask for theirs."""
     prices = snapshot.derived(
-        f"fargate-hourly/{service.region}/{service.spot_share}",
+        f"fargate-hourly/{_price_key(service)}",
         lambda _: {(cpu, memory): cost for cost, cpu, memory in by_cost})
 
     def hourly(cpu: int, memory: int) -> float | None:
@@ -127,27 +137,42 @@ class _Scaled:
             self.busiest_task_count <= self.view.min_capacity
 
 
+def _price_key(service: ServiceView) -> str:
+    """Prices differ by region, platform and Spot share: one cache entry per combination."""
+    return f"{service.region}/{service.os_kind}/{service.arch}/{service.spot_share}"
+
+
 def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: OneSeries,
            mem: OneSeries, then: tuple[OneSeries, OneSeries]) -> Finding | Skipped | None:
     resource = service.resource
-    if not service.on_fargate:
+    not_fargate = service.not_fargate_reason
+    if not_fargate is not None:
         return skipped_for(resource, RULE_ID, "not-applicable",
-                           "runs on EC2 capacity: Fargate task sizes do not apply")
-    if not service.cpu_units or not service.memory_mib:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           "task definition has no task-level CPU/memory")
+                           f"{not_fargate}: Fargate task sizes do not apply")
     if service.task_count <= 0:
         return skipped_for(resource, RULE_ID, "not-applicable", "scaled to zero tasks")
+    # Size what ran the window: AWS/ECS utilization is relative to the task definition of the
+    # tasks that produced it, so a rollout that changed the size inside the window (or one
+    # still running) leaves no single size to judge against.
+    ran = window_revision(service, snapshot.window_start)
+    if ran.skip is not None:
+        return skipped_for(resource, RULE_ID, *ran.skip)
+    if ran.deployment is not None and ran.deployment.size is not None:
+        service = service.with_task_definition(ran.deployment.task_definition,
+                                               ran.deployment.size)
+    for problem in (service.platform_problem, service.size_problem):
+        if problem is not None:
+            return skipped_for(resource, RULE_ID, "not-applicable", problem)
 
     by_cost = snapshot.derived(
-        f"fargate-sizes-by-cost/{service.region}/{service.spot_share}",
-        lambda _: sizes_by_cost(lambda c, m: service.hourly_usd(c, m) or float("inf")))
+        f"fargate-sizes-by-cost/{_price_key(service)}",
+        lambda _: sizes_by_cost(lambda c, m: service.hourly_usd(c, m) or float("inf"),
+                                service.os_kind or "LINUX"))
     hourly = _price_lookup(snapshot, service, by_cost)
 
     current_hourly = hourly(service.cpu_units, service.memory_mib)
     if current_hourly is None:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"no Fargate price for region {service.region}")
+        return skipped_for(resource, RULE_ID, "not-applicable", no_price_detail(service))
 
     expected = snapshot.expected_datapoints
     window_coverage = min(cpu.coverage(expected), mem.coverage(expected))
@@ -226,7 +251,8 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     task_count = scaled.tasks_for_cost if scaled else service.task_count
     hours = pricing.HOURS_PER_MONTH * task_count
     pct_label = f"p{settings.percentile:g}"
-    rates = pricing.fargate_rates(service.region)
+    rates = pricing.fargate_platform_rates(service.region, os_kind=service.os_kind or "LINUX",
+                                           arch=service.arch or "X86_64")
     evidence = {
         f"cpu_{pct_label}_percent": rounded(cpu_need_pct),
         "cpu_max_percent": rounded(cpu_peak_pct),
@@ -258,12 +284,26 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     }
     evidence.update(_year_ago_evidence(settings, seasons))
     if rates:
-        evidence["price_vcpu_hour_usd"] = rates[0].usd
-        evidence["price_gb_hour_usd"] = rates[1].usd
+        evidence["price_vcpu_hour_usd"] = rates.vcpu.usd
+        evidence["price_gb_hour_usd"] = rates.gb.usd
+        if rates.os_license is not None:
+            evidence["price_os_license_vcpu_hour_usd"] = rates.os_license.usd
+        evidence["price_as_of"] = rates.vcpu.as_of
+    # what how_to_apply needs: the cluster (from the row, not the ARN, which in the old format
+    # has no cluster), the revision that ran and how this service deploys
+    evidence.update({
+        "cluster": service.cluster,
+        "task_definition": service.task_definition,
+        "deployment_controller": service.controller,
+        "platform": service.platform_label,
+        "os_family": service.os_family or "LINUX",
+        "cpu_architecture": service.cpu_architecture or "X86_64",
+    })
     days = snapshot.manifest["window"]["days"]
     reason = (
         f"CPU {pct_label} {cpu_need_pct:.0f}% (peak {cpu_peak_pct:.0f}%) and memory peak "
-        f"{mem_peak_pct:.0f}% of {_size(service.cpu_units, service.memory_mib)} over {days} days; "
+        f"{mem_peak_pct:.0f}% of {_size(service.cpu_units, service.memory_mib)}"
+        f"{_platform_note(service)} over {days} days; "
         f"{_size(new_cpu, new_memory)} still covers the peak with "
         f"{settings.peak_headroom_percent:g}% CPU and {settings.headroom_percent:g}% memory "
         f"headroom"
@@ -455,25 +495,226 @@ def _scaling_reason(scaled: _Scaled, service: ServiceView, new_cpu: int, new_mem
 
 
 def _size(cpu_units: int, memory_mib: int) -> str:
-    return f"{cpu_units / 1024:g} vCPU / {memory_mib / 1024:g} GB"
+    return size_text(cpu_units, memory_mib)
+
+
+def _platform_note(service: ServiceView) -> str:
+    label = service.platform_label
+    return "" if label == "Linux/X86_64" else f" ({label})"
+
+
+# --- how to apply -----------------------------------------------------------------------------
+
+# Reads `aws ecs describe-task-definition --include TAGS` output (argv[1]) and prints a
+# RegisterTaskDefinition input with the task size argv[2]/argv[3]. Containers' cpu and memory
+# reservations must fit in the task (ContainerDefinition: "the total amount of CPU reserved for
+# all containers within a task be lower than the task-level cpu value", "The total amount of
+# memory reserved for all containers within a task must be lower than the task memory value",
+# and memory must be greater than memoryReservation:
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html), so
+# when they would not, they shrink in proportion; a container's hard limit is capped at the
+# task's memory. Values that already fit are kept. DescribeTaskDefinition returns fields about
+# the registered revision that RegisterTaskDefinition does not take (its request syntax:
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html);
+# they are dropped, and the tags (returned beside the definition) go back in.
+FIT_TASK_DEFINITION = """\
+import json, sys
+described = json.load(open(sys.argv[1]))
+cpu, memory = int(sys.argv[2]), int(sys.argv[3])
+task = described["taskDefinition"]
+for key in ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+            "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"):
+    task.pop(key, None)
+if described.get("tags"):
+    task["tags"] = described["tags"]
+task["cpu"], task["memory"] = str(cpu), str(memory)
+containers = task["containerDefinitions"]
+used = sum(c.get("cpu") or 0 for c in containers)
+for c in containers:
+    if used > cpu and c.get("cpu"):
+        c["cpu"] = c["cpu"] * cpu // used
+reserved = sum(c.get("memoryReservation") or c.get("memory") or 0 for c in containers)
+share = min(1.0, memory / reserved) if reserved else 1.0
+for c in containers:
+    for key in ("memory", "memoryReservation"):
+        if c.get(key):
+            c[key] = max(6, min(memory, int(c[key] * share)))
+    if c.get("memory") and (c.get("memoryReservation") or 0) >= c["memory"]:
+        c["memoryReservation"] = c["memory"] - 1
+json.dump(task, sys.stdout, indent=2)
+"""
+
+# Builds the CodeDeploy CreateDeployment input (argv: application, deployment group, new task
+# definition ARN, container name, container port): an AppSpec whose TargetService names the new
+# revision and the container and port the load balancer routes to
+# (https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-resources.html),
+# passed inline as AppSpecContent
+# (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_RevisionLocation.html).
+CODEDEPLOY_INPUT = """\
+import json, sys
+application, group, task_definition, container, port = sys.argv[1:6]
+appspec = {"version": 0.0, "Resources": [{"TargetService": {
+    "Type": "AWS::ECS::Service",
+    "Properties": {"TaskDefinition": task_definition,
+                   "LoadBalancerInfo": {"ContainerName": container,
+                                        "ContainerPort": int(port)}}}}]}
+json.dump({"applicationName": application, "deploymentGroupName": group,
+           "revision": {"revisionType": "AppSpecContent",
+                        "appSpecContent": {"content": json.dumps(appspec)}}},
+          sys.stdout, indent=2)
+"""
+
+# Builds the CreateTaskSet input for an EXTERNAL-controller service (argv: the PRIMARY task set
+# as DescribeServices returns it, cluster, service, new task definition ARN): the same network,
+# load balancers, registries, capacity and platform version as the PRIMARY task set, at 100%
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateTaskSet.html).
+EXTERNAL_TASK_SET_INPUT = """\
+import json, sys
+primary = json.load(open(sys.argv[1]))
+cluster, service, task_definition = sys.argv[2:5]
+task_set = {"cluster": cluster, "service": service, "taskDefinition": task_definition,
+            "scale": primary.get("scale") or {"value": 100.0, "unit": "PERCENT"}}
+for key in ("networkConfiguration", "loadBalancers", "serviceRegistries", "platformVersion"):
+    if primary.get(key):
+        task_set[key] = primary[key]
+if primary.get("capacityProviderStrategy"):
+    task_set["capacityProviderStrategy"] = primary["capacityProviderStrategy"]
+elif primary.get("launchType"):
+    task_set["launchType"] = primary["launchType"]
+json.dump(task_set, sys.stdout, indent=2)
+"""
+
+
+def _heredoc(script: str) -> str:
+    return f"<<'PY'\n{script}PY"
 
 
 def how_to_apply(finding: Finding) -> dict[str, str]:
-    cpu, memory = finding.recommended["cpu"], finding.recommended["memory"]
-    cluster = finding.resource_id.rsplit("/", 2)[-2] if "/" in finding.resource_id else "CLUSTER"
-    return {
-        "cli": (
-            "# register a new revision of the task definition with the smaller size, then:\n"
-            f"aws ecs register-task-definition --cli-input-json file://taskdef.json  "
-            f"# with \"cpu\": \"{cpu}\", \"memory\": \"{memory}\"\n"
-            f"aws ecs update-service --cluster {cluster} --service {finding.name} "
-            f"--task-definition <family>:<new revision> --region {finding.region}"
-        ),
-        "iac": (
-            f"# Terraform aws_ecs_task_definition\ncpu    = \"{cpu}\"\nmemory = \"{memory}\"\n"
-            f"# CDK FargateTaskDefinition\ncpu: {cpu}, memoryLimitMiB: {memory}"
-        ),
-    }
+    """CLI (one bash block that runs as pasted, with awscli and python3 only), Terraform and CDK.
+
+    ECS-controller services: register the resized revision, then UpdateService with it. Blue/
+    green (CODE_DEPLOY) services cannot take a new task definition from UpdateService ("If the
+    network configuration, platform version, task definition, or load balancer need to be
+    updated, create a new CodeDeploy deployment"); EXTERNAL ones take it through a new task
+    set made primary (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html).
+    """
+    evidence = finding.evidence
+    cpu, memory = int(finding.recommended["cpu"]), int(finding.recommended["memory"])
+    region = finding.region
+    cluster = str(evidence.get("cluster") or "")
+    if not cluster:  # findings from before the cluster was recorded: the ARN's, if it has one
+        parts = finding.resource_id.split(":", 5)[-1].split("/")
+        cluster = parts[1] if len(parts) == 3 else "default"
+    service = finding.name
+    revision = revision_name(str(evidence.get("task_definition") or service))
+    controller = str(evidence.get("deployment_controller") or "ECS")
+    stem = "rightsizer-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in service)
+    q = shlex.quote
+    was = finding.current
+    header = (
+        f"# ecs-rightsize: {service} (cluster {cluster}, {region}): {revision} "
+        f"{_size(int(was['cpu']), int(was['memory']))} -> {_size(cpu, memory)}\n"
+        "# Reads the revision that ran, writes a copy with the new task size (container cpu and\n"
+        "# memory reservations scaled down only where they would not fit), registers it"
+    )
+    steps = [
+        "set -euo pipefail",
+        'export AWS_PAGER=""',
+        f"aws ecs describe-task-definition --region {q(region)} --task-definition "
+        f"{q(revision)} --include TAGS --output json > {stem}-current.json",
+        f"python3 - {stem}-current.json {cpu} {memory} > {stem}-taskdef.json "
+        + _heredoc(FIT_TASK_DEFINITION),
+        f"NEW_TASK_DEFINITION=$(aws ecs register-task-definition --region {q(region)} "
+        f"--cli-input-json file://{stem}-taskdef.json "
+        "--query taskDefinition.taskDefinitionArn --output text)",
+        'echo "registered $NEW_TASK_DEFINITION"',
+    ]
+    if controller == "CODE_DEPLOY":
+        missing = f"no CodeDeploy deployment group deploys {cluster}/{service}"
+        header += (",\n# then deploys it with CodeDeploy: a blue/green (CODE_DEPLOY) service "
+                   "takes a new task\n# definition only from a CodeDeploy deployment with an "
+                   "AppSpec, not from update-service.\n# Add the lifecycle hooks your usual "
+                   "AppSpec has, if any.")
+        steps += [
+            "# the CodeDeploy application and deployment group that deploy this service",
+            'FOUND=""',
+            f"for APP in $(aws deploy list-applications --region {q(region)} "
+            "--query 'applications[]' --output text); do\n"
+            f"  for GROUP in $(aws deploy list-deployment-groups --region {q(region)} "
+            "--application-name \"$APP\" --query 'deploymentGroups[]' --output text); do\n"
+            f"    MATCH=$(aws deploy get-deployment-group --region {q(region)} "
+            "--application-name \"$APP\" --deployment-group-name \"$GROUP\" --query "
+            + q(f"deploymentGroupInfo.ecsServices[?clusterName=='{cluster}' && "
+                f"serviceName=='{service}'].serviceName")
+            + " --output text)\n"
+            f"    if [ \"$MATCH\" = {q(service)} ]; then FOUND=\"$APP $GROUP\"; break 2; fi\n"
+            "  done\n"
+            "done",
+            f"[ -n \"$FOUND\" ] || {{ echo {q(missing)} >&2; exit 1; }}",
+            'read -r APP GROUP <<< "$FOUND"',
+            f"read -r CONTAINER PORT <<< \"$(aws ecs describe-services --region {q(region)} "
+            f"--cluster {q(cluster)} --services {q(service)} --query "
+            "'services[0].loadBalancers[0].[containerName,containerPort]' --output text)\"",
+            f"python3 - \"$APP\" \"$GROUP\" \"$NEW_TASK_DEFINITION\" \"$CONTAINER\" \"$PORT\" "
+            f"> {stem}-deployment.json " + _heredoc(CODEDEPLOY_INPUT),
+            f"aws deploy create-deployment --region {q(region)} "
+            f"--cli-input-json file://{stem}-deployment.json --query deploymentId --output text",
+        ]
+    elif controller == "EXTERNAL":
+        header += (",\n# then starts it as a new task set and makes that primary: an EXTERNAL-"
+                   "controller service\n# takes a new task definition only through a task set, "
+                   "not from update-service.\n# The old task set keeps running until you delete "
+                   "it (last line printed).")
+        steps += [
+            f"aws ecs describe-services --region {q(region)} --cluster {q(cluster)} "
+            f"--services {q(service)} --query \"services[0].taskSets[?status=='PRIMARY'] | [0]\""
+            f" --output json > {stem}-primary-task-set.json",
+            f"OLD_TASK_SET=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))"
+            f"[\"id\"])' {stem}-primary-task-set.json)",
+            f"python3 - {stem}-primary-task-set.json {q(cluster)} {q(service)} "
+            f"\"$NEW_TASK_DEFINITION\" > {stem}-task-set.json " + _heredoc(EXTERNAL_TASK_SET_INPUT),
+            f"NEW_TASK_SET=$(aws ecs create-task-set --region {q(region)} --cli-input-json "
+            f"file://{stem}-task-set.json --query taskSet.id --output text)",
+            f"aws ecs update-service-primary-task-set --region {q(region)} --cluster {q(cluster)} "
+            f"--service {q(service)} --primary-task-set \"$NEW_TASK_SET\" --query taskSet.status "
+            "--output text",
+            f"echo \"when $NEW_TASK_SET is steady: aws ecs delete-task-set --region {region} "
+            f"--cluster {cluster} --service {service} --task-set $OLD_TASK_SET\"",
+        ]
+    else:
+        header += ",\n# and points the service at it (a rolling deployment)."
+        steps.append(
+            f"aws ecs update-service --region {q(region)} --cluster {q(cluster)} --service "
+            f"{q(service)} --task-definition \"$NEW_TASK_DEFINITION\" "
+            "--query service.taskDefinition --output text")
+    cli = header + "\n(\n" + "\n".join(steps) + "\n)"
+    return {"cli": cli, "terraform": _terraform(finding, cpu, memory, controller),
+            "cdk": _cdk(finding, cpu, memory)}
+
+
+def _terraform(finding: Finding, cpu: int, memory: int, controller: str) -> str:
+    family = revision_name(str(finding.evidence.get("task_definition") or finding.name))
+    family = family.rpartition(":")[0] or family
+    text = (f"# aws_ecs_task_definition for family \"{family}\": task size\n"
+            f"cpu    = \"{cpu}\"\nmemory = \"{memory}\"\n"
+            "# keep each container's cpu / memory / memoryReservation in container_definitions\n"
+            "# within the task size (their sums must fit)")
+    if controller == "CODE_DEPLOY":
+        text += ("\n# CODE_DEPLOY service: the new revision reaches the service through a "
+                 "CodeDeploy\n# deployment (aws_codedeploy_deployment_group + your pipeline), "
+                 "not aws_ecs_service.task_definition")
+    return text
+
+
+def _cdk(finding: Finding, cpu: int, memory: int) -> str:
+    os_family = str(finding.evidence.get("os_family") or "LINUX")
+    arch = str(finding.evidence.get("cpu_architecture") or "X86_64")
+    text = f"// ecs.FargateTaskDefinition props\ncpu: {cpu},\nmemoryLimitMiB: {memory},"
+    if (os_family, arch) != ("LINUX", "X86_64"):
+        text += ("\nruntimePlatform: {\n"
+                 f"  operatingSystemFamily: ecs.OperatingSystemFamily.{os_family},\n"
+                 f"  cpuArchitecture: ecs.CpuArchitecture.{arch},\n}},")
+    return text + "\n// containers' cpu / memoryLimitMiB / memoryReservationMiB must fit in it"
 
 
 RULE = Rule(
