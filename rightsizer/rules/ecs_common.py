@@ -112,6 +112,8 @@ class DeploymentView:
     rollout_state: str  # IN_PROGRESS | COMPLETED | FAILED, or STEADY_STATE | STABILIZING
     created_at: datetime | None
     size: TaskSize | None  # None: its task definition could not be read
+    launch_type: str = ""
+    strategy: tuple[tuple[str, int, int], ...] = ()
     # the revision before it, for a PRIMARY deployment that started recently: (task
     # definition, its size or None when it could not be read); None when it was not looked up
     previous: tuple[str, TaskSize | None] | None = None
@@ -457,6 +459,9 @@ def _deployments(raw: object) -> tuple[DeploymentView, ...]:
             rollout_state=_text(item.get("rollout_state")),
             created_at=_datetime(item.get("created_at")),
             size=_size(item),
+            launch_type=_text(item.get("launch_type")),
+            strategy=_strategy_items([entry for entry in item.get("capacity_provider_strategy")
+                                      or [] if isinstance(entry, dict)]),
             previous=(_text(previous.get("task_definition")), _size(previous))
             if isinstance(previous, dict) else None,
         ))
@@ -484,6 +489,14 @@ def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
             decoded = decode_json_cell(raw_tags, {})
         strategy = _strategy(row.get("capacity_provider_strategy"))
         launch_type = _text(row.get("launch_type"))
+        deployments = _deployments(row.get("deployments"))
+        primary_set = next((d for d in deployments
+                            if d.kind == "task_set" and d.status == "PRIMARY"), None)
+        if primary_set is not None and (primary_set.launch_type or primary_set.strategy):
+            # blue/green and external services run their tasks in task sets, each with its own
+            # launch type or capacity provider strategy (CreateTaskSet): the primary one's is
+            # what the tasks run on
+            launch_type, strategy = primary_set.launch_type, primary_set.strategy
         if not strategy and not launch_type:
             # A service with neither uses its cluster's default strategy.
             strategy = _strategy(row.get("cluster_default_strategy"))
@@ -507,7 +520,7 @@ def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
             deployment_controller=_text(row.get("deployment_controller")),
             scheduling_strategy=_text(row.get("scheduling_strategy")),
             platform_version=_text(row.get("platform_version")),
-            deployments=_deployments(row.get("deployments")),
+            deployments=deployments,
         )
 
 

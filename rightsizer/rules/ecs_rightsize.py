@@ -670,11 +670,11 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
             f"--services {q(service)} --query \"services[0].taskSets[?status=='PRIMARY'] | [0]\""
             f" --output json > {stem}-primary-task-set.json",
             f"OLD_TASK_SET=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))"
-            f"[\"id\"])' {stem}-primary-task-set.json)",
+            f"[\"taskSetArn\"])' {stem}-primary-task-set.json)",
             f"python3 - {stem}-primary-task-set.json {q(cluster)} {q(service)} "
             f"\"$NEW_TASK_DEFINITION\" > {stem}-task-set.json " + _heredoc(EXTERNAL_TASK_SET_INPUT),
             f"NEW_TASK_SET=$(aws ecs create-task-set --region {q(region)} --cli-input-json "
-            f"file://{stem}-task-set.json --query taskSet.id --output text)",
+            f"file://{stem}-task-set.json --query taskSet.taskSetArn --output text)",
             f"aws ecs update-service-primary-task-set --region {q(region)} --cluster {q(cluster)} "
             f"--service {q(service)} --primary-task-set \"$NEW_TASK_SET\" --query taskSet.status "
             "--output text",
