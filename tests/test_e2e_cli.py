@@ -142,8 +142,11 @@ def test_buckets_without_lifecycle_or_only_disabled_rules_get_findings(report, a
 
 def test_report_matches_the_design_schema(report):
     assert report["schema_version"] == "1"
-    assert set(report) == {"schema_version", "generated_at", "window", "accounts", "regions",
-                           "summary", "findings", "skipped", "errors"}
+    contract = {"schema_version", "generated_at", "window", "accounts", "regions", "summary",
+                "findings", "skipped", "errors"}
+    assert contract <= set(report)
+    assert set(report) - contract <= {"inventory"}  # additions to schema_version "1"
+    assert report["inventory"]["empty"] is False
     assert report["summary"]["findings"] == len(report["findings"])
     # each resource counts once, at its largest finding: overlapping findings never add up
     best: dict[str, float] = {}
