@@ -161,10 +161,6 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
     """The finding's commands as report.json carries them: {"cli", "terraform", "cdk"}, each
     the text to paste ("" where the rule has none for that tool)."""
     commands = REGISTRY[finding.rule].how_to_apply(finding)
-    # Transitional, while the rules move from {"cli", "iac"} to {"cli", "terraform", "cdk"}:
-    # "iac" was Terraform (with CDK after it in ecs-rightsize). Remove once none returns it.
-    if "iac" in commands and "terraform" not in commands:
-        commands = {**commands, "terraform": commands["iac"]}
     return {key: str(commands.get(key) or "") for key in APPLY_FORMATS}
 
 

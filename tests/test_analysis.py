@@ -71,15 +71,6 @@ def test_every_report_finding_carries_its_commands_for_each_tool() -> None:
     assert "apply" not in build_context(SnapshotBuilder().build(), findings)
 
 
-def test_a_rule_still_returning_iac_has_it_as_terraform(monkeypatch) -> None:
-    # transitional: rules move from {"cli", "iac"} to {"cli", "terraform", "cdk"}
-    rule = analysis.REGISTRY["rds-idle"]
-    monkeypatch.setitem(analysis.REGISTRY, "rds-idle", dataclasses.replace(
-        rule, how_to_apply=lambda finding: {"cli": "aws rds stop-db-instance", "iac": "tf"}))
-    assert analysis.how_to_apply(_finding("rds-idle", "db-1", 1.0)) == {
-        "cli": "aws rds stop-db-instance", "terraform": "tf", "cdk": ""}
-
-
 def test_findings_are_ordered_by_savings_then_rule_then_name() -> None:
     findings = [_finding("rds-idle", "db-b", 5.0), _finding("rds-idle", "db-a", 5.0),
                 _finding("rds-rightsize", "db-c", 9.0), _finding("ecs-rightsize", "db-d", 5.0)]

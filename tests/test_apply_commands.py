@@ -17,6 +17,7 @@ offering id to look up, nothing to buy and no purchase to observe.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -42,6 +43,8 @@ from rightsizer.demo_account import (
     DemoAccount,
     build_demo_account,
 )
+from rightsizer.findings import Finding
+from rightsizer.rules import REGISTRY
 from tests.conftest import FAKE_CREDENTIALS, free_port
 
 HOME = "ap-south-1"  # the demo account's region
@@ -348,9 +351,15 @@ def test_every_finding_has_commands_for_each_tool_that_survive_csv_and_markdown(
     rows = list(csv.DictReader(io.StringIO(
         (applied.out / "findings.csv").read_text(encoding="utf-8"), newline="")))
     markdown = (applied.out / "report.md").read_text(encoding="utf-8")
+    fields = {field.name for field in dataclasses.fields(Finding)}
     for finding, row in zip(findings, rows, strict=True):
         commands = finding["how_to_apply"]
-        assert set(commands) == {"cli", "terraform", "cdk"}, finding["rule"]
+        # the rule itself answers in the three tools (no legacy {"cli", "iac"}), and
+        # report.json carries exactly what it answered
+        rule_output = REGISTRY[finding["rule"]].how_to_apply(
+            Finding(**{key: value for key, value in finding.items() if key in fields}))
+        assert set(rule_output) == {"cli", "terraform", "cdk"}, finding["rule"]
+        assert commands == rule_output, finding["rule"]
         assert commands["cli"].strip(), finding["rule"]
         for tool, language in (("cli", "bash"), ("terraform", "hcl"), ("cdk", "ts")):
             text = commands[tool]
