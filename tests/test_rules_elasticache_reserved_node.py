@@ -306,7 +306,8 @@ def test_how_to_apply_captures_the_offering_id_then_purchases_it():
                  f"--region {REGION}"):
         assert part in describe
     assert purchase == (
-        '[ -n "$OFFERING" ] && [ "$OFFERING" != None ] && aws elasticache '
+        'if [ -n "$OFFERING" ] && [ "$OFFERING" != None ]; then aws elasticache '
         'purchase-reserved-cache-nodes-offering --reserved-cache-nodes-offering-id '
-        f'"$OFFERING" --cache-node-count 1 --region {REGION}')
+        f'"$OFFERING" --cache-node-count 1 --region {REGION}; else echo "no matching '
+        'offering for cache.t3.micro redis: nothing bought" >&2; fi')
     assert 'duration            = "P1Y"' in steps["terraform"]

@@ -328,9 +328,10 @@ def test_how_to_apply_captures_the_offering_id_then_purchases_it():
                  "--output text", f"--region {REGION}"):
         assert part in describe
     assert purchase == (
-        '[ -n "$OFFERING" ] && [ "$OFFERING" != None ] && aws rds '
+        'if [ -n "$OFFERING" ] && [ "$OFFERING" != None ]; then aws rds '
         'purchase-reserved-db-instances-offering --reserved-db-instances-offering-id '
-        f'"$OFFERING" --db-instance-count 1 --region {REGION}')
+        f'"$OFFERING" --db-instance-count 1 --region {REGION}; else echo "no matching '
+        'offering for db.t3.small Multi-AZ postgresql: nothing bought" >&2; fi')
     assert 'resource "aws_rds_reserved_instance" "edufly_db"' in steps["terraform"]
     assert "multi_az            = true" in steps["terraform"]
     assert steps["cdk"] == ""

@@ -311,6 +311,7 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
     for number, item in enumerate(purchase, start=1):
         node_type, count = str(item["node_type"]), int(item["count"])
         variable = "OFFERING" if len(purchase) == 1 else f"OFFERING_{number}"
+        label = f"{node_type} {product}"
         # exact match on the engine (the API filter is on the product description)
         query = (f"ReservedCacheNodesOfferings[?ProductDescription==`\"{product}\"`]"
                  ".ReservedCacheNodesOfferingId | [0]")
@@ -321,10 +322,11 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
             f"--offering-type \"No Upfront\" --query {shlex.quote(query)} --output text "
             f"--region {region})")
         cli.append(
-            f"[ -n \"${variable}\" ] && [ \"${variable}\" != None ] && "
+            f"if [ -n \"${variable}\" ] && [ \"${variable}\" != None ]; then "
             f"aws elasticache purchase-reserved-cache-nodes-offering "
             f"--reserved-cache-nodes-offering-id \"${variable}\" --cache-node-count {count} "
-            f"--region {region}")
+            f"--region {region}; else echo \"no matching offering for {label}: nothing "
+            f"bought\" >&2; fi")
         name = _tf_name(finding.name, str(number)) if len(purchase) > 1 else _tf_name(
             finding.name)
         terraform.append(

@@ -257,6 +257,7 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
     for number, item in enumerate(purchase, start=1):
         cls, multi_az, count = item["instance_class"], bool(item["multi_az"]), int(item["count"])
         variable = "OFFERING" if len(purchase) == 1 else f"OFFERING_{number}"
+        label = f"{cls}{' Multi-AZ' if multi_az else ''} {product}"
         # exact match on the product (the API filter matches partially) and the deployment
         query = (f"ReservedDBInstancesOfferings[?ProductDescription==`\"{product}\"` && "
                  f"MultiAZ==`{'true' if multi_az else 'false'}`].ReservedDBInstancesOfferingId"
@@ -268,10 +269,11 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
             f"--duration {ONE_YEAR_SECONDS} --offering-type \"No Upfront\" "
             f"--query {shlex.quote(query)} --output text --region {region})")
         cli.append(
-            f"[ -n \"${variable}\" ] && [ \"${variable}\" != None ] && "
+            f"if [ -n \"${variable}\" ] && [ \"${variable}\" != None ]; then "
             f"aws rds purchase-reserved-db-instances-offering "
             f"--reserved-db-instances-offering-id \"${variable}\" --db-instance-count {count} "
-            f"--region {region}")
+            f"--region {region}; else echo \"no matching offering for {label}: nothing "
+            f"bought\" >&2; fi")
         name = _tf_name(finding.name, str(number)) if len(purchase) > 1 else _tf_name(
             finding.name)
         terraform.append(
