@@ -240,10 +240,82 @@ def no_price_detail(service: ServiceView, *, spot: bool = False) -> str:
     return f"no Fargate price for region {service.region}"
 
 
+@lru_cache(maxsize=4096)
 def spot_share_of(strategy: tuple[tuple[str, int, int], ...], tasks: int) -> float:
     """Share of `tasks` tasks the strategy places on FARGATE_SPOT, base counted."""
     count = max(tasks, 1)  # a service scaled to zero: the share its first task would get
     return placement(strategy, count).get("FARGATE_SPOT", 0.0) / count
+
+
+@lru_cache(maxsize=1024)
+def _providers(strategy: tuple[tuple[str, int, int], ...]) -> frozenset[str]:
+    return frozenset(provider for provider, _, _ in strategy)
+
+
+@lru_cache(maxsize=1024)
+def _not_fargate_reason(scheduling_strategy: str, launch_type: str,
+                        strategy: tuple[tuple[str, int, int], ...]) -> str | None:
+    """Why Fargate task sizes and prices do not apply; a few shapes across thousands of
+    services, each worked out once."""
+    if scheduling_strategy == "DAEMON":
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
+        # ("Fargate tasks don't support the DAEMON scheduling strategy")
+        return ("DAEMON scheduling strategy: one task on each container instance (Fargate "
+                "does not run DAEMON services), billed by the instances, not by Fargate "
+                "task size")
+    if strategy:
+        others = sorted({provider for provider, _, _ in strategy} - FARGATE_PROVIDERS)
+        if others:
+            return (f"capacity provider {', '.join(others)} is not FARGATE or FARGATE_SPOT: "
+                    "its tasks run on EC2 capacity billed by the instances, not by Fargate "
+                    "task size")
+        return None
+    return {
+        "FARGATE": None,
+        "EC2": "EC2 launch type: billed by the container instances, not by Fargate task size",
+        "EXTERNAL": "EXTERNAL launch type (ECS Anywhere): runs on your own servers, billed "
+                    "per registered instance, not by Fargate task size",
+        "MANAGED_INSTANCES": "MANAGED_INSTANCES launch type: billed by the managed EC2 "
+                             "instances, not by Fargate task size",
+        "": "no launch type, capacity provider strategy or cluster default strategy was "
+            "recorded: where its tasks run is unknown",
+    }.get(launch_type, f"launch type {launch_type}: not Fargate")
+
+
+@dataclass(frozen=True)
+class _Platform:
+    os_kind: str | None
+    arch: str | None
+    label: str
+    problem: str | None
+
+
+@lru_cache(maxsize=256)
+def _platform(os_family: str, cpu_architecture: str) -> _Platform:
+    kind, arch = os_kind_of(os_family), architecture_of(cpu_architecture)
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html
+    problem = None
+    if kind is None:
+        problem = (f"unexpected runtimePlatform.operatingSystemFamily {os_family!r}: no "
+                   "Fargate size table or price is known for it")
+    elif arch is None:
+        problem = (f"unexpected runtimePlatform.cpuArchitecture {cpu_architecture!r}: no "
+                   "Fargate price is known for it")
+    elif kind == WINDOWS and arch == ARM64:
+        problem = "Windows on ARM64 is not a Fargate platform (Windows tasks are X86_64)"
+    return _Platform(kind, arch, platform_label(os_family, cpu_architecture), problem)
+
+
+@lru_cache(maxsize=1024)
+def _size_problem(cpu_units: int, memory_mib: int, os_kind: str | None) -> str | None:
+    if not cpu_units or not memory_mib:
+        return "task definition has no task-level CPU/memory"
+    if os_kind is not None and not is_valid_size(cpu_units, memory_mib, os_kind):
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+        os_text = "Windows" if os_kind == WINDOWS else "Linux"
+        return (f"task size {cpu_units} CPU units / {memory_mib} MiB is not a valid Fargate "
+                f"size for {os_text}: the size that ran cannot be priced")
+    return None
 
 
 @dataclass(frozen=True)
@@ -282,42 +354,16 @@ class ServiceView:
 
     @_ComputedOnce
     def providers(self) -> frozenset[str]:
-        return frozenset(provider for provider, _, _ in self.strategy)
+        return _providers(self.strategy)
 
     @_ComputedOnce
     def on_fargate(self) -> bool:
-        if self.scheduling_strategy == "DAEMON":
-            return False  # Fargate does not run DAEMON services
-        if self.strategy:
-            return self.providers <= FARGATE_PROVIDERS
-        return self.launch_type == "FARGATE"
+        return self.not_fargate_reason is None
 
     @_ComputedOnce
     def not_fargate_reason(self) -> str | None:
         """Why Fargate task sizes and prices do not apply (None when they do)."""
-        if self.scheduling_strategy == "DAEMON":
-            # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
-            # ("Fargate tasks don't support the DAEMON scheduling strategy")
-            return ("DAEMON scheduling strategy: one task on each container instance (Fargate "
-                    "does not run DAEMON services), billed by the instances, not by Fargate "
-                    "task size")
-        if self.strategy:
-            others = sorted(self.providers - FARGATE_PROVIDERS)
-            if others:
-                return (f"capacity provider {', '.join(others)} is not FARGATE or FARGATE_SPOT: "
-                        "its tasks run on EC2 capacity billed by the instances, not by Fargate "
-                        "task size")
-            return None
-        return {
-            "FARGATE": None,
-            "EC2": "EC2 launch type: billed by the container instances, not by Fargate task size",
-            "EXTERNAL": "EXTERNAL launch type (ECS Anywhere): runs on your own servers, billed "
-                        "per registered instance, not by Fargate task size",
-            "MANAGED_INSTANCES": "MANAGED_INSTANCES launch type: billed by the managed EC2 "
-                                 "instances, not by Fargate task size",
-            "": "no launch type, capacity provider strategy or cluster default strategy was "
-                "recorded: where its tasks run is unknown",
-        }.get(self.launch_type, f"launch type {self.launch_type}: not Fargate")
+        return _not_fargate_reason(self.scheduling_strategy, self.launch_type, self.strategy)
 
     @_ComputedOnce
     def uses_spot(self) -> bool:
@@ -335,45 +381,32 @@ class ServiceView:
         return spot_share_of(self.strategy, self.desired_count)
 
     @_ComputedOnce
+    def platform(self) -> _Platform:
+        return _platform(self.os_family, self.cpu_architecture)
+
+    @property
     def os_kind(self) -> str | None:
-        return os_kind_of(self.os_family)
+        return self.platform.os_kind
 
-    @_ComputedOnce
+    @property
     def arch(self) -> str | None:
-        return architecture_of(self.cpu_architecture)
+        return self.platform.arch
 
-    @_ComputedOnce
+    @property
     def platform_label(self) -> str:
-        return platform_label(self.os_family, self.cpu_architecture)
+        return self.platform.label
 
-    @_ComputedOnce
+    @property
     def platform_problem(self) -> str | None:
         """Why the runtime platform cannot be sized or priced (None when it can)."""
-        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html
-        if self.os_kind is None:
-            return (f"unexpected runtimePlatform.operatingSystemFamily {self.os_family!r}: no "
-                    "Fargate size table or price is known for it")
-        if self.arch is None:
-            return (f"unexpected runtimePlatform.cpuArchitecture {self.cpu_architecture!r}: no "
-                    "Fargate price is known for it")
-        if self.os_kind == WINDOWS and self.arch == ARM64:
-            return "Windows on ARM64 is not a Fargate platform (Windows tasks are X86_64)"
-        return None
+        return self.platform.problem
 
     @_ComputedOnce
     def size_problem(self) -> str | None:
         """Why the current task size is not one Fargate runs (None when it is)."""
-        if not self.cpu_units or not self.memory_mib:
-            return "task definition has no task-level CPU/memory"
-        if self.os_kind is not None and not is_valid_size(self.cpu_units, self.memory_mib,
-                                                          self.os_kind):
-            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
-            os_text = "Windows" if self.os_kind == WINDOWS else "Linux"
-            return (f"task size {self.cpu_units} CPU units / {self.memory_mib} MiB is not a "
-                    f"valid Fargate size for {os_text}: the size that ran cannot be priced")
-        return None
+        return _size_problem(self.cpu_units, self.memory_mib, self.platform.os_kind)
 
-    @_ComputedOnce
+    @property
     def controller(self) -> str:
         return self.deployment_controller or "ECS"
 
@@ -419,6 +452,8 @@ def _strategy_items(items: list[dict[str, object]]) -> tuple[tuple[str, int, int
 
 
 def _text(value: object) -> str:
+    if type(value) is str:
+        return value
     if value is None or (isinstance(value, float) and value != value):  # None / NaN: absent
         return ""
     return str(value)
@@ -443,6 +478,8 @@ def _size(item: dict[str, Any]) -> TaskSize | None:
 
 
 def _deployments(raw: object) -> tuple[DeploymentView, ...]:
+    if raw is None or raw == "[]":  # no deployments recorded (or a snapshot from before)
+        return ()
     items = decode_json_cell(raw, [])
     if not isinstance(items, list):
         return ()
@@ -491,7 +528,8 @@ def _decode_services(snapshot: Snapshot) -> Iterator[ServiceView]:
         launch_type = _text(row.get("launch_type"))
         deployments = _deployments(row.get("deployments"))
         primary_set = next((d for d in deployments
-                            if d.kind == "task_set" and d.status == "PRIMARY"), None)
+                            if d.kind == "task_set" and d.status == "PRIMARY"),
+                           None) if deployments else None
         if primary_set is not None and (primary_set.launch_type or primary_set.strategy):
             # blue/green and external services run their tasks in task sets, each with its own
             # launch type or capacity provider strategy (CreateTaskSet): the primary one's is

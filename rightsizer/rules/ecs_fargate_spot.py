@@ -11,7 +11,7 @@ from rightsizer import pricing
 from rightsizer.fargate_sizes import ARM64, WINDOWS
 from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import ServiceView, ecs_services, no_price_detail, placement
+from rightsizer.rules.ecs_common import ServiceView, ecs_services, no_price_detail, spot_share_of
 from rightsizer.snapshot import Snapshot
 
 RULE_ID = "ecs-fargate-spot"
@@ -120,7 +120,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                                               no_price_detail(service, spot=True)))
             continue
         tasks = service.task_count
-        spot_tasks = placement(strategy, tasks)["FARGATE_SPOT"]
+        spot_tasks = spot_share_of(strategy, tasks) * tasks  # base first, then by weight
         if spot_tasks <= 0:
             result.skipped.append(skipped_for(
                 resource, RULE_ID, "not-applicable",
