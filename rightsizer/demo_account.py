@@ -209,8 +209,11 @@ def _ecs(client: Callable[..., Any], account_id: str) -> None:
     network = _network(client)
     target_groups = _target_groups(account_id)
     # Container Insights off and no default capacity-provider strategy: services say FARGATE.
+    # FARGATE and FARGATE_SPOT are associated with the cluster, as the console does for a
+    # Fargate cluster, so a service can take its own Spot strategy (ecs-fargate-spot).
     ecs.create_cluster(clusterName=DEMO_CLUSTER,
                        settings=[{"name": "containerInsights", "value": "disabled"}],
+                       capacityProviders=["FARGATE", "FARGATE_SPOT"],
                        tags=_kv(_tags("platform"), "key", "value"))
     for spec in SERVICES:
         logs.create_log_group(logGroupName=f"/ecs/{spec.name}", tags=_tags(spec.team))

@@ -327,6 +327,7 @@ def test_fargate_spot_command_changes_nothing_when_the_cluster_has_no_fargate_sp
 
     result = run_cli(ecs_fargate_spot.how_to_apply(finding)["cli"], endpoint, tmp_path)
 
+    assert result.returncode == 1  # not applied, and the status says so
     assert "has no FARGATE_SPOT capacity provider" in result.stderr
     service = ecs.describe_services(cluster="edufly", services=["worker"])["services"][0]
     assert service.get("capacityProviderStrategy", []) == []
