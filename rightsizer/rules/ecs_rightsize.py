@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -585,6 +586,17 @@ json.dump(task_set, sys.stdout, indent=2)
 """
 
 
+# ECS cluster and service names: "Up to 255 letters (uppercase and lowercase), numbers,
+# underscores, and hyphens" (CreateService / CreateCluster).
+_PLAIN = re.compile(r"[A-Za-z0-9_=\[\]?.&' -]+")
+
+
+def _shell_word(text: str) -> str:
+    """A JMESPath query as one shell word: in double quotes when it holds nothing the shell
+    expands there (readable: 'edufly' stays as typed), else single-quoted by shlex."""
+    return f'"{text}"' if _PLAIN.fullmatch(text) else shlex.quote(text)
+
+
 def _heredoc(script: str) -> str:
     return f"<<'PY'\n{script}PY"
 
@@ -644,8 +656,8 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
             "--application-name \"$APP\" --query 'deploymentGroups[]' --output text); do\n"
             f"    MATCH=$(aws deploy get-deployment-group --region {q(region)} "
             "--application-name \"$APP\" --deployment-group-name \"$GROUP\" --query "
-            + q(f"deploymentGroupInfo.ecsServices[?clusterName=='{cluster}' && "
-                f"serviceName=='{service}'].serviceName")
+            + _shell_word(f"deploymentGroupInfo.ecsServices[?clusterName=='{cluster}' && "
+                          f"serviceName=='{service}'].serviceName")
             + " --output text)\n"
             f"    if [ \"$MATCH\" = {q(service)} ]; then FOUND=\"$APP $GROUP\"; break 2; fi\n"
             "  done\n"
