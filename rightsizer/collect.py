@@ -261,9 +261,10 @@ class Progress:
 Job = Callable[[], list[dict[str, Any]]]
 
 
-def _inventory_jobs(target: Target, errors: ErrorLog) -> list[tuple[str, str, Job]]:
+def _inventory_jobs(target: Target, errors: ErrorLog,
+                    window_start: datetime) -> list[tuple[str, str, Job]]:
     return [
-        ("ecs_services", "ecs", lambda: ecs.collect_services(target, errors)),
+        ("ecs_services", "ecs", lambda: ecs.collect_services(target, errors, window_start)),
         ("rds_instances", "rds", lambda: rds.collect_instances(target, errors)),
         ("rds_reservations", "rds reservations",
          lambda: rds.collect_reservations(target, errors)),
@@ -343,7 +344,7 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
         for account in accounts:
             for region in regions:
                 planned += _inventory_jobs(Target(account.account_id, region, account.clients,
-                                                  fanout), errors)
+                                                  fanout), errors, window.start)
         bar.add(len(planned))
         jobs += [(table, label, pool.submit(job)) for table, label, job in planned]
         for table, label, future in jobs:

@@ -269,7 +269,7 @@ def test_refresh_pages_through_every_table_and_writes_them_atomically(cache: Pat
     outcomes = refresh.refresh(clients, cache, REGIONS, today=TODAY)
     stubber.assert_no_pending_responses()  # both RDS pages were asked for, with the NextToken
     assert recorder.calls == {"pricing:GetProducts": 7}
-    assert_read_only_and_in_policy(recorder)
+    assert_read_only_and_in_policy(recorder, pricing_refresh=True)
     assert sorted(os.listdir(cache)) == ["elasticache_redis.json", "fargate.json",
                                          "rds_postgres.json"]  # no temp file left behind
     rds_table = json.loads((cache / "rds_postgres.json").read_text())

@@ -20,14 +20,15 @@ from rightsizer.iam_policy import READ_ONLY_PREFIXES, iam_action_for, policy_doc
 ALLOWED_NON_READS = {"sts:AssumeRole"}
 
 
-def policy_actions(config=None) -> set[str]:
-    return {action for statement in policy_document(config)["Statement"]
-            for action in statement["Action"]}
+def policy_actions(config=None, pricing_refresh: bool = False) -> set[str]:
+    return {action for statement in policy_document(config, pricing_refresh=pricing_refresh)[
+        "Statement"] for action in statement["Action"]}
 
 
-def assert_read_only_and_in_policy(recorder: CallRecorder, config=None) -> None:
+def assert_read_only_and_in_policy(recorder: CallRecorder, config=None,
+                                   pricing_refresh: bool = False) -> None:
     assert recorder.calls, "nothing was recorded"
-    actions = policy_actions(config)
+    actions = policy_actions(config, pricing_refresh)
     for operation in recorder.calls:
         verb = operation.split(":", 1)[1]
         assert verb.startswith(READ_ONLY_PREFIXES) or operation in ALLOWED_NON_READS, operation
