@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -14,16 +13,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 from botocore.exceptions import ProfileNotFound
 
-from rightsizer import __version__
-from rightsizer.analysis import SEVERITY_RANK, analyze, worst_severity
+from rightsizer import __version__, pipeline
 from rightsizer.aws.clients import make_session, profile_not_found_message
+from rightsizer.aws.iam_policy import PRINCIPALS, policy_json
 from rightsizer.config import Config, load_config
 from rightsizer.errors import RightsizerError
-from rightsizer.history import build_history
-from rightsizer.iam_policy import PRINCIPALS, policy_json
 from rightsizer.outputs import FORMATS, write_outputs
-from rightsizer.rules import REGISTRY
-from rightsizer.snapshot import Snapshot, merge_snapshots
+from rightsizer.report.build import SEVERITY_RANK, worst_severity
+from rightsizer.rules.registry import REGISTRY
+from rightsizer.snapshot.store import Snapshot, merge_snapshots
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Read-only AWS cost-optimization and right-sizing analyzer.")
@@ -116,37 +114,8 @@ def _overrides(config: Config, regions: list[str] | None, days: int | None) -> C
     return config.with_overrides(**changes) if changes else config
 
 
-def _output_dir(output: Path | None, config: Config, snapshot: Snapshot) -> Path:
-    if output is not None:
-        return output
-    month = snapshot.window_end.strftime("%Y-%m")
-    return Path(config.report.directory) / month
-
-
-def _collect(config: Config, demo: bool, quiet: bool,
-             account_filter: set[str] | None = None) -> Snapshot:
-    from rightsizer.collect import collect_snapshot
-
-    if demo:
-        from rightsizer.demo import demo_config, demo_session
-
-        config = demo_config(config)
-        with demo_session(config) as (session, now):
-            return collect_snapshot(config, session, now=now, demo=True, progress=not quiet)
-    return collect_snapshot(config, make_session(), progress=not quiet,
-                            account_filter=account_filter)
-
-
-def _inventory(snapshot: Snapshot, quiet: bool) -> dict[str, Any]:
-    """report.json's "inventory" for a fresh snapshot; exit 2 when every inventory read failed,
-    and a one-line notice when the account (or region) holds nothing at all."""
-    from rightsizer.collect import check_collected, empty_notice
-
-    coverage = check_collected(snapshot)
-    notice = empty_notice(coverage)
-    if notice and not quiet:
-        typer.echo(f"rightsizer: {notice}", err=True)
-    return coverage
+def _notice_printer(quiet: bool):
+    return None if quiet else (lambda message: typer.echo(f"rightsizer: {message}", err=True))
 
 
 def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
@@ -199,30 +168,16 @@ def analyze_command(
     _check_fail_on(fail_on)
     config = _overrides(load_config(config_path), region, days)
     chosen = _parse_formats(formats, config)
-    report, context, out_dir = run_analysis(config, demo, output, quiet)
+    report, context, out_dir = pipeline.run_analysis(
+        config, demo, output, progress=not quiet, notice=_notice_printer(quiet))
     _finish(report, context, out_dir, chosen, quiet)
     if notify:
         _notify(report, out_dir, config, quiet)
     _exit_for_fail_on(report, fail_on)
 
 
-def run_analysis(config: Config, demo: bool, output: Path | None, quiet: bool = False
-                 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
-    """collect + analyze (shared by `analyze` and `schedule`); returns where to write it."""
-    started = time.monotonic()
-    snapshot = _collect(config, demo, quiet)
-    inventory = _inventory(snapshot, quiet)
-    report, context = analyze(snapshot, config)
-    report["inventory"] = inventory  # additive to schema_version "1"
-    context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
-    out_dir = _output_dir(output, config, snapshot)
-    # Compared with earlier months only, so re-running a month gives the same history.
-    context["history"] = build_history(report, out_dir)
-    return report, context, out_dir
-
-
 def _notify(report: dict[str, Any], out_dir: Path, config: Config, quiet: bool) -> None:
-    from rightsizer import slack
+    from rightsizer.integrations import slack
 
     slack.send_summary(report, out_dir / "report.json", config.slack)
     if not quiet:
@@ -244,8 +199,8 @@ def collect_command(
     _setup_logging(quiet)
     config = load_config(config_path)
     account_filter = {a.strip() for a in accounts.split(",") if a.strip()} if accounts else None
-    snapshot = _collect(config, demo, quiet, account_filter)
-    _inventory(snapshot, quiet)
+    snapshot = pipeline.collect(config, demo, progress=not quiet, account_filter=account_filter)
+    pipeline.checked_inventory(snapshot, _notice_printer(quiet))
     directory = output or Path(config.report.directory) / \
         snapshot.window_end.strftime("%Y-%m") / "snapshot"
     snapshot.save(directory)
@@ -268,12 +223,10 @@ def report_command(
     _check_fail_on(fail_on)
     config = load_config(config_path)
     snapshot = merge_snapshots([Snapshot.load(directory) for directory in snapshot_dirs])
-    report, context = analyze(snapshot, config)
-    from rightsizer.collect import inventory_coverage
+    from rightsizer.collect.engine import inventory_coverage
 
-    report["inventory"] = inventory_coverage(snapshot)
-    out_dir = _output_dir(output, config, snapshot)
-    context["history"] = build_history(report, out_dir)
+    report, context, out_dir = pipeline.report_for(snapshot, config, output,
+                                                   inventory_coverage(snapshot))
     _finish(report, context, out_dir, _parse_formats(formats, config), quiet)
     _exit_for_fail_on(report, fail_on)
 
@@ -381,7 +334,7 @@ def init_command(
     """Write a commented config.toml with every setting at its default, and [aws] regions set
     to the region of your AWS session (AWS_REGION, AWS_DEFAULT_REGION or the profile's)."""
     from rightsizer.config import session_region
-    from rightsizer.example_config import example_config_text
+    from rightsizer.config_template import example_config_text
 
     if path.exists() and not force:
         raise RightsizerError(f"{path} exists (use --force to overwrite)")
@@ -407,7 +360,7 @@ def notify_command(
                                           "instead of posting it; needs no webhook.")] = False,
 ) -> None:
     """Post the Slack summary of a report.json."""
-    from rightsizer import slack
+    from rightsizer.integrations import slack
 
     _setup_logging(quiet=False)
     config = load_config(config_path)
@@ -432,7 +385,7 @@ def schedule_command(
 ) -> None:
     """Run forever, analyzing on the configured cron; a run missed while down happens once on
     restart (state in <report.directory>/.scheduler/)."""
-    from rightsizer.scheduler import serve
+    from rightsizer.integrations.scheduler import serve
 
     _setup_logging(quiet=False)
     raise typer.Exit(serve(config_path, demo=demo, once=once))

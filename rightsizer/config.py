@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rightsizer.errors import ConfigError
-from rightsizer.rules import REGISTRY, RuleSettings
+from rightsizer.rules.base import RuleSettings
+from rightsizer.rules.registry import REGISTRY
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 

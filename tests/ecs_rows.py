@@ -22,7 +22,7 @@ def deployment(status: str, revision: str, running: int, *, rollout: str = "COMP
                os_family: str = "", arch: str = "", kind: str = "deployment",
                desired: int | None = None, launch_type: str = "FARGATE",
                previous: dict[str, Any] | None = None, region: str = REGION) -> dict[str, Any]:
-    """One entry of the `deployments` column, as rightsizer.collectors.ecs writes it."""
+    """One entry of the `deployments` column, as rightsizer.collect.collectors.ecs writes it."""
     entry: dict[str, Any] = {
         "kind": kind, "id": f"ecs-svc/{abs(hash((status, revision))) % 10**12}",
         "status": status, "task_definition": td(revision, region), "running_count": running,

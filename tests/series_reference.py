@@ -1,5 +1,5 @@
 """One-series reference implementations (pandas in, figures out) of what
-rightsizer.series_stats computes for all series at once: the bulk figures are tested against
+rightsizer.snapshot.series computes for all series at once: the bulk figures are tested against
 these, which are simple enough to check by eye."""
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rightsizer import year_ago
-from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from rightsizer.rules.support import year_ago
+from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 ACCOUNT = "123456789012"
 REGION = "ap-south-1"

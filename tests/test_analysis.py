@@ -7,10 +7,11 @@ import dataclasses
 
 import pytest
 
-from rightsizer import analysis, pricing
-from rightsizer.analysis import api_cost_usd, build_context, non_overlapping_savings
-from rightsizer.findings import Finding
+from rightsizer import pricing
 from rightsizer.outputs.json_report import FINDING_KEYS
+from rightsizer.report import build as analysis
+from rightsizer.report.build import api_cost_usd, build_context, non_overlapping_savings
+from rightsizer.rules.findings import Finding
 from tests.snapshot_factory import SnapshotBuilder
 
 

@@ -37,14 +37,14 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from rightsizer.demo_account import (
+from rightsizer.demo.account import (
     DEMO_CLUSTER,
     MAX_DATUMS_PER_CALL,
     DemoAccount,
     build_demo_account,
 )
-from rightsizer.findings import Finding
-from rightsizer.rules import REGISTRY
+from rightsizer.rules.findings import Finding
+from rightsizer.rules.registry import REGISTRY
 from tests.conftest import FAKE_CREDENTIALS, free_port
 
 HOME = "ap-south-1"  # the demo account's region

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rightsizer.config import load_config
-from rightsizer.rules import REGISTRY
+from rightsizer.rules.registry import REGISTRY
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """Collection end to end: regions, accounts, pagination, batching, failures, cache, snapshots.
 
 moto covers what it implements faithfully (regions, AssumeRole into another account); the
-synthetic AWS (rightsizer.testing.synthetic_aws) covers scale, pagination, throttling and
+synthetic AWS (tests.support.synthetic_aws) covers scale, pagination, throttling and
 injected failures quickly.
 """
 
@@ -16,16 +16,16 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from rightsizer.analysis import analyze
 from rightsizer.aws.clients import AwsClients
 from rightsizer.cli import app
-from rightsizer.collect import collect_snapshot
-from rightsizer.collectors import cloudwatch
-from rightsizer.collectors.base import ErrorLog, Target
-from rightsizer.collectors.costs import MonthlyCache
+from rightsizer.collect.collectors import cloudwatch
+from rightsizer.collect.collectors.base import ErrorLog, Target
+from rightsizer.collect.collectors.costs import MonthlyCache
+from rightsizer.collect.engine import collect_snapshot
 from rightsizer.config import Config
-from rightsizer.snapshot import Snapshot, merge_snapshots
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+from rightsizer.report.build import analyze
+from rightsizer.snapshot.store import Snapshot, merge_snapshots
+from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 NOW = datetime(2026, 1, 15, 6, tzinfo=UTC)
 ACCOUNTS = ("111111111111", "222222222222")

@@ -12,8 +12,8 @@ import pytest
 
 from rightsizer.config import load_config
 from rightsizer.errors import ConfigError
-from rightsizer.rules import REGISTRY
 from rightsizer.rules.ecs_rightsize import Settings as RightsizeSettings
+from rightsizer.rules.registry import REGISTRY
 from rightsizer.rules.s3_lifecycle import Settings as LifecycleSettings
 from tests.conftest import FAKE_CREDENTIALS
 
@@ -205,8 +205,8 @@ def test_analyze_without_any_region_exits_2_with_one_line(tmp_path):
 
 def test_demo_needs_no_region_and_keeps_its_persona(tmp_path):
     from rightsizer.config import Config
-    from rightsizer.demo import DEMO_TIMEZONE, demo_config
-    from rightsizer.demo_account import DEMO_REGION
+    from rightsizer.demo.account import DEMO_REGION
+    from rightsizer.demo.run import DEMO_TIMEZONE, demo_config
 
     config = demo_config(Config())
     assert config.aws.regions == [DEMO_REGION] == ["ap-south-1"]

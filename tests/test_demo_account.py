@@ -12,7 +12,7 @@ import requests
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from rightsizer.demo_account import (
+from rightsizer.demo.account import (
     DEMO_CLUSTER,
     DEMO_REGION,
     DemoAccount,

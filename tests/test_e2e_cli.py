@@ -15,8 +15,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from rightsizer.demo_account import DemoAccount, build_demo_account
-from rightsizer.fargate_sizes import is_valid_size
+from rightsizer.demo.account import DemoAccount, build_demo_account
+from rightsizer.rules.support.fargate_sizes import is_valid_size
 from tests.conftest import FAKE_CREDENTIALS, free_port
 
 

@@ -27,11 +27,11 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from rightsizer.aws.clients import AwsClients
-from rightsizer.collectors.base import ErrorLog, Target
-from rightsizer.collectors.ecs import collect_services
-from rightsizer.fargate_sizes import is_valid_size
-from rightsizer.findings import Finding
+from rightsizer.collect.collectors.base import ErrorLog, Target
+from rightsizer.collect.collectors.ecs import collect_services
 from rightsizer.rules import ecs_fargate_spot, ecs_rightsize
+from rightsizer.rules.findings import Finding
+from rightsizer.rules.support.fargate_sizes import is_valid_size
 from tests.conftest import free_port
 from tests.snapshot_factory import SnapshotBuilder, flat
 

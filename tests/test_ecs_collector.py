@@ -23,10 +23,10 @@ import pytest
 from botocore.stub import Stubber
 
 from rightsizer.aws.clients import AwsClients
-from rightsizer.collectors.base import ErrorLog, Target
-from rightsizer.collectors.ecs import collect_services
+from rightsizer.collect.collectors.base import ErrorLog, Target
+from rightsizer.collect.collectors.ecs import collect_services
 from rightsizer.rules import ecs_fargate_spot, ecs_rightsize
-from rightsizer.snapshot import TABLE_COLUMNS
+from rightsizer.snapshot.store import TABLE_COLUMNS
 from tests.snapshot_factory import SnapshotBuilder, flat
 
 REGION = "us-east-1"

@@ -1,4 +1,4 @@
-"""Fargate task sizes and prices per platform (rightsizer.fargate_sizes, rightsizer.pricing).
+"""Fargate task sizes and prices per platform (rules/support/fargate_sizes.py, pricing/).
 
 Task sizes: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html
 (the table's "Operating systems supported for AWS Fargate" column: 0.25 and 0.5 vCPU Linux,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import (
+from rightsizer.rules.support.fargate_sizes import (
     architecture_of,
     cheapest_valid_size,
     is_valid_size,

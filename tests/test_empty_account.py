@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from rightsizer import cli
 from rightsizer.cli import app
-from rightsizer.collect import INVENTORY_READS, collect_snapshot, inventory_coverage
-from rightsizer.collectors.costs import MonthlyCache
+from rightsizer.collect.collectors.costs import MonthlyCache
+from rightsizer.collect.engine import INVENTORY_READS, collect_snapshot, inventory_coverage
 from rightsizer.config import Config
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 ACCOUNT = "111111111111"
 MOTO_ACCOUNT = "123456789012"

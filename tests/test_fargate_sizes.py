@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import cheapest_valid_size, is_valid_size, valid_sizes
+from rightsizer.rules.support.fargate_sizes import cheapest_valid_size, is_valid_size, valid_sizes
 
 GIB = 1024
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html

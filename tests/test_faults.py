@@ -1,6 +1,6 @@
 """Faults: throttling, access denied, timeouts, 5xx, odd responses, bad credentials.
 
-Every fault is injected into the synthetic AWS (rightsizer.testing.synthetic_aws), so the real
+Every fault is injected into the synthetic AWS (tests.support.synthetic_aws), so the real
 botocore stack (retries, parsing) and the real collectors run. The promise under test (DESIGN.md):
 an API failure is an error row and the run goes on; a resource is never silently dropped.
 """
@@ -35,14 +35,14 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from typer.testing import CliRunner
 
-from rightsizer.analysis import analyze
 from rightsizer.cli import app
-from rightsizer.collect import collect_snapshot
-from rightsizer.collectors.costs import MonthlyCache
+from rightsizer.collect.collectors.costs import MonthlyCache
+from rightsizer.collect.engine import collect_snapshot
 from rightsizer.config import Config
-from rightsizer.rules import REGISTRY
-from rightsizer.snapshot import Snapshot
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+from rightsizer.report.build import analyze
+from rightsizer.rules.registry import REGISTRY
+from rightsizer.snapshot.store import Snapshot
+from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 NOW = datetime(2026, 1, 15, 6, tzinfo=UTC)
 ACCOUNT = "111111111111"
@@ -348,7 +348,7 @@ def test_responses_missing_optional_fields_are_parsed_and_judged():
 
 EXPIRED_RUNNER = """
 import sys
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticAwsError, SyntheticSpec
+from tests.support.synthetic_aws import SyntheticAws, SyntheticAwsError, SyntheticSpec
 
 def expired(account, region, params):
     raise SyntheticAwsError("ExpiredToken",

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from rightsizer import slack
-from rightsizer.findings import stable_finding_id
-from rightsizer.history import build_history, earlier_reports, previous_report
+from rightsizer.integrations import slack
 from rightsizer.outputs import render_csv, render_markdown, write_outputs
 from rightsizer.outputs.json_report import APPLY_COLUMNS, FINDING_KEYS
+from rightsizer.report.history import build_history, earlier_reports, previous_report
+from rightsizer.rules.findings import stable_finding_id
 
 ACCOUNT, REGION = "123456789012", "ap-south-1"
 
@@ -140,7 +140,7 @@ def test_missing_and_corrupt_months_are_skipped_with_a_warning(
     (reports / "2026-07").mkdir()
     (reports / "2026-07" / "report.json").write_text(json.dumps({"schema_version": "9"}))
     (reports / "notes").mkdir()
-    with caplog.at_level(logging.WARNING, logger="rightsizer.history"):
+    with caplog.at_level(logging.WARNING, logger="rightsizer.report.history"):
         history = build_history(MONTHS["2026-11"], reports / "2026-11")
     assert history is not None and history["previous_month"] == "2026-09"  # newest readable
     assert [p["month"] for p in history["trend"]] == ["2026-09", "2026-11"]

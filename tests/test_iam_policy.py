@@ -20,13 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rightsizer.aws.clients import CALLER, ROLE, CallRecorder
-from rightsizer.cli import app
-from rightsizer.collect import collect_snapshot, metric_needs
-from rightsizer.collectors.costs import MonthlyCache
-from rightsizer.config import Config, _validate
-from rightsizer.demo import demo_config, demo_session
-from rightsizer.demo_account import DEMO_REGION
-from rightsizer.iam_policy import (
+from rightsizer.aws.iam_policy import (
     API_TO_IAM_ACTION,
     READ_ONLY_PREFIXES,
     all_actions,
@@ -35,8 +29,14 @@ from rightsizer.iam_policy import (
     policy_document,
     secret_arn,
 )
-from rightsizer.rules import REGISTRY
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+from rightsizer.cli import app
+from rightsizer.collect.collectors.costs import MonthlyCache
+from rightsizer.collect.engine import collect_snapshot, metric_needs
+from rightsizer.config import Config, _validate
+from rightsizer.demo.account import DEMO_REGION
+from rightsizer.demo.run import demo_config, demo_session
+from rightsizer.rules.registry import REGISTRY
+from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 NOW = datetime(2026, 1, 15, 6, tzinfo=UTC)
 ACCOUNTS = ("111111111111", "222222222222")
@@ -157,7 +157,7 @@ def demo_runs() -> dict[str, Any]:
         secrets.create_secret(Name=f"{SECRET_NAME}-old", SecretString="https://old.example/")
         slack_session = boto3.Session(region_name=DEMO_REGION)
         secret_recorder.attach(slack_session)
-        from rightsizer import slack
+        from rightsizer.integrations import slack
 
         assert slack.webhook_url(slack_config.slack, lambda: slack_session).startswith(
             "https://")

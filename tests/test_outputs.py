@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs import (
     FORMATS,
     render_csv,
@@ -41,6 +40,7 @@ from rightsizer.outputs.formatting import (
     percent,
 )
 from rightsizer.outputs.json_report import compact_json, indented_json, plain
+from rightsizer.report.gc_pause import gc_paused
 
 ACCOUNT = "123456789012"
 REGION = "ap-south-1"

@@ -515,7 +515,7 @@ def test_bad_regions_are_one_line_exit_2(cache: Path, regions: str) -> None:
 
 
 def test_the_refresh_call_is_in_the_printed_policy_and_security_doc() -> None:
-    from rightsizer.iam_policy import policy_document
+    from rightsizer.aws.iam_policy import policy_document
 
     # only in the policy asked for the refresh (`iam-policy --pricing-refresh`), never analyze's
     granted = {statement["Sid"]: statement["Action"]

@@ -26,7 +26,6 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from rightsizer import pricing
-from rightsizer.findings import Finding
 from rightsizer.rules import (
     elasticache_reserved_node,
     rds_idle,
@@ -34,6 +33,7 @@ from rightsizer.rules import (
     rds_rightsize,
     rds_storage_gp3,
 )
+from rightsizer.rules.findings import Finding
 from tests.snapshot_factory import SnapshotBuilder, flat
 
 # The reference stack's region. (AWS CLI v1 sets the RDS endpoint of us-east-1 itself, before

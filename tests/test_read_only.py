@@ -12,10 +12,10 @@ import pytest
 from moto import mock_aws
 
 from rightsizer.aws.clients import CallRecorder
-from rightsizer.collect import collect_snapshot
+from rightsizer.aws.iam_policy import READ_ONLY_PREFIXES, iam_action_for, policy_document
+from rightsizer.collect.engine import collect_snapshot
 from rightsizer.config import _validate
-from rightsizer.demo import demo_config, demo_session
-from rightsizer.iam_policy import READ_ONLY_PREFIXES, iam_action_for, policy_document
+from rightsizer.demo.run import demo_config, demo_session
 
 ALLOWED_NON_READS = {"sts:AssumeRole"}
 

@@ -30,10 +30,10 @@ from typing import Any
 
 import pytest
 
-from rightsizer.findings import stable_finding_id
-from rightsizer.history import build_history
 from rightsizer.outputs import write_outputs
 from rightsizer.outputs.formatting import money
+from rightsizer.report.history import build_history
+from rightsizer.rules.findings import stable_finding_id
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
                                         if Path("/usr/bin/chromium").exists() else None)

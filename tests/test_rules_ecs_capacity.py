@@ -15,7 +15,7 @@ import pytest
 
 from rightsizer import pricing
 from rightsizer.rules import ecs_fargate_spot, ecs_rightsize
-from rightsizer.rules.ecs_common import placement, spot_share_of
+from rightsizer.rules.support.ecs_common import placement, spot_share_of
 from tests.ecs_rows import add_service
 from tests.snapshot_factory import REGION, SnapshotBuilder, flat
 

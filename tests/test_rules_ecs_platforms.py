@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import is_valid_size
 from rightsizer.rules import ecs_autoscaling_missing, ecs_fargate_spot, ecs_rightsize
+from rightsizer.rules.support.fargate_sizes import is_valid_size
 from tests.ecs_rows import add_service
 from tests.snapshot_factory import SnapshotBuilder, flat
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import is_valid_size, valid_sizes
 from rightsizer.rules.ecs_rightsize import Settings, evaluate
+from rightsizer.rules.support.fargate_sizes import is_valid_size, valid_sizes
 from tests.snapshot_factory import ACCOUNT, HOURS, REGION, SnapshotBuilder, daily_spikes, flat
 
 DEFAULTS = Settings()
@@ -243,7 +243,7 @@ def test_service_on_fargate_spot_is_priced_at_spot_rates():
 
 
 def test_saved_and_reloaded_snapshot_gives_the_same_finding(tmp_path):
-    from rightsizer.snapshot import Snapshot
+    from rightsizer.snapshot.store import Snapshot
 
     snap = SnapshotBuilder()
     snap.ecs_service("api", cpu=2048, memory=4096, desired=2)

@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
-from rightsizer.collectors import elasticache, rds
-from rightsizer.collectors.base import ErrorLog, Target
-from rightsizer.collectors.inventory_extra import collect_cache_reservations
+from rightsizer.collect.collectors import elasticache, rds
+from rightsizer.collect.collectors.base import ErrorLog, Target
+from rightsizer.collect.collectors.inventory_extra import collect_cache_reservations
 from rightsizer.rules import (
     elasticache_reserved_node,
     rds_idle,
@@ -31,7 +31,7 @@ from rightsizer.rules import (
     rds_rightsize,
     rds_storage_gp3,
 )
-from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 from tests.snapshot_factory import ACCOUNT, SnapshotBuilder, flat
 
 REGION = "us-east-1"  # RDS instance and storage prices are both tabled here

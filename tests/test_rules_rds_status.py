@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rightsizer.rules import rds_idle, rds_reserved_instance, rds_rightsize, rds_storage_gp3
-from rightsizer.rules.rds_common import (
+from rightsizer.rules.support.rds_common import (
     NOT_RUNNING_DB_STATUSES,
     RUNNING_DB_STATUSES,
     not_running,

@@ -22,9 +22,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from pytest_httpserver import HTTPServer
 
-from rightsizer import cli
-from rightsizer import scheduler as sched
+from rightsizer import pipeline
 from rightsizer.config import ScheduleSettings
+from rightsizer.integrations import scheduler as sched
 from tests.test_slack import HOOK_PATH, sample_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,14 +205,14 @@ def test_failed_run_posts_failure_and_scheduler_keeps_going(
     out_dir = tmp_path / "reports" / "2026-12"
     calls: list[int] = []
 
-    def fake_run_analysis(config: Any, demo: bool, output: Any, quiet: bool = False
+    def fake_run_analysis(config: Any, demo: bool, output: Any, **_: Any
                           ) -> tuple[dict[str, Any], dict[str, Any], Path]:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("boom: throttled\nsecond line that must not be posted")
         return sample_report(), {}, out_dir
 
-    monkeypatch.setattr(cli, "run_analysis", fake_run_analysis)
+    monkeypatch.setattr(pipeline, "run_analysis", fake_run_analysis)
     scheduler, store = sched.build_scheduler(tmp_path / "state", "UTC", BackgroundScheduler)
     sched.install_job(scheduler, store, sched.make_trigger(ScheduleSettings(timezone="UTC")),
                       sched.scheduled_run, [str(config_file), False])
@@ -242,9 +242,9 @@ def test_once_returns_the_runs_exit_code(config_file: Path, monkeypatch: pytest.
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("no credentials")
 
-    monkeypatch.setattr(cli, "run_analysis", broken)
+    monkeypatch.setattr(pipeline, "run_analysis", broken)
     assert sched.serve(config_file, once=True) == 2
-    monkeypatch.setattr(cli, "run_analysis", lambda *_, **__: (
+    monkeypatch.setattr(pipeline, "run_analysis", lambda *_, **__: (
         sample_report(), {}, tmp_path / "reports" / "2026-12"))
     assert sched.serve(config_file, once=True) == 0  # no webhook: logged and skipped
     assert (tmp_path / "reports" / "2026-12" / "report.json").is_file()

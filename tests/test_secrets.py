@@ -143,7 +143,7 @@ def test_scheduled_run_with_a_failing_webhook_logs_no_secret(runs: Runs):
 
 def test_security_doc_lists_every_policy_action():
     """docs/security.md cannot drift from the policy `rightsizer iam-policy` prints."""
-    from rightsizer.iam_policy import all_actions
+    from rightsizer.aws.iam_policy import all_actions
 
     doc = (Path(__file__).parent.parent / "docs" / "security.md").read_text()
     missing = [action for action in sorted(all_actions()) if f"`{action}`" not in doc]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rightsizer.rules.series import percentile
-from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from rightsizer.rules.support.series import percentile
+from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 from tests.series_reference import coverage, daily_max, daily_peak_trend_per_day
 
 START = pd.Timestamp("2026-10-01T00:00:00Z")

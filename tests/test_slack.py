@@ -13,9 +13,10 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-from rightsizer import cli, slack
+from rightsizer import cli
 from rightsizer.config import SlackSettings
 from rightsizer.errors import RightsizerError
+from rightsizer.integrations import slack
 from tests.conftest import free_port
 
 HOOK_PATH = "/services/T0000/B0000/XXXXsecretTOKENXXXX"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from rightsizer.analysis import run_rules
 from rightsizer.config import _validate
+from rightsizer.report.build import run_rules
 from tests.snapshot_factory import SnapshotBuilder, flat
 
 TODAY = date(2026, 11, 1)

@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 END = datetime(2026, 1, 15, tzinfo=UTC)
 NO_RETRY = BotoConfig(retries={"mode": "standard", "total_max_attempts": 1})

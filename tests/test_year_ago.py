@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from rightsizer import year_ago
 from rightsizer.aws.clients import AwsClients
-from rightsizer.collect import metric_needs, plan_metric_queries
-from rightsizer.collectors import cloudwatch
-from rightsizer.collectors.base import ErrorLog, Target
+from rightsizer.collect.collectors import cloudwatch
+from rightsizer.collect.collectors.base import ErrorLog, Target
+from rightsizer.collect.engine import metric_needs, plan_metric_queries
 from rightsizer.config import Config
 from rightsizer.rules.ecs_rightsize import Settings, evaluate
-from rightsizer.testing.synthetic_aws import SyntheticAws
+from rightsizer.rules.support import year_ago
 from tests.snapshot_factory import SnapshotBuilder, flat
+from tests.support.synthetic_aws import SyntheticAws
 from tests.test_collection import ACCOUNTS, REGIONS, small_spec
 
 END = datetime(2026, 11, 1, tzinfo=UTC)

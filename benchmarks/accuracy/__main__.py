@@ -30,8 +30,8 @@ from benchmarks.accuracy.traces import (
     Trace,
     generate,
 )
-from rightsizer import year_ago
 from rightsizer.rules import ecs_rightsize
+from rightsizer.rules.support import year_ago
 
 DEFAULT_SEED = 20260901
 DEFAULT_PER_ARCHETYPE = 100

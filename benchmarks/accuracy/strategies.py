@@ -21,10 +21,11 @@ from benchmarks.accuracy.traces import (
     YEAR_AGO_HOURS,
     Trace,
 )
-from rightsizer import pricing, year_ago
-from rightsizer.fargate_sizes import cheapest_valid_size
+from rightsizer import pricing
 from rightsizer.rules import ecs_rightsize
-from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from rightsizer.rules.support import year_ago
+from rightsizer.rules.support.fargate_sizes import cheapest_valid_size
+from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 REGION = "ap-south-1"
 ACCOUNT = "000000000000"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rightsizer import year_ago
+from rightsizer.rules.support import year_ago
 
 TRAIN_DAYS = 14
 JUDGE_DAYS = 14

@@ -1,2 +1,2 @@
 """Collection benchmark: rightsizer's batched collector against a per-resource collector, both
-against the same synthetic organization (rightsizer.testing.synthetic_aws)."""
+against the same synthetic organization (tests.support.synthetic_aws)."""

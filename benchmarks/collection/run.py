@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from rightsizer.aws.clients import AwsClients, CallRecorder
-from rightsizer.collect import Window, assume_role_session, metric_needs, plan_metric_queries
-from rightsizer.collectors import cloudwatch, costs
+from rightsizer.collect.collectors import cloudwatch, costs
+from rightsizer.collect.engine import Window, assume_role_session, metric_needs, plan_metric_queries
 from rightsizer.config import Config
-from rightsizer.snapshot import Snapshot
-from rightsizer.testing.synthetic_aws import SyntheticAws, SyntheticSpec
+from rightsizer.snapshot.store import Snapshot
+from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 GET_METRIC_DATA_USD_PER_METRIC = 0.01 / 1000
 GET_METRIC_STATISTICS_USD_PER_REQUEST = 0.01 / 1000
@@ -76,7 +76,7 @@ def minimum_metric_calls(snapshot: Snapshot, config: Config) -> tuple[int, int]:
 
 
 def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path) -> dict[str, Any]:
-    from rightsizer.collect import collect_snapshot
+    from rightsizer.collect.engine import collect_snapshot
 
     fake.reset_counts()
     recorder = CallRecorder()

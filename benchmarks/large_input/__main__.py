@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rightsizer.analysis import build_context, build_report, run_rules
 from rightsizer.config import Config
-from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs import render_csv, render_html, render_json, render_markdown
-from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from rightsizer.report.build import build_context, build_report, run_rules
+from rightsizer.report.gc_pause import gc_paused
+from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 ACCOUNTS = ("111111111111", "222222222222", "333333333333", "444444444444")

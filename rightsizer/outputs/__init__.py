@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from rightsizer.gc_pause import gc_paused
-from rightsizer.history import HISTORY_FILE
 from rightsizer.outputs.atomic import atomic_write_text
 from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.html import render_html
 from rightsizer.outputs.json_report import indented_json, render_json
 from rightsizer.outputs.markdown import render_markdown
+from rightsizer.report.gc_pause import gc_paused
+from rightsizer.report.history import HISTORY_FILE
 
 __all__ = ["FILE_NAMES", "FORMATS", "render_csv", "render_html", "render_json",
            "render_markdown", "write_outputs"]

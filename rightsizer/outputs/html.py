@@ -203,7 +203,8 @@ def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any]) -> dict[s
 def _history_view(history: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The "Since last month" card, and a NEW / "since <month>" mark on each finding row.
 
-    rightsizer.history did the comparing; this only formats it. None (no card) when the report
+    rightsizer.report.history did the comparing; this only formats it. None (no card) when the
+    report
     is not in a `<YYYY-MM>` folder, so there is no series of months to speak of.
     """
     if not history:

@@ -304,7 +304,8 @@ def fargate_hourly_usd(region: str, cpu_units: int, memory_mib: int, *,
                        spot: bool = False, os_kind: str = "LINUX",
                        arch: str = "X86_64") -> float | None:
     """Hourly cost of one task; cpu_units 1024 = 1 vCPU, memory_mib 1024 = 1 GB. `os_kind` is
-    LINUX or WINDOWS, `arch` X86_64 or ARM64 (as rightsizer.fargate_sizes names them). None when
+    LINUX or WINDOWS, `arch` X86_64 or ARM64 (as rightsizer.rules.support.fargate_sizes names
+    them). None when
     the platform has no figure for the region (or, for Windows, Spot): never another platform's."""
     rates = fargate_platform_rates(region, os_kind=os_kind, arch=arch, spot=spot)
     return None if rates is None else rates.hourly(cpu_units, memory_mib)

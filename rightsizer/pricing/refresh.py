@@ -28,7 +28,7 @@ from typing import Any
 from botocore.exceptions import NoCredentialsError
 
 from rightsizer.aws.clients import AwsClients
-from rightsizer.collectors.base import AWS_FAILURES, describe_exception
+from rightsizer.collect.collectors.base import AWS_FAILURES, describe_exception
 from rightsizer.errors import RightsizerError
 from rightsizer.pricing import (
     CACHE_SECTIONS,

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rightsizer.findings import Finding, Resource, Skipped
+from rightsizer.rules.findings import Finding, Resource, Skipped
 
 if TYPE_CHECKING:
-    from rightsizer.snapshot import Snapshot
+    from rightsizer.snapshot.store import Snapshot
 
 
 class RuleSettings(BaseModel):

@@ -12,11 +12,11 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import ServiceView, ecs_services, has_scalable_target
-from rightsizer.rules.series import rounded
-from rightsizer.snapshot import Snapshot
+from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer.rules.support.ecs_common import ServiceView, ecs_services, has_scalable_target
+from rightsizer.rules.support.series import rounded
+from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "ecs-autoscaling-missing"
 ECS = "AWS/ECS"

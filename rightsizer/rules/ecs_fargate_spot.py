@@ -8,11 +8,16 @@ from fnmatch import fnmatchcase
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import ARM64, WINDOWS
-from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import ServiceView, ecs_services, no_price_detail, spot_share_of
-from rightsizer.snapshot import Snapshot
+from rightsizer.rules.findings import Finding, finding_for, skipped_for
+from rightsizer.rules.support.ecs_common import (
+    ServiceView,
+    ecs_services,
+    no_price_detail,
+    spot_share_of,
+)
+from rightsizer.rules.support.fargate_sizes import ARM64, WINDOWS
+from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "ecs-fargate-spot"
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from rightsizer import pricing, year_ago
-from rightsizer.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
-from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer import pricing
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.ecs_common import (
+from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer.rules.support import year_ago
+from rightsizer.rules.support.ecs_common import (
     ScalingView,
     ServiceView,
     ecs_services,
@@ -24,10 +24,11 @@ from rightsizer.rules.ecs_common import (
     size_text,
     window_revision,
 )
-from rightsizer.rules.series import percentile, rounded
-from rightsizer.series_stats import OneSeries
-from rightsizer.snapshot import Snapshot
-from rightsizer.year_ago import SeasonalPeak
+from rightsizer.rules.support.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
+from rightsizer.rules.support.series import percentile, rounded
+from rightsizer.rules.support.year_ago import SeasonalPeak
+from rightsizer.snapshot.series import OneSeries
+from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "ecs-rightsize"
 ECS = "AWS/ECS"

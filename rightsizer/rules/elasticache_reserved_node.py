@@ -11,7 +11,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Resource, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import (
     MetricNeed,
     Rule,
@@ -20,14 +19,15 @@ from rightsizer.rules.base import (
     unreadable_reservations_caveat,
     uptime_shortfall,
 )
-from rightsizer.rules.rds_common import (
+from rightsizer.rules.findings import Finding, Resource, Skipped, finding_for, skipped_for
+from rightsizer.rules.support.rds_common import (
     HELD_RESERVATION_STATES,
     NORMALIZED_UNITS,
     family_of,
     reservation_held,
     size_of,
 )
-from rightsizer.snapshot import Snapshot, decode_json_cell, records
+from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "elasticache-reserved-node"
 NAMESPACE = "AWS/ElastiCache"

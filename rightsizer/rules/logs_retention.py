@@ -10,9 +10,9 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.snapshot import Snapshot, records
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.snapshot.store import Snapshot, records
 
 RULE_ID = "logs-retention"
 GB = 1024**3

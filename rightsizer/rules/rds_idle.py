@@ -8,15 +8,15 @@ from typing import Any
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_common import (
+from rightsizer.rules.findings import Finding, finding_for, skipped_for
+from rightsizer.rules.support.rds_common import (
     RdsInstance,
     instances_with_replicas,
     no_price,
     rds_instances,
 )
-from rightsizer.snapshot import Snapshot
+from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "rds-idle"
 RDS = "AWS/RDS"

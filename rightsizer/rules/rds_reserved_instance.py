@@ -11,7 +11,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import (
     MetricNeed,
     Rule,
@@ -20,7 +19,8 @@ from rightsizer.rules.base import (
     unreadable_reservations_caveat,
     uptime_shortfall,
 )
-from rightsizer.rules.rds_common import (
+from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer.rules.support.rds_common import (
     DB_CLASS_SIZES,
     HELD_RESERVATION_STATES,
     NORMALIZED_UNITS,
@@ -31,7 +31,7 @@ from rightsizer.rules.rds_common import (
     reservation_held,
     size_of,
 )
-from rightsizer.snapshot import Snapshot, records
+from rightsizer.snapshot.store import Snapshot, records
 
 RULE_ID = "rds-reserved-instance"
 SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.html"

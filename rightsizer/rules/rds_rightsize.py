@@ -7,9 +7,9 @@ import shlex
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_common import (
+from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer.rules.support.rds_common import (
     CLASS_SUPPORT_SOURCE,
     CLASS_TABLE_ENGINES,
     DB_CLASS_SIZES,
@@ -18,9 +18,9 @@ from rightsizer.rules.rds_common import (
     no_price,
     rds_instances,
 )
-from rightsizer.rules.series import rounded
-from rightsizer.series_stats import OneSeries
-from rightsizer.snapshot import Snapshot
+from rightsizer.rules.support.series import rounded
+from rightsizer.snapshot.series import OneSeries
+from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "rds-rightsize"
 RDS = "AWS/RDS"

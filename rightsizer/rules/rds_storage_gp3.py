@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import Field
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Skipped, finding_for, skipped_for
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.rds_common import RdsInstance, rds_instances
-from rightsizer.snapshot import Snapshot
+from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer.rules.support.rds_common import RdsInstance, rds_instances
+from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "rds-storage-gp3"
 

@@ -14,10 +14,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from rightsizer import pricing
-from rightsizer.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.series_stats import SeriesStats
-from rightsizer.snapshot import Snapshot, decode_json_cell, records
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.snapshot.series import SeriesStats
+from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "s3-lifecycle"
 GB = 1024**3

@@ -8,13 +8,14 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
-from rightsizer import pricing, suppression
+from rightsizer import pricing
 from rightsizer.config import Config, SuppressSettings
-from rightsizer.findings import Finding, Skipped
-from rightsizer.gc_pause import gc_paused
 from rightsizer.outputs.formatting import APPLY_FORMATS
-from rightsizer.rules import REGISTRY
-from rightsizer.snapshot import Snapshot, decode_json_cell
+from rightsizer.report import suppression
+from rightsizer.report.gc_pause import gc_paused
+from rightsizer.rules.findings import Finding, Skipped
+from rightsizer.rules.registry import REGISTRY
+from rightsizer.snapshot.store import Snapshot, decode_json_cell
 
 SCHEMA_VERSION = "1"
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}

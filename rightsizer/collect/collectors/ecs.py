@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rightsizer.collectors.base import (
+from rightsizer.collect.collectors.base import (
     ErrorLog,
     Target,
     chunks,

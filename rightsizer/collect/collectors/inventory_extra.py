@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rightsizer.collectors.base import ErrorLog, Target, recorded_failure, to_json
+from rightsizer.collect.collectors.base import ErrorLog, Target, recorded_failure, to_json
 
 
 def collect_ecs_scaling(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from rightsizer.config import (
 )
 from rightsizer.errors import RightsizerError
 
-log = logging.getLogger("rightsizer.scheduler")
+log = logging.getLogger("rightsizer.integrations.scheduler")
 
 JOB_ID = "monthly-analysis"
 # misfire_grace_time=None: "run no matter how late". With coalesce only the latest missed fire
@@ -105,10 +105,10 @@ def short_error(exc: BaseException) -> str:
 
 def _run_pipeline(config: Config, demo: bool) -> tuple[dict[str, Any], dict[str, Any], Path]:
     """collect + analyze + write `<report.directory>/<YYYY-MM>/`, as `rightsizer analyze`."""
-    from rightsizer.cli import run_analysis
     from rightsizer.outputs import write_outputs
+    from rightsizer.pipeline import run_analysis
 
-    report, context, out_dir = run_analysis(config, demo, None, quiet=True)
+    report, context, out_dir = run_analysis(config, demo, None)
     write_outputs(report, context, out_dir, config.report.formats)
     return report, context, out_dir
 
@@ -124,7 +124,7 @@ def run_once(config_path: str | None, demo: bool = False) -> int:
     except Exception as exc:  # noqa: BLE001 - a failed run must not stop the scheduler
         message = short_error(exc)
         log.error("scheduled run failed: %s", message)
-        from rightsizer.slack import post_failure
+        from rightsizer.integrations.slack import post_failure
 
         post_failure(message, settings)
         return 2
@@ -132,7 +132,7 @@ def run_once(config_path: str | None, demo: bool = False) -> int:
     log.info("scheduled run done in %.0fs: %s findings, $%.2f/month; wrote %s",
              time.monotonic() - started, summary["findings"], summary["monthly_savings_usd"],
              out_dir)
-    from rightsizer import slack
+    from rightsizer.integrations import slack
 
     if not slack.webhook_configured(config.slack):
         log.info("no Slack webhook configured (%s or [slack] secret_id): not posting",

@@ -22,13 +22,14 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from rightsizer import history
 from rightsizer.config import SlackSettings
 from rightsizer.errors import RightsizerError
+from rightsizer.report import history
 
-log = logging.getLogger("rightsizer.slack")
+log = logging.getLogger("rightsizer.integrations.slack")
 
-# Moved to rightsizer.history (one copy of the month-over-month code); still reachable here for
+# Moved to rightsizer.report.history (one copy of the month-over-month code); still
+# reachable here for
 # `rightsizer notify` and existing callers.
 load_report = history.load_report
 previous_report = history.previous_report
@@ -62,7 +63,7 @@ TIMEOUT_SECONDS = 15
 
 # slack_sdk logs the full webhook URL (at INFO when it retries a connection error): give its
 # client a logger that never emits anything.
-_SDK_LOGGER = logging.getLogger("rightsizer.slack.sdk")
+_SDK_LOGGER = logging.getLogger("rightsizer.integrations.slack.sdk")
 _SDK_LOGGER.setLevel(logging.CRITICAL + 1)
 _SDK_LOGGER.propagate = False
 
@@ -235,7 +236,7 @@ def _where(report_url: str | None) -> str:
 
 def history_for(report: dict[str, Any], report_path: Path) -> dict[str, Any] | None:
     """New / resolved / realized since the previous month's report beside this one (the same
-    comparison the HTML report shows; rightsizer.history does the work)."""
+    comparison the HTML report shows; rightsizer.report.history does the work)."""
     return history.slack_counts(history.build_history(report, Path(report_path).parent))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from rightsizer.errors import RightsizerError
 
-log = logging.getLogger("rightsizer.history")
+log = logging.getLogger("rightsizer.report.history")
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 REPORT_FILE = "report.json"

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rightsizer import year_ago
-from rightsizer.collectors.base import ErrorLog, Target, chunks, recorded_failure
+from rightsizer.collect.collectors.base import ErrorLog, Target, chunks, recorded_failure
+from rightsizer.rules.support import year_ago
 
 SERVICE = "cloudwatch"
 MAX_QUERIES_PER_CALL = 500

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from rightsizer.config import Config
-from rightsizer.demo_account import DEMO_REGION, DemoAccount, build_demo_account
+from rightsizer.demo.account import DEMO_REGION, DemoAccount, build_demo_account
 
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "demo-access-key",

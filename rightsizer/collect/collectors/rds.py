@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rightsizer.collectors.base import ErrorLog, Target, recorded_failure, tags_to_dict, to_json
+from rightsizer.collect.collectors.base import (
+    ErrorLog,
+    Target,
+    recorded_failure,
+    tags_to_dict,
+    to_json,
+)
 
 SERVICE = "rds"
 

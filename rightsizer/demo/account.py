@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import requests
 
-from rightsizer import year_ago
+from rightsizer.rules.support import year_ago
 
 DEMO_REGION = "ap-south-1"
 DEMO_CLUSTER = "edufly"

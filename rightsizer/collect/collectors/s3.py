@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rightsizer.collectors.base import (
+from rightsizer.collect.collectors.base import (
     AWS_FAILURES,
     ErrorLog,
     Target,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rightsizer.collectors.base import ErrorLog, Target, recorded_failure
+from rightsizer.collect.collectors.base import ErrorLog, Target, recorded_failure
 
 SERVICE = "elasticache"
 

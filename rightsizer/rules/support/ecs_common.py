@@ -9,7 +9,8 @@ from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from rightsizer import pricing
-from rightsizer.fargate_sizes import (
+from rightsizer.rules.findings import Resource
+from rightsizer.rules.support.fargate_sizes import (
     ARM64,
     LINUX,
     WINDOWS,
@@ -17,8 +18,7 @@ from rightsizer.fargate_sizes import (
     is_valid_size,
     os_kind_of,
 )
-from rightsizer.findings import Resource
-from rightsizer.snapshot import Snapshot, as_int, decode_json_cell, records
+from rightsizer.snapshot.store import Snapshot, as_int, decode_json_cell, records
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
 
@@ -102,7 +102,7 @@ def platform_label(os_family: str, cpu_architecture: str) -> str:
 @dataclass(frozen=True)
 class DeploymentView:
     """A rolling-update deployment or a task set (CODE_DEPLOY / EXTERNAL controllers), as the
-    collector records them (rightsizer.collectors.ecs._deployments)."""
+    collector records them (rightsizer.collect.collectors.ecs._deployments)."""
 
     kind: str  # "deployment" | "task_set"
     status: str  # PRIMARY | ACTIVE | DRAINING | INACTIVE

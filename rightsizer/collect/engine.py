@@ -20,8 +20,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rightsizer import __version__
 from rightsizer.aws.clients import ROLE, AwsClients, CallRecorder, caller_identity_failure
-from rightsizer.collectors import cloudwatch, costs, ecs, elasticache, inventory_extra, rds, s3
-from rightsizer.collectors.base import (
+from rightsizer.collect.collectors import (
+    cloudwatch,
+    costs,
+    ecs,
+    elasticache,
+    inventory_extra,
+    rds,
+    s3,
+)
+from rightsizer.collect.collectors.base import (
     AWS_FAILURES,
     GLOBAL_REGION,
     ErrorLog,
@@ -30,8 +38,9 @@ from rightsizer.collectors.base import (
 )
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
-from rightsizer.rules import REGISTRY, MetricNeed
-from rightsizer.snapshot import TABLE_COLUMNS, Snapshot
+from rightsizer.rules.base import MetricNeed
+from rightsizer.rules.registry import REGISTRY
+from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 log = logging.getLogger("rightsizer")
 

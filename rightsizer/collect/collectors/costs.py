@@ -16,7 +16,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rightsizer.collectors.base import ErrorLog, Target, error_code, recorded_failure, to_json
+from rightsizer.collect.collectors.base import (
+    ErrorLog,
+    Target,
+    error_code,
+    recorded_failure,
+    to_json,
+)
 
 SERVICE = "ce"
 CE_REGION = "us-east-1"  # Cost Explorer has a single endpoint

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from rightsizer.config import SuppressSettings
-from rightsizer.rules import REGISTRY
+from rightsizer.rules.registry import REGISTRY
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rightsizer.findings import Resource
-from rightsizer.snapshot import Snapshot, as_int, decode_json_cell, records
+from rightsizer.rules.findings import Resource
+from rightsizer.snapshot.store import Snapshot, as_int, decode_json_cell, records
 
 # RDS reservations are size-flexible within an instance class type for MariaDB, MySQL,
 # PostgreSQL and Oracle BYOL (not for license-included engines), counted in normalized units

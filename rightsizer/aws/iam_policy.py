@@ -163,7 +163,7 @@ def secret_arn(secret_id: str, partition: str = "aws") -> str:
 def planned_operations(config: Config, principal: str = "all", *,
                        pricing_refresh: bool = False) -> set[str]:
     """The operations (CallRecorder names) a run of `config` can make as `principal`."""
-    from rightsizer.collect import cost_explorer_from_caller, metric_needs
+    from rightsizer.collect.engine import cost_explorer_from_caller, metric_needs
 
     if principal not in PRINCIPALS:
         raise ValueError(f"principal must be one of {PRINCIPALS}, got {principal!r}")

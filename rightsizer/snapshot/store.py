@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rightsizer.errors import RightsizerError
-from rightsizer.series_stats import OneSeries, SeriesStats
+from rightsizer.snapshot.series import OneSeries, SeriesStats
 
 T = TypeVar("T")
 

@@ -1,0 +1,74 @@
+"""The run, stage by stage: collect -> snapshot -> rules -> report. The CLI and the scheduler
+both call down into this module; nothing here prints or exits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rightsizer.config import Config
+from rightsizer.report.build import analyze
+from rightsizer.report.history import build_history
+from rightsizer.snapshot.store import Snapshot
+
+Notice = Callable[[str], None]
+
+
+def collect(config: Config, demo: bool = False, *, progress: bool = False,
+            account_filter: set[str] | None = None) -> Snapshot:
+    """A snapshot of the configured accounts, or of the embedded demo account."""
+    from rightsizer.aws.clients import make_session
+    from rightsizer.collect.engine import collect_snapshot
+
+    if demo:
+        from rightsizer.demo.run import demo_config, demo_session
+
+        config = demo_config(config)
+        with demo_session(config) as (session, now):
+            return collect_snapshot(config, session, now=now, demo=True, progress=progress)
+    return collect_snapshot(config, make_session(), progress=progress,
+                            account_filter=account_filter)
+
+
+def checked_inventory(snapshot: Snapshot, notice: Notice | None = None) -> dict[str, Any]:
+    """report.json's "inventory" for a fresh snapshot. Raises when every inventory read
+    failed; an account (or region) that holds nothing is said through `notice`."""
+    from rightsizer.collect.engine import check_collected, empty_notice
+
+    coverage = check_collected(snapshot)
+    message = empty_notice(coverage)
+    if message and notice is not None:
+        notice(message)
+    return coverage
+
+
+def report_dir(output: Path | None, config: Config, snapshot: Snapshot) -> Path:
+    """--output, or <report.directory>/<YYYY-MM> of the window's end."""
+    if output is not None:
+        return output
+    return Path(config.report.directory) / snapshot.window_end.strftime("%Y-%m")
+
+
+def report_for(snapshot: Snapshot, config: Config, output: Path | None,
+               inventory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """Rules and report for a snapshot, with its month-over-month history."""
+    report, context = analyze(snapshot, config)
+    report["inventory"] = inventory  # additive to schema_version "1"
+    out_dir = report_dir(output, config, snapshot)
+    # Compared with earlier months only, so re-running a month gives the same history.
+    context["history"] = build_history(report, out_dir)
+    return report, context, out_dir
+
+
+def run_analysis(config: Config, demo: bool, output: Path | None, *, progress: bool = False,
+                 notice: Notice | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """collect + analyze (`analyze` and `schedule`); returns the report and where it goes."""
+    started = time.monotonic()
+    snapshot = collect(config, demo, progress=progress)
+    inventory = checked_inventory(snapshot, notice)
+    report, context, out_dir = report_for(snapshot, config, output, inventory)
+    context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)
+    return report, context, out_dir
