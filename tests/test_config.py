@@ -112,8 +112,6 @@ def test_repository_config_toml_loads_with_its_documented_values():
     assert (rightsize.threshold_percent, rightsize.percentile, rightsize.headroom_percent,
             rightsize.min_coverage) == (50, 95, 20, 0.8)
     assert config.enabled_rules() == list(REGISTRY)  # every rule is on by default
-    assert config.enabled_rules()[:4] == ["ecs-rightsize", "ecs-fargate-spot",
-                                          "rds-reserved-instance", "s3-lifecycle"]
     assert config.suppress.tag == "rightsizer:ignore"
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-from rightsizer import cli
+from rightsizer import cli, pipeline
 from rightsizer.config import SlackSettings
 from rightsizer.errors import RightsizerError
 from rightsizer.integrations import slack
@@ -326,8 +326,8 @@ def test_analyze_notify_posts_after_writing(httpserver: HTTPServer, tmp_path: Pa
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
     monkeypatch.setenv("RIGHTSIZER_SLACK_WEBHOOK", httpserver.url_for(HOOK_PATH))
     out = tmp_path / "out"
-    monkeypatch.setattr(cli, "run_analysis",
-                        lambda config, demo, output, quiet=False: (sample_report(), {}, out))
+    monkeypatch.setattr(pipeline, "run_analysis",
+                        lambda config, demo, output, **_: (sample_report(), {}, out))
     result = CliRunner().invoke(cli.app, ["analyze", "--config", str(config_file), "--format",
                                           "json", "--notify", "--fail-on", "high"])
     assert result.exit_code == 1, result.stderr  # --fail-on still decides the exit code
