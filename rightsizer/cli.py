@@ -18,7 +18,8 @@ from rightsizer.aws.clients import make_session, profile_not_found_message
 from rightsizer.aws.iam_policy import PRINCIPALS, policy_json
 from rightsizer.config import Config, load_config
 from rightsizer.errors import RightsizerError
-from rightsizer.outputs import FORMATS, write_outputs
+from rightsizer.outputs.registry import format_names
+from rightsizer.outputs.write import write_outputs
 from rightsizer.report.build import SEVERITY_RANK, worst_severity
 from rightsizer.rules.registry import REGISTRY
 from rightsizer.snapshot.store import Snapshot, merge_snapshots
@@ -98,10 +99,10 @@ def _parse_formats(raw: str | None, config: Config) -> list[str]:
     if raw is None:
         return list(config.report.formats)
     formats = [item.strip() for item in raw.split(",") if item.strip()]
-    unknown = [item for item in formats if item not in FORMATS]
+    unknown = [item for item in formats if item not in format_names()]
     if unknown or not formats:
         raise RightsizerError(f"--format: unknown format {unknown[0] if unknown else raw!r} "
-                              f"(choose from {', '.join(FORMATS)})")
+                              f"(choose from {', '.join(format_names())})")
     return formats
 
 
@@ -153,8 +154,8 @@ def analyze_command(
     demo: Annotated[bool, typer.Option("--demo", help="Analyze a built-in demo account "
                                        "(no AWS account or network needed).")] = False,
     output: OutputOption = None,
-    formats: Annotated[str | None, typer.Option("--format", "-f",
-                                                help="Comma-separated: html,json,csv,md")] = None,
+    formats: Annotated[str | None, typer.Option(
+        "--format", "-f", help="Comma-separated, from: " + ",".join(format_names()))] = None,
     region: Annotated[list[str] | None, typer.Option("--region", "-r",
                                                      help="Region (repeatable).")] = None,
     days: Annotated[int | None, typer.Option("--days", help="Lookback window in days.")] = None,

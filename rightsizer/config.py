@@ -140,8 +140,18 @@ class AnalysisSettings(_Section):
 
 class ReportSettings(_Section):
     directory: str = "reports"
-    formats: list[Literal["html", "json", "csv", "md"]] = Field(
-        default_factory=lambda: ["html", "json"])
+    formats: list[str] = Field(default_factory=lambda: ["html", "json"])
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: list[str]) -> list[str]:
+        from rightsizer.outputs.registry import format_names
+
+        known = format_names()
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown format {name!r} (choose from {', '.join(known)})")
+        return value
 
 
 class SeveritySettings(_Section):

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from rightsizer.integrations import slack
-from rightsizer.outputs import render_csv, render_markdown, write_outputs
+from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.json_report import APPLY_COLUMNS, FINDING_KEYS
+from rightsizer.outputs.markdown import render_markdown
+from rightsizer.outputs.write import write_outputs
 from rightsizer.report.history import build_history, earlier_reports, previous_report
 from rightsizer.rules.findings import stable_finding_id
 

@@ -23,15 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rightsizer.outputs import (
-    FORMATS,
-    render_csv,
-    render_html,
-    render_json,
-    render_markdown,
-    write_outputs,
-)
 from rightsizer.outputs.charts import cost_trend_chart, nice_ceiling, utilization_chart
+from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.formatting import (
     MAX_LISTED_ROWS,
     describe_setting,
@@ -39,7 +32,11 @@ from rightsizer.outputs.formatting import (
     money,
     percent,
 )
-from rightsizer.outputs.json_report import compact_json, indented_json, plain
+from rightsizer.outputs.html import render_html
+from rightsizer.outputs.json_report import compact_json, indented_json, plain, render_json
+from rightsizer.outputs.markdown import render_markdown
+from rightsizer.outputs.registry import format_names
+from rightsizer.outputs.write import write_outputs
 from rightsizer.report.gc_pause import gc_paused
 
 ACCOUNT = "123456789012"
@@ -585,8 +582,9 @@ def test_html_tolerates_a_context_with_every_key_missing_or_empty(
 def test_write_outputs_writes_requested_files_and_always_json(
         tmp_path: Path, report: dict[str, Any], context: dict[str, Any]) -> None:
     written = write_outputs(report, context, tmp_path, ["html", "csv", "md"])
-    assert [p.name for p in written] == ["report.json", "report.html", "findings.csv",
-                                         "report.md"]
+    assert written[0].name == "report.json"  # first: scripts read it
+    assert sorted(p.name for p in written) == ["findings.csv", "report.html", "report.json",
+                                               "report.md"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == report
 
@@ -606,7 +604,7 @@ def test_write_outputs_rejects_an_unknown_format(tmp_path: Path,
 
 def test_a_failing_render_leaves_the_previous_report_intact(
         tmp_path: Path, report: dict[str, Any], context: dict[str, Any]) -> None:
-    write_outputs(report, context, tmp_path, FORMATS)
+    write_outputs(report, context, tmp_path, format_names())
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     class Exploding(dict):  # a context whose every lookup fails mid-render
@@ -616,7 +614,7 @@ def test_a_failing_render_leaves_the_previous_report_intact(
     changed = copy.deepcopy(report)
     changed["summary"]["monthly_savings_usd"] = 1.0
     with pytest.raises(RuntimeError, match="boom"):
-        write_outputs(changed, Exploding(rules={}), tmp_path, FORMATS)
+        write_outputs(changed, Exploding(rules={}), tmp_path, format_names())
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
@@ -731,11 +729,14 @@ def test_html_of_a_huge_report_shows_the_largest_findings_and_says_where_the_res
 def test_outputs_are_rendered_with_the_garbage_collector_paused_and_it_is_restored(
         report: dict[str, Any], context: dict[str, Any], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import rightsizer.outputs as outputs
+    import dataclasses
+
+    from rightsizer.outputs.registry import formats
 
     seen: list[bool] = []
-    monkeypatch.setitem(outputs._RENDERERS, "md", lambda report, _context: (
-        seen.append(gc.isenabled()) or render_markdown(report)))
+    monkeypatch.setitem(formats(), "md", dataclasses.replace(
+        formats()["md"], render=lambda report, _context: (
+            seen.append(gc.isenabled()) or render_markdown(report))))
     assert gc.isenabled()
     write_outputs(report, context, tmp_path, ["md"])
     assert seen == [False] and gc.isenabled()

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from rightsizer.outputs import write_outputs
 from rightsizer.outputs.formatting import money
+from rightsizer.outputs.write import write_outputs
 from rightsizer.report.history import build_history
 from rightsizer.rules.findings import stable_finding_id
 

@@ -30,7 +30,10 @@ import numpy as np
 import pandas as pd
 
 from rightsizer.config import Config
-from rightsizer.outputs import render_csv, render_html, render_json, render_markdown
+from rightsizer.outputs.csv_report import render_csv
+from rightsizer.outputs.html import render_html
+from rightsizer.outputs.json_report import render_json
+from rightsizer.outputs.markdown import render_markdown
 from rightsizer.report.build import build_context, build_report, run_rules
 from rightsizer.report.gc_pause import gc_paused
 from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot

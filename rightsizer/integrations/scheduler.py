@@ -105,7 +105,7 @@ def short_error(exc: BaseException) -> str:
 
 def _run_pipeline(config: Config, demo: bool) -> tuple[dict[str, Any], dict[str, Any], Path]:
     """collect + analyze + write `<report.directory>/<YYYY-MM>/`, as `rightsizer analyze`."""
-    from rightsizer.outputs import write_outputs
+    from rightsizer.outputs.write import write_outputs
     from rightsizer.pipeline import run_analysis
 
     report, context, out_dir = run_analysis(config, demo, None)

@@ -12,6 +12,7 @@ from rightsizer.outputs.json_report import (
     finding_columns,
     plain,
 )
+from rightsizer.outputs.registry import OutputFormat
 
 # A cell starting with one of these is run as a formula by Excel/Sheets ("CSV injection");
 # resource names, tags and reasons come from AWS accounts, so neutralize them.
@@ -121,3 +122,7 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+FORMAT = OutputFormat("csv", "findings.csv", "one row a finding, for a spreadsheet",
+                      lambda report, _context: render_csv(report))

@@ -33,6 +33,7 @@ from rightsizer.outputs.formatting import (
     severity_counts,
     timestamp_text,
 )
+from rightsizer.outputs.registry import OutputFormat
 
 TEMPLATE = "report.html.j2"
 TOP_ACTIONS = 3
@@ -299,3 +300,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+FORMAT = OutputFormat("html", "report.html", "the report for people: summary, findings, history",
+                      render_html)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from rightsizer.outputs.formatting import APPLY_FORMATS
+from rightsizer.outputs.registry import OutputFormat
 
 # Schema order from DESIGN.md, so diffs between two months' reports line up key for key.
 REPORT_KEYS = ("schema_version", "generated_at", "window", "accounts", "regions", "summary",
@@ -118,3 +119,7 @@ def _ordered(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     result = {key: row[key] for key in keys if key in row}
     result.update({key: row[key] for key in sorted(row, key=str) if key not in result})
     return result
+
+
+FORMAT = OutputFormat("json", "report.json", "the machine-readable report (DESIGN.md schema)",
+                      lambda report, _context: render_json(report))

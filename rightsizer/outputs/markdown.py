@@ -19,6 +19,7 @@ from rightsizer.outputs.formatting import (
     severity_counts,
     timestamp_text,
 )
+from rightsizer.outputs.registry import OutputFormat
 
 # CommonMark backslash-escapes any ASCII punctuation; escaping these keeps an AWS name such as
 # `a|b` or `<img ...>` from breaking the table or injecting markup. The backslash goes first, so
@@ -185,3 +186,7 @@ def _text(value: Any) -> str:
         if char in text:
             text = text.replace(char, "\\" + char)
     return text
+
+
+FORMAT = OutputFormat("md", "report.md", "the report as Markdown (a wiki page, a PR comment)",
+                      lambda report, _context: render_markdown(report))

@@ -1,0 +1,43 @@
+"""Write the report in the formats asked for, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rightsizer.outputs.atomic import atomic_write_text
+from rightsizer.outputs.json_report import indented_json
+from rightsizer.outputs.registry import format_names, formats
+from rightsizer.report.gc_pause import gc_paused
+from rightsizer.report.history import HISTORY_FILE
+
+
+def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
+                  wanted: Iterable[str]) -> list[Path]:
+    """Write report.json always, plus the other formats asked for, plus history.json when
+    context["history"] holds a month-over-month comparison; return the paths written.
+
+    Every format is rendered in memory before any file is touched, so a renderer that fails
+    leaves last run's files exactly as they were; each file then lands by atomic rename.
+    """
+    chosen = [formats()[name] for name in chosen_formats(wanted)]
+    with gc_paused():  # renderers walk the report's objects: see gc_paused
+        rendered = {fmt.file_name: fmt.render(report, context or {}) for fmt in chosen}
+    history = (context or {}).get("history")
+    if history:
+        # Beside report.json, not inside it: report.json's schema is a contract (DESIGN.md).
+        rendered[HISTORY_FILE] = indented_json(history)
+    out_dir = Path(out_dir)
+    return [atomic_write_text(out_dir / name, text) for name, text in rendered.items()]
+
+
+def chosen_formats(wanted: Iterable[str]) -> list[str]:
+    """json first (scripts depend on it), then the rest in registry order, each once."""
+    known = format_names()
+    asked = {fmt.strip().lower() for fmt in wanted if fmt and fmt.strip()}
+    unknown = sorted(asked - set(known))
+    if unknown:
+        raise ValueError(f"unknown output format {unknown[0]!r} (choose from "
+                         f"{', '.join(known)})")
+    return ["json", *[fmt for fmt in known if fmt in asked and fmt != "json"]]
