@@ -334,16 +334,14 @@ def init_command(
 ) -> None:
     """Write a commented config.toml with every setting at its default, and [aws] regions set
     to the region of your AWS session (AWS_REGION, AWS_DEFAULT_REGION or the profile's)."""
-    from rightsizer.config import session_region
-    from rightsizer.config_template import example_config_text
+    from rightsizer.config import known_regions, session_region
+    from rightsizer.config_template import config_text
 
     if path.exists() and not force:
         raise RightsizerError(f"{path} exists (use --force to overwrite)")
-    from rightsizer.config import known_regions
-
     found = session_region(make_session())
     region = found[0] if found and found[0] in known_regions() else None
-    path.write_text(example_config_text(region=region), encoding="utf-8")
+    path.write_text(config_text(region=region), encoding="utf-8")
     if region:
         typer.echo(f"wrote {path} (regions = [\"{region}\"], from {found[1]})", err=True)
     else:

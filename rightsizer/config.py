@@ -63,18 +63,35 @@ def session_region(session: Any = None) -> tuple[str, str] | None:
 
 class AwsSettings(_Section):
     regions: list[str] | Literal["all"] | None = Field(
-        None, description="Regions to analyse, or \"all\". Default: the AWS session's region "
-        "(AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region).")
-    accounts: list[str] = Field(default_factory=list, description="Account ids to assume into.")
-    role_name: str | None = None
-    external_id: str | None = None
-    organization: bool = False
+        None, description="Regions to analyse, or \"all\" for every region enabled in the "
+        "account. Default: the region of your AWS session (AWS_REGION, else AWS_DEFAULT_REGION, "
+        "else the profile's region); with none of those set, the run stops and asks for one. "
+        "`rightsizer init` writes the one it finds.",
+        json_schema_extra={"example": ["ap-south-1"]})
+    accounts: list[str] = Field(
+        default_factory=list,
+        description="Account ids (12 digits) to read by assuming `role_name` in each. Empty: "
+        "the account of the current credentials, read directly.",
+        json_schema_extra={"example": ["123456789012", "210987654321"]})
+    role_name: str | None = Field(
+        None, description="The read-only role to assume in every account read (see "
+        "`rightsizer iam-policy --principal role`); required with accounts or "
+        "organization = true.",
+        json_schema_extra={"example": "RightsizerReadOnly"})
+    external_id: str | None = Field(
+        None, description="The external id the role's trust policy requires, if it requires "
+        "one.", json_schema_extra={"example": "rightsizer-read-only"})
+    organization: bool = Field(
+        False, description="Also read every active account of the AWS Organization (run from "
+        "the management account or a delegated administrator), assuming `role_name` in each.")
     cost_explorer: Literal["auto", "caller", "each-account"] = Field(
-        "auto", description="Where Cost Explorer is asked ($0.01 a request): once by the caller "
-        "(the management account sees every member's costs), in each account, or auto: the "
-        "caller when roles are assumed into accounts.")
-    max_workers: int = Field(8, ge=1, le=64)
-    max_attempts: int = Field(8, ge=1, le=20)
+        "auto", description="Cost Explorer costs $0.01 a request. \"caller\" asks once with "
+        "the current credentials, grouped by linked account (run from the management account, "
+        "it sees every member); \"each-account\" asks inside every account; \"auto\" is "
+        "\"caller\" when roles are assumed into accounts, else \"each-account\".")
+    max_workers: int = Field(8, ge=1, le=64, description="Parallel API workers (1 to 64).")
+    max_attempts: int = Field(8, ge=1, le=20, description="Attempts per API call, with "
+                              "botocore's adaptive retries (1 to 20).")
 
     @field_validator("regions")
     @classmethod
@@ -126,9 +143,12 @@ class AwsSettings(_Section):
 
 
 class AnalysisSettings(_Section):
-    lookback_days: int = Field(14, ge=1, le=455, description="CloudWatch keeps hourly data "
-                               "for 455 days.")
-    period_seconds: int = Field(3600, ge=60, le=86400)
+    lookback_days: int = Field(
+        14, ge=1, le=455, description="Days of CloudWatch data the rules judge, ending now "
+        "(`analyze --days` overrides it); at most 455, as long as CloudWatch keeps hourly data.")
+    period_seconds: int = Field(
+        3600, ge=60, le=86400, description="CloudWatch period of each datapoint, in seconds (a "
+        "multiple of 60, at most a day); each rule fetches only the statistics it reads.")
 
     @field_validator("period_seconds")
     @classmethod
@@ -139,8 +159,13 @@ class AnalysisSettings(_Section):
 
 
 class ReportSettings(_Section):
-    directory: str = "reports"
-    formats: list[str] = Field(default_factory=lambda: ["html", "json"])
+    directory: str = Field(
+        "reports", description="Reports go to <directory>/<YYYY-MM>/ unless --output is "
+        "given; the scheduler keeps its state in <directory>/.scheduler/.")
+    formats: list[str] = Field(
+        default_factory=lambda: ["html", "json"],
+        description="Formats written besides report.json (always written), by the names "
+        "`rightsizer analyze --help` lists under --format, which overrides this.")
 
     @field_validator("formats")
     @classmethod
@@ -155,8 +180,10 @@ class ReportSettings(_Section):
 
 
 class SeveritySettings(_Section):
-    high_usd: float = Field(25.0, gt=0, description="Monthly savings at or above: high.")
-    medium_usd: float = Field(5.0, ge=0, description="Monthly savings at or above: medium.")
+    high_usd: float = Field(25.0, gt=0, description="A finding saving at least this many "
+                            "dollars a month is high.")
+    medium_usd: float = Field(5.0, ge=0, description="At least this many dollars a month: "
+                              "medium; below it: low.")
 
     @model_validator(mode="after")
     def _ordered(self) -> SeveritySettings:
@@ -173,14 +200,25 @@ class SeveritySettings(_Section):
 
 
 class SlackSettings(_Section):
-    webhook_url_env: str = "RIGHTSIZER_SLACK_WEBHOOK"
-    secret_id: str | None = None
-    report_url: str | None = Field(None, description="Where readers find the full report.")
+    webhook_url_env: str = Field(
+        "RIGHTSIZER_SLACK_WEBHOOK", description="The environment variable holding the Slack "
+        "incoming-webhook URL (the URL itself never goes in this file).")
+    secret_id: str | None = Field(
+        None, description="Or a Secrets Manager secret (name or ARN) holding the webhook URL, "
+        "read when the environment variable is not set.",
+        json_schema_extra={"example": "rightsizer/slack-webhook"})
+    report_url: str | None = Field(
+        None, description="Where readers find the full report, linked from the message "
+        "(default: the local path of report.html).",
+        json_schema_extra={"example": "https://reports.example.com/rightsizer/"})
 
 
 class ScheduleSettings(_Section):
-    cron: str = "0 6 1 * *"
-    timezone: str = "UTC"
+    cron: str = Field(
+        "0 6 1 * *", description="When `rightsizer schedule` runs an analysis, in crontab "
+        "syntax (minute hour day month weekday); the default is 06:00 on the 1st of each month.")
+    timezone: str = Field(
+        "UTC", description="IANA name of the zone the cron is read in, e.g. \"Asia/Kolkata\".")
 
     @field_validator("timezone")
     @classmethod
@@ -203,10 +241,12 @@ class ScheduleSettings(_Section):
 
 
 class SuppressEntry(_Section):
-    resource: str = Field(min_length=1, description="ARN or name.")
-    rule: str | None = None
-    reason: str = ""
-    expires: date | None = None
+    resource: str = Field(min_length=1, description="the resource's ARN or name.")
+    rule: str | None = Field(None, description="only this rule's findings (default: every "
+                             "rule).")
+    reason: str = Field("", description="why, shown in the report's skipped row.")
+    expires: date | None = Field(None, description="a date (2027-06-30, unquoted) after which "
+                                 "the entry no longer applies, and the finding says so.")
 
     @field_validator("rule")
     @classmethod
@@ -217,8 +257,18 @@ class SuppressEntry(_Section):
 
 
 class SuppressSettings(_Section):
-    tag: str = "rightsizer:ignore"
-    resources: list[SuppressEntry] = Field(default_factory=list)
+    tag: str = Field(
+        "rightsizer:ignore", description="Resources carrying this tag are skipped by every rule, "
+        "or only by the rules its value lists (\"ecs-fargate-spot,s3-lifecycle\"); the value "
+        "\"false\" skips none. An empty tag turns tag suppression off.")
+    resources: list[SuppressEntry] = Field(
+        default_factory=list,
+        description="Resources skipped by ARN or name, whatever their tags.",
+        json_schema_extra={"example": [
+            {"resource": "edufly-api", "rule": "ecs-fargate-spot", "reason": "serves users"},
+            {"resource": "arn:aws:s3:::edufly-audit-logs", "reason": "kept by law",
+             "expires": date(2027, 6, 30)},
+        ]})
 
     @field_validator("resources")
     @classmethod
@@ -233,14 +283,31 @@ class SuppressSettings(_Section):
 
 
 class Config(_Section):
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
-    rules: dict[str, Any] = Field(default_factory=dict)
-    report: ReportSettings = Field(default_factory=ReportSettings)
-    severity: SeveritySettings = Field(default_factory=SeveritySettings)
-    slack: SlackSettings = Field(default_factory=SlackSettings)
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
-    suppress: SuppressSettings = Field(default_factory=SuppressSettings)
+    aws: AwsSettings = Field(
+        default_factory=AwsSettings,
+        description="Which AWS accounts and regions are read, and how.")
+    analysis: AnalysisSettings = Field(
+        default_factory=AnalysisSettings,
+        description="The window of CloudWatch data the rules judge.")
+    rules: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Each rule's settings, in a [rules.<id>] table of its own (`rightsizer "
+        "rules` lists them with their bounds).")
+    report: ReportSettings = Field(
+        default_factory=ReportSettings, description="Where reports are written, and in what "
+        "formats.")
+    severity: SeveritySettings = Field(
+        default_factory=SeveritySettings,
+        description="A finding's severity, from the dollars it saves a month.")
+    slack: SlackSettings = Field(
+        default_factory=SlackSettings,
+        description="The Slack summary (`rightsizer notify`, `analyze --notify`, the scheduler).")
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="When `rightsizer schedule` runs.")
+    suppress: SuppressSettings = Field(
+        default_factory=SuppressSettings,
+        description="Findings you asked not to see: skipped, and listed in the report's "
+        "skipped rows with the reason.")
 
     @field_validator("rules")
     @classmethod

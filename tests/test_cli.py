@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rightsizer.config import load_config
+from rightsizer.config_template import config_text
 from rightsizer.rules.registry import REGISTRY
 
 
@@ -38,6 +39,14 @@ def test_init_writes_a_config_that_loads_and_refuses_to_overwrite(tmp_path):
     again = run(["init", str(target)], tmp_path)
     assert again.returncode == 2
     assert again.stderr.strip().count("\n") == 0 and "exists" in again.stderr
+
+
+def test_init_force_overwrites_with_the_config_written_from_the_settings(tmp_path):
+    target = tmp_path / "config.toml"  # the default path, in the working directory
+    target.write_text("# someone's own config\n")
+    done = run(["init", "--force"], tmp_path, AWS_REGION="us-west-2")
+    assert done.returncode == 0, done.stderr
+    assert target.read_text(encoding="utf-8") == config_text(region="us-west-2")
 
 
 @pytest.mark.parametrize(("args", "expected"), [

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from rightsizer.config import load_config
+from rightsizer.config import AwsSettings, Config, SuppressEntry, _validate, load_config
+from rightsizer.config_template import WIDTH, config_text, default_value, example_value
 from rightsizer.errors import ConfigError
 from rightsizer.rules.ecs_rightsize import Settings as RightsizeSettings
 from rightsizer.rules.registry import REGISTRY
@@ -111,8 +115,128 @@ def test_repository_config_toml_loads_with_its_documented_values():
     assert isinstance(rightsize, RightsizeSettings)
     assert (rightsize.threshold_percent, rightsize.percentile, rightsize.headroom_percent,
             rightsize.min_coverage) == (50, 95, 20, 0.8)
+    assert (rightsize.peak_headroom_percent, rightsize.trend_horizon_days) == (10, 30)
     assert config.enabled_rules() == list(REGISTRY)  # every rule is on by default
     assert config.suppress.tag == "rightsizer:ignore"
+    assert config.suppress.resources == []  # the suppression entries are an example only
+
+
+# --- config.toml is written from the settings models ---------------------------------------
+
+REGENERATE = ("regenerate it: python -c 'from rightsizer.config_template import config_text; "
+              "open(\"config.toml\", \"w\").write(config_text())'")
+
+
+def _tables() -> list[tuple[str, type[BaseModel]]]:
+    """(table name, settings model) of every table config.toml has."""
+    tables = [(section, info.annotation) for section, info in Config.model_fields.items()
+              if section != "rules"]
+    return tables + [(f"rules.{rule.id}", rule.settings_model) for rule in REGISTRY.values()]
+
+
+def _table(data: dict, name: str) -> dict:
+    for part in name.split("."):
+        data = data[part]
+    return data
+
+
+def test_repository_config_toml_is_exactly_what_init_writes():
+    assert (REPO / "config.toml").read_text(encoding="utf-8") == config_text(), REGENERATE
+
+
+def test_every_setting_has_a_description():
+    """config.toml, `rightsizer rules` and the README's promise that config.toml shows every
+    setting all read the Field descriptions: a setting without one fails here."""
+    models = [("(top level)", Config), *_tables(), ("suppress.resources[]", SuppressEntry)]
+    missing = [f"{table}.{key}" for table, model in models
+               for key, info in model.model_fields.items() if not (info.description or "").strip()]
+    assert missing == []
+
+
+def test_written_config_round_trips_with_every_key_at_its_default():
+    text = config_text()
+    data = tomllib.loads(text)
+    assert set(data) == set(Config.model_fields)
+    assert set(data["rules"]) == set(REGISTRY)
+    for table, model in _tables():
+        written = _table(data, table)
+        for key, info in model.model_fields.items():
+            default = default_value(info)
+            if default is None:  # no default value: shown commented out, with an example
+                assert key not in written, (table, key)
+                assert re.search(rf"^# {key} = .+", text, re.MULTILINE), (table, key)
+                assert example_value(info) is not None, (table, key)
+            else:
+                assert written.get(key, "missing") == default, (table, key)
+        assert set(written) <= set(model.model_fields), table
+
+
+@pytest.mark.parametrize("region", [None, "eu-central-1"])
+def test_init_text_loads_as_the_defaults_plus_the_region(tmp_path, region):
+    path = tmp_path / "config.toml"
+    path.write_text(config_text(region=region), encoding="utf-8")
+    loaded = load_config(path)
+    expected = Config(aws=AwsSettings(regions=[region] if region else None))
+    assert loaded.model_dump(exclude={"rules"}) == expected.model_dump(exclude={"rules"})
+    assert list(loaded.rules) == list(REGISTRY)
+    for rule_id, rule in REGISTRY.items():
+        assert loaded.rule_settings(rule_id) == rule.settings_model(), rule_id
+
+
+def _uncomment_examples(text: str) -> tuple[str, set[str]]:
+    """The file as a user who took every example would have it, and which keys they set."""
+    fields = dict(_tables())
+    lines: list[str] = []
+    table: str | None = None
+    taken: set[str] = set()
+    in_block = False
+    for line in text.splitlines():
+        if header := re.fullmatch(r"\[(.+)\]", line):
+            table = header.group(1)
+        if in_block:  # a multi-line example: # key = [ ... # ]
+            lines.append(line.removeprefix("# "))
+            in_block = line != "# ]"
+            continue
+        key = re.match(r"^# (?:example: )?([a-z_]+) = ", line)
+        if table is not None and key and key.group(1) in fields[table].model_fields:
+            if line.startswith("# example: "):
+                lines.pop()  # the default this example replaces
+            lines.append(line.removeprefix("# example: ").removeprefix("# "))
+            taken.add(f"{table}.{key.group(1)}")
+            in_block = line.endswith("= [")
+        elif line == "# example:":
+            lines.pop()
+        else:
+            lines.append(line)
+    return "\n".join(lines), taken
+
+
+def test_every_example_is_a_valid_value_and_all_of_them_load_together():
+    text, taken = _uncomment_examples(config_text())
+    config = _validate(tomllib.loads(text), "examples")
+    expected = {f"{table}.{key}" for table, model in _tables()
+                for key, info in model.model_fields.items() if example_value(info) is not None}
+    assert taken == expected
+    assert config.aws.regions == ["ap-south-1"] and config.aws.role_name == "RightsizerReadOnly"
+    assert [entry.resource for entry in config.suppress.resources] == [
+        "edufly-api", "arn:aws:s3:::edufly-audit-logs"]
+    assert config.rule_settings("ecs-fargate-spot").include_tags == {"workload": "batch"}
+
+
+def test_written_config_fits_its_width_with_tables_apart():
+    text = config_text(region="ap-southeast-1")
+    lines = text.splitlines()
+    assert [line for line in lines if len(line) > WIDTH] == []
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert "\n\n\n" not in text and text.endswith("\n") and not text.endswith("\n\n")
+    headers = [index for index, line in enumerate(lines) if line.startswith("[")]
+    assert len(headers) == len(_tables())
+    for index in headers:  # a blank line, the table's heading comment, then its header
+        above = index - 1
+        while lines[above].startswith("#"):
+            above -= 1
+        assert above < index - 1 and lines[above] == "", lines[index]
+    assert 'regions = ["ap-southeast-1"]   # your AWS session\'s region' in text
 
 
 def test_empty_config_file_gives_defaults(tmp_path):
@@ -220,6 +344,8 @@ def test_init_writes_the_detected_region_and_utc(tmp_path):
     done = _cli(tmp_path, "init", str(tmp_path / "config.toml"), AWS_REGION="eu-central-1")
     assert done.returncode == 0, done.stderr
     assert "eu-central-1" in done.stderr and "AWS_REGION" in done.stderr
+    written = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    assert written == config_text(region="eu-central-1")
     config = load_config(tmp_path / "config.toml")
     assert config.aws.regions == ["eu-central-1"]
     assert config.schedule.timezone == "UTC"
@@ -232,6 +358,7 @@ def test_init_without_a_region_leaves_it_commented_and_says_so(tmp_path):
     assert done.returncode == 0, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert "no AWS region found" in line and "[aws] regions" in line
+    assert (tmp_path / "config.toml").read_text(encoding="utf-8") == config_text()
     assert load_config(tmp_path / "config.toml").aws.regions is None
 
 

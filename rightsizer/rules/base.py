@@ -19,7 +19,8 @@ class RuleSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    enabled: bool = Field(True, description="Run this rule.")
+    enabled: bool = Field(True, description="Run this rule (false: none of its findings, and "
+                          "no CloudWatch series only it reads is fetched).")
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,15 @@ RULE_ID = "ecs-fargate-spot"
 class Settings(RuleSettings):
     include_name_patterns: list[str] = Field(
         default_factory=list,
-        description="Glob patterns (e.g. '*-worker') of services to consider even behind a "
-        "load balancer.",
+        description="Services without a load balancer are candidates; services whose name "
+        "matches one of these glob patterns are considered even behind a load balancer.",
+        json_schema_extra={"example": ["*-worker", "*-export*"]},
     )
     include_tags: dict[str, str] = Field(
         default_factory=dict,
-        description="Tags (key = value) marking services as interruptible, e.g. "
-        "workload = 'batch'.",
+        description="Tags (key = value) marking services as interruptible: a service "
+        "carrying any of them is considered even behind a load balancer.",
+        json_schema_extra={"example": {"workload": "batch"}},
     )
     spot_weight: int = Field(4, ge=1, le=1000, description="FARGATE_SPOT weight to recommend.")
     on_demand_weight: int = Field(
