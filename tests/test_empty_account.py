@@ -2,7 +2,7 @@
 
 A run that finds nothing writes a report that says what it looked for and where (report.json's
 "inventory") and exits 0, with one line on stderr suggesting --region; only a run in which
-every inventory read failed (collect.INVENTORY_READS) could not look, and exits 2.
+every inventory read failed (collect.engine.inventory_reads) could not look, and exits 2.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from typer.testing import CliRunner
 from rightsizer import cli
 from rightsizer.cli import app
 from rightsizer.collect.collectors.costs import MonthlyCache
-from rightsizer.collect.engine import INVENTORY_READS, collect_snapshot, inventory_coverage
+from rightsizer.collect.engine import collect_snapshot, inventory_coverage, inventory_reads
 from rightsizer.config import Config
 from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
 ACCOUNT = "111111111111"
 MOTO_ACCOUNT = "123456789012"
 NOTICE = ("rightsizer: no resources found in ap-south-1 for account 123456789012 (looked for "
-          "ECS services, RDS instances, ElastiCache clusters, S3 buckets, log groups); "
+          "ECS services, ElastiCache clusters, log groups, RDS instances, S3 buckets); "
           "try --region")
 
 
@@ -58,8 +58,8 @@ def test_an_empty_account_with_an_optional_read_failing_is_a_report_and_exit_0(t
     assert {(e["service"], e["operation"]) for e in report["errors"]} >= {
         ("rds", "DescribeReservedDBInstances")}
     assert report["inventory"] == {
-        "looked_for": ["ecs-service", "rds-instance", "elasticache-cluster", "s3-bucket",
-                       "log-group"],
+        "looked_for": ["ecs-service", "elasticache-cluster", "log-group", "rds-instance",
+                       "s3-bucket"],
         "accounts": [MOTO_ACCOUNT],
         "regions": ["ap-south-1"],
         "found": {"ecs-service": 0, "rds-instance": 0, "elasticache-cluster": 0,
@@ -110,7 +110,7 @@ def _analyze_synthetic(tmp_path: Path, fake: SyntheticAws,
         return analyze(tmp_path)
 
 
-INVENTORY_SERVICES = sorted({read.service for read in INVENTORY_READS})
+INVENTORY_SERVICES = sorted({read.service for read in inventory_reads()})
 
 
 def test_every_inventory_read_failing_is_exit_2_and_one_line(tmp_path, monkeypatch):
@@ -121,9 +121,9 @@ def test_every_inventory_read_failing_is_exit_2_and_one_line(tmp_path, monkeypat
     lines = [line for line in result.stderr.splitlines() if line.startswith("rightsizer:")]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("rightsizer: nothing could be read: every inventory read failed "
-                               "(ecs:ListClusters, rds:DescribeDBInstances, "
-                               "elasticache:DescribeCacheClusters, s3:ListBuckets, "
-                               "logs:DescribeLogGroups)")
+                               "(ecs:ListClusters, elasticache:DescribeCacheClusters, "
+                               "logs:DescribeLogGroups, rds:DescribeDBInstances, "
+                               "s3:ListBuckets)")
     assert "AccessDenied" in lines[0]
     assert not (tmp_path / "out").exists()
 

@@ -23,7 +23,7 @@ from botocore.stub import Stubber
 
 from rightsizer.collect.collectors import elasticache, rds
 from rightsizer.collect.collectors.base import ErrorLog, Target
-from rightsizer.collect.collectors.inventory_extra import collect_cache_reservations
+from rightsizer.collect.collectors.elasticache import collect_cache_reservations
 from rightsizer.rules import (
     elasticache_reserved_node,
     rds_idle,

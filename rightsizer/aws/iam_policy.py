@@ -29,44 +29,27 @@ import re
 from typing import Any
 
 from rightsizer.aws.clients import CALLER, ROLE
+from rightsizer.collect.registry import spec_for
+from rightsizer.collect.registry import specs as collector_specs
 from rightsizer.config import Config
 
-# botocore operation (as CallRecorder names it) -> IAM action. Most are the same name; S3 and a
-# few others differ. Keep in sync with the collectors: tests/test_iam_policy.py runs the
+# botocore operation (as CallRecorder names it) -> IAM action, for the calls no collector makes;
+# each collector's spec maps its own (collect/spec.py). tests/test_iam_policy.py runs the
 # pipeline for several configs and checks every recorded call against the derived policy, and
 # that the policy grants nothing the run could not call.
-API_TO_IAM_ACTION: dict[str, str] = {
+_RUN_ACTIONS: dict[str, str] = {
     "sts:GetCallerIdentity": "sts:GetCallerIdentity",
     "ec2:DescribeRegions": "ec2:DescribeRegions",
-    "ecs:ListClusters": "ecs:ListClusters",
-    "ecs:DescribeClusters": "ecs:DescribeClusters",
-    "ecs:ListServices": "ecs:ListServices",
-    "ecs:DescribeServices": "ecs:DescribeServices",  # include=["TAGS"]: no ListTagsForResource
-    "ecs:DescribeTaskDefinition": "ecs:DescribeTaskDefinition",
-    "cloudwatch:GetMetricData": "cloudwatch:GetMetricData",
-    "rds:DescribeDBInstances": "rds:DescribeDBInstances",  # tags come in its TagList
-    "rds:DescribeReservedDBInstances": "rds:DescribeReservedDBInstances",
-    "elasticache:DescribeCacheClusters": "elasticache:DescribeCacheClusters",
-    "s3:ListBuckets": "s3:ListAllMyBuckets",
-    "s3:GetBucketLocation": "s3:GetBucketLocation",
-    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
-    "s3:GetBucketTagging": "s3:GetBucketTagging",
-    "tag:GetResources": "tag:GetResources",
-    "elasticache:DescribeReservedCacheNodes": "elasticache:DescribeReservedCacheNodes",
-    "application-autoscaling:DescribeScalableTargets":
-        "application-autoscaling:DescribeScalableTargets",
-    "application-autoscaling:DescribeScalingPolicies":
-        "application-autoscaling:DescribeScalingPolicies",
-    "logs:DescribeLogGroups": "logs:DescribeLogGroups",
-    "ce:GetCostAndUsage": "ce:GetCostAndUsage",
-    "ce:GetReservationUtilization": "ce:GetReservationUtilization",
-    "ce:GetReservationCoverage": "ce:GetReservationCoverage",
-    "ce:GetReservationPurchaseRecommendation": "ce:GetReservationPurchaseRecommendation",
     "organizations:ListAccounts": "organizations:ListAccounts",
     "sts:AssumeRole": "sts:AssumeRole",
     "secretsmanager:GetSecretValue": "secretsmanager:GetSecretValue",
     # only `rightsizer pricing refresh` (public list prices, no account data)
     "pricing:GetProducts": "pricing:GetProducts",
+}
+API_TO_IAM_ACTION: dict[str, str] = {
+    **_RUN_ACTIONS,
+    **{operation: action for spec in collector_specs()
+       for operation, action in spec.operations.items()},
 }
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
@@ -75,21 +58,13 @@ PRINCIPALS = ("all", CALLER, ROLE)
 # What each part of a run calls (CallRecorder names; see collect.py and the collectors).
 IDENTITY = ("sts:GetCallerIdentity",)
 REGION_LIST = ("ec2:DescribeRegions",)  # regions = "all"
-INVENTORY = (
-    "ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices", "ecs:DescribeServices",
-    "ecs:DescribeTaskDefinition",
-    "rds:DescribeDBInstances", "rds:DescribeReservedDBInstances",
-    "elasticache:DescribeCacheClusters", "elasticache:DescribeReservedCacheNodes",
-    "application-autoscaling:DescribeScalableTargets",
-    "application-autoscaling:DescribeScalingPolicies",
-    "logs:DescribeLogGroups",
-    "s3:ListBuckets", "s3:GetBucketLocation", "s3:GetBucketLifecycleConfiguration",
-    "s3:GetBucketTagging", "tag:GetResources",
-)
-METRICS = ("cloudwatch:GetMetricData",)
-COST_AND_USAGE = ("ce:GetCostAndUsage",)
-RESERVATION_INSIGHTS = ("ce:GetReservationUtilization", "ce:GetReservationCoverage",
-                        "ce:GetReservationPurchaseRecommendation")
+# the inventory collectors: every one runs whatever rules are enabled
+INVENTORY = tuple(operation for spec in collector_specs() if spec.collect is not None
+                  for operation in spec.operations)
+# the collectors the engine drives: planned from the rules' needs and [aws] cost_explorer
+METRICS = tuple(spec_for("metrics").operations)
+COST_AND_USAGE = tuple(spec_for("costs").operations)
+RESERVATION_INSIGHTS = tuple(spec_for("ce_insights").operations)
 ORGANIZATION = ("organizations:ListAccounts",)
 ASSUME_ROLE = "sts:AssumeRole"
 SLACK_SECRET = "secretsmanager:GetSecretValue"

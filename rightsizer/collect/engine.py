@@ -20,15 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rightsizer import __version__
 from rightsizer.aws.clients import ROLE, AwsClients, CallRecorder, caller_identity_failure
-from rightsizer.collect.collectors import (
-    cloudwatch,
-    costs,
-    ecs,
-    elasticache,
-    inventory_extra,
-    rds,
-    s3,
-)
+from rightsizer.collect import registry
+from rightsizer.collect.collectors import cloudwatch, costs
 from rightsizer.collect.collectors.base import (
     AWS_FAILURES,
     GLOBAL_REGION,
@@ -36,6 +29,7 @@ from rightsizer.collect.collectors.base import (
     Target,
     describe_exception,
 )
+from rightsizer.collect.spec import RunContext
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.rules.base import MetricNeed
@@ -44,16 +38,6 @@ from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 log = logging.getLogger("rightsizer")
 
-# inventory table each metric need's resource kind is read from
-KIND_TABLE = {
-    "ecs-service": "ecs_services",
-    "ecs-service-insights": "ecs_services",
-    "rds-instance": "rds_instances",
-    "elasticache-cluster": "elasticache_clusters",
-    "s3-bucket": "s3_buckets",
-}
-INVENTORY_TABLES = ("ecs_services", "rds_instances", "elasticache_clusters", "s3_buckets",
-                    "log_groups")
 
 
 @dataclass(frozen=True)
@@ -68,21 +52,23 @@ class InventoryRead:
     per_region: bool = True  # False: one call per account (S3 lists every bucket at once)
 
 
-# The reads that matter: an account in which every one of them failed could not be read (exit
-# 2); one in which they answered and found nothing is an empty account, which is an answer
-# (exit 0, a report that says so). sts:GetCallerIdentity comes first of all and ends the run
-# itself when it fails (current_account). Everything else (reservations, autoscaling, tags,
-# lifecycle, Cost Explorer, metrics) only adds detail to resources these find.
-INVENTORY_READS = (
-    InventoryRead("ecs", "ListClusters", "ecs_services", "ecs-service", "ECS services"),
-    InventoryRead("rds", "DescribeDBInstances", "rds_instances", "rds-instance",
-                  "RDS instances"),
-    InventoryRead("elasticache", "DescribeCacheClusters", "elasticache_clusters",
-                  "elasticache-cluster", "ElastiCache clusters"),
-    InventoryRead("s3", "ListBuckets", "s3_buckets", "s3-bucket", "S3 buckets",
-                  per_region=False),
-    InventoryRead("logs", "DescribeLogGroups", "log_groups", "log-group", "log groups"),
-)
+def inventory_reads() -> tuple[InventoryRead, ...]:
+    """The reads that matter, from the collectors' specs: an account in which every one of
+    them failed could not be read (exit 2); one in which they answered and found nothing is
+    an empty account, which is an answer (exit 0, a report that says so).
+    sts:GetCallerIdentity comes first of all and ends the run itself when it fails
+    (current_account). Everything else (reservations, autoscaling, tags, lifecycle, Cost
+    Explorer, metrics) only adds detail to resources these find."""
+    reads = []
+    for spec in registry.inventory_specs():
+        inventory = spec.inventory
+        assert inventory is not None
+        service, operation = inventory.listing.split(":", 1)
+        reads.append(InventoryRead(service, operation, spec.table, inventory.resource_type,
+                                   inventory.label, per_region=spec.scope == "region"))
+    return tuple(reads)
+
+
 ROLE_SESSION_NAME = "rightsizer"
 # Threads for per-resource calls (a bucket's lifecycle and tags, a task definition): small
 # GETs whose quotas are far above this (S3: thousands a second per prefix), and adaptive
@@ -215,14 +201,13 @@ def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str
                         period_seconds: int) -> list[cloudwatch.MetricQuery]:
     queries: dict[cloudwatch.MetricQuery, None] = {}
     for need in needs:
-        insights_only = need.resource_kind == "ecs-service-insights"
-        kind = "ecs-service" if insights_only else need.resource_kind
-        for row in tables.get(KIND_TABLE[need.resource_kind], []):
-            if insights_only and not row.get("container_insights"):
-                continue  # Container Insights metrics exist only where it is enabled
+        table, resource = registry.metric_resource(need.resource_kind)
+        for row in tables.get(table, []):
+            if resource.applies is not None and not resource.applies(row):
+                continue
             if not need.wanted_for(row):
                 continue
-            dimensions, key = cloudwatch.dimensions_for(kind, need.metric, row)
+            dimensions, key = resource.dimensions(need.metric, row)
             period = cloudwatch.DAY_SECONDS if need.daily or need.year_ago else period_seconds
             for stat in need.stats:
                 queries[cloudwatch.MetricQuery(need.namespace, need.metric, dimensions, stat,
@@ -270,21 +255,11 @@ class Progress:
 Job = Callable[[], list[dict[str, Any]]]
 
 
-def _inventory_jobs(target: Target, errors: ErrorLog,
-                    window_start: datetime) -> list[tuple[str, str, Job]]:
-    return [
-        ("ecs_services", "ecs", lambda: ecs.collect_services(target, errors, window_start)),
-        ("rds_instances", "rds", lambda: rds.collect_instances(target, errors)),
-        ("rds_reservations", "rds reservations",
-         lambda: rds.collect_reservations(target, errors)),
-        ("elasticache_clusters", "elasticache",
-         lambda: elasticache.collect_clusters(target, errors)),
-        ("elasticache_reservations", "elasticache reservations",
-         lambda: inventory_extra.collect_cache_reservations(target, errors)),
-        ("autoscaling_targets", "autoscaling",
-         lambda: inventory_extra.collect_ecs_scaling(target, errors)),
-        ("log_groups", "logs", lambda: inventory_extra.collect_log_groups(target, errors)),
-    ]
+def _collector_jobs(target: Target, errors: ErrorLog, run: RunContext,
+                    scope: str) -> list[tuple[str, str, Job]]:
+    """One job for each collector of `scope` ("region" or "account") at `target`."""
+    return [(spec.table, spec.label, partial(spec.collect, target, errors, run))
+            for spec in registry.specs() if spec.collect is not None and spec.scope == scope]
 
 
 def _costs_job(target: Target, errors: ErrorLog, today: date, cache: costs.MonthlyCache,
@@ -341,10 +316,10 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
         planned: list[tuple[str, str, Job]] = []
         # Account-wide jobs (S3: thousands of buckets) go first: queued behind every
         # region's short jobs they used to start last and finish last.
+        run = RunContext(window_start=window.start, regions=frozenset(regions))
         for account in accounts:
             home = Target(account.account_id, regions[0], account.clients, fanout)
-            planned.append(("s3_buckets", "s3",
-                            partial(s3.collect_buckets, home, errors, set(regions))))
+            planned += _collector_jobs(home, errors, run, "account")
             if not from_caller:
                 planned.append(_costs_job(home, errors, now.date(), cache))
         caller_target = Target(caller.account_id, regions[0], caller.clients)
@@ -352,8 +327,8 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
             planned.append(_costs_job(caller_target, errors, now.date(), cache, collected))
         for account in accounts:
             for region in regions:
-                planned += _inventory_jobs(Target(account.account_id, region, account.clients,
-                                                  fanout), errors, window.start)
+                planned += _collector_jobs(Target(account.account_id, region, account.clients,
+                                                  fanout), errors, run, "region")
         bar.add(len(planned))
         jobs += [(table, label, pool.submit(job)) for table, label, job in planned]
         for table, label, future in jobs:
@@ -361,6 +336,7 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
             bar.done(label)
 
         needs = metric_needs(config)
+        metric_tables = {registry.metric_resource(need.resource_kind)[0] for need in needs}
         metric_jobs = []
         for account in accounts:
             for region in regions:
@@ -368,7 +344,7 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
                     name: [row for row in tables[name]
                            if row.get("account") == account.account_id
                            and row.get("region") == region]
-                    for name in set(KIND_TABLE.values())
+                    for name in metric_tables
                 }
                 queries = plan_metric_queries(needs, regional, window.period_seconds)
                 if queries:
@@ -414,7 +390,8 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
         "accounts": [account.account_id for account in accounts],
         "regions": regions,
         "demo": demo,
-        "resources_collected": sum(len(tables[name]) for name in INVENTORY_TABLES),
+        "resources_collected": sum(len(tables[spec.table])
+                                   for spec in registry.inventory_specs()),
         "api_calls": dict(sorted(recorder.calls.items())),
         "metric_queries": recorder.metric_queries,
         "duration_seconds": round(time.monotonic() - started, 2),
@@ -436,7 +413,7 @@ def _metrics_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
 # --- what was looked for, and whether anything could be read ----------------------------------
 
 def _inventory_failures(snapshot: Snapshot) -> tuple[int, list[dict[str, str]]]:
-    """How many INVENTORY_READS the run made, and the ones that failed."""
+    """How many inventory reads the run made, and the ones that failed."""
     manifest = snapshot.manifest
     accounts = [str(account) for account in manifest.get("accounts", [])]
     regions = [str(region) for region in manifest.get("regions", [])]
@@ -444,7 +421,7 @@ def _inventory_failures(snapshot: Snapshot) -> tuple[int, list[dict[str, str]]]:
     rows = errors.to_dict("records") if not errors.empty else []
     failed: list[dict[str, str]] = []
     attempted = 0
-    for read in INVENTORY_READS:
+    for read in inventory_reads():
         for account in accounts:
             # S3 lists an account's buckets once, from the first region
             for region in regions if read.per_region else regions[:1]:
@@ -464,13 +441,13 @@ def inventory_coverage(snapshot: Snapshot) -> dict[str, Any]:
     report.json's "inventory" (an addition to schema_version "1").
 
     `empty` is true when nothing at all was found (an account or region with nothing in it is
-    an answer, not a failure); `failed_reads` names the INVENTORY_READS that did not answer, so
+    an answer, not a failure); `failed_reads` names the inventory reads that did not answer, so
     "found nothing" is never mistaken for "could not look"."""
     manifest = snapshot.manifest
     found = {read.resource_type: int(len(snapshot.table(read.table)))
-             for read in INVENTORY_READS}
+             for read in inventory_reads()}
     return {
-        "looked_for": [read.resource_type for read in INVENTORY_READS],
+        "looked_for": [read.resource_type for read in inventory_reads()],
         "accounts": [str(account) for account in manifest.get("accounts", [])],
         "regions": [str(region) for region in manifest.get("regions", [])],
         "found": found,
@@ -486,7 +463,7 @@ def check_collected(snapshot: Snapshot) -> dict[str, Any]:
     if attempted and len(failed) == attempted:
         errors = snapshot.table("errors")
         first = errors.iloc[0] if not errors.empty else None
-        reads = ", ".join(f"{read.service}:{read.operation}" for read in INVENTORY_READS)
+        reads = ", ".join(f"{read.service}:{read.operation}" for read in inventory_reads())
         detail = (f" (first error: {first['service']}:{first['operation']} {first['code']}: "
                   f"{first['message']})") if first is not None else ""
         raise RightsizerError(f"nothing could be read: every inventory read failed ({reads})"
@@ -498,7 +475,7 @@ def empty_notice(coverage: dict[str, Any]) -> str | None:
     """The one line for a run that found nothing at all (None when it found something)."""
     if not coverage["empty"]:
         return None
-    labels = {read.resource_type: read.label for read in INVENTORY_READS}
+    labels = {read.resource_type: read.label for read in inventory_reads()}
     looked_for = ", ".join(labels[kind] for kind in coverage["looked_for"])
     accounts = coverage["accounts"]
     line = (f"no resources found in {', '.join(coverage['regions'])} for account"

@@ -9,6 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from rightsizer import pricing
+from rightsizer.collect.registry import tagged_tables
 from rightsizer.config import Config, SuppressSettings
 from rightsizer.outputs.formatting import APPLY_FORMATS
 from rightsizer.report import suppression
@@ -19,19 +20,10 @@ from rightsizer.snapshot.store import Snapshot, decode_json_cell
 
 SCHEMA_VERSION = "1"
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
-# inventory tables and the column holding each resource's id, for tag lookups
-_TAGGED_TABLES = {
-    "ecs_services": "service_arn",
-    "rds_instances": "arn",
-    "s3_buckets": "arn",
-    "elasticache_clusters": "arn",
-}
-
-
 def _tags_by_resource(snapshot: Snapshot) -> dict[str, dict[str, str]]:
     tags: dict[str, dict[str, str]] = {}
     decoded: dict[str, dict[str, str]] = {}  # most resources share a handful of tag sets
-    for table, column in _TAGGED_TABLES.items():
+    for table, column in tagged_tables().items():
         frame = snapshot.table(table)
         for resource_id, raw in zip(frame[column].tolist(), frame["tags"].tolist(),
                                     strict=False):

@@ -15,20 +15,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from rightsizer.collect.collectors.base import ErrorLog, Target, chunks, recorded_failure
+from rightsizer.collect.spec import CollectorSpec, same_name, schema
 from rightsizer.rules.support import year_ago
 
 SERVICE = "cloudwatch"
 MAX_QUERIES_PER_CALL = 500
 MAX_DATAPOINTS_PER_CALL = 100_800
 DAY_SECONDS = 86_400
-METRIC_COLUMNS = ["account", "region", "namespace", "metric", "resource", "stat", "timestamp",
-                  "value"]
-
-# S3 storage metrics are split by storage type; each need reads one of them.
-S3_STORAGE_TYPE = {"BucketSizeBytes": "StandardStorage", "NumberOfObjects": "AllStorageTypes"}
-
+METRICS_SCHEMA = schema("account", "region", "namespace", "metric", "resource", "stat",
+                        "timestamp", "value", timestamp=pa.timestamp("ns", tz="UTC"),
+                        value=pa.float64())
+METRIC_COLUMNS = list(METRICS_SCHEMA.names)
 
 @dataclass(frozen=True)
 class MetricQuery:
@@ -43,23 +43,6 @@ class MetricQuery:
     @property
     def stored_stat(self) -> str:
         return year_ago.stored_stat(self.stat) if self.year_ago else self.stat
-
-
-def dimensions_for(kind: str, metric: str, row: dict[str, Any]) -> tuple[tuple[tuple[str, str],
-                                                                               ...], str]:
-    """The dimensions of a resource's metric, and the resource key the series is stored under."""
-    if kind == "ecs-service":
-        key = f"{row['cluster']}/{row['service']}"
-        return (("ClusterName", row["cluster"]), ("ServiceName", row["service"])), key
-    if kind == "rds-instance":
-        return (("DBInstanceIdentifier", row["db_instance_id"]),), row["db_instance_id"]
-    if kind == "elasticache-cluster":
-        return (("CacheClusterId", row["cluster_id"]),), row["cluster_id"]
-    if kind == "s3-bucket":
-        storage = S3_STORAGE_TYPE.get(metric, "StandardStorage")
-        return (("BucketName", row["bucket"]), ("StorageType", storage)), \
-            f"{row['bucket']}/{storage}"
-    raise ValueError(f"unknown resource kind {kind}")
 
 
 def plan_calls(query_count: int, points_per_query: int) -> tuple[int, int]:
@@ -194,3 +177,10 @@ def _fetch_batch(target: Target, errors: ErrorLog, batch: list[MetricQuery],
                 break
     return _metric_frame(list(by_id.values()), [target.account, target.region], stamps,
                          values, owners)
+
+
+# Planned by the engine from the rules' metric needs and the inventory (engine.py).
+SPECS = (
+    CollectorSpec(table="metrics", label="cloudwatch metrics", schema=METRICS_SCHEMA,
+                  operations=same_name("cloudwatch:GetMetricData")),
+)

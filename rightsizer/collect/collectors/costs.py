@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from botocore.exceptions import ClientError
 
 from rightsizer.collect.collectors.base import (
@@ -23,6 +24,7 @@ from rightsizer.collect.collectors.base import (
     recorded_failure,
     to_json,
 )
+from rightsizer.collect.spec import CollectorSpec, same_name, schema
 
 SERVICE = "ce"
 CE_REGION = "us-east-1"  # Cost Explorer has a single endpoint
@@ -182,3 +184,19 @@ def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, 
             rows.extend({"account": target.account, "kind": kind, "service": service,
                          "data": to_json(page)} for page in pages)
     return rows
+
+
+# Asked by the engine: once by the caller or in every account ([aws] cost_explorer), and the
+# reservation reads only where the inventory shows something they can answer (engine.py).
+SPECS = (
+    CollectorSpec(
+        table="costs", label="cost explorer",
+        schema=schema("account", "month", "service", "amount_usd", "estimated",
+                      amount_usd=pa.float64(), estimated=pa.bool_()),
+        operations=same_name("ce:GetCostAndUsage")),
+    CollectorSpec(
+        table="ce_insights", label="reservations (cost explorer)",
+        schema=schema("account", "kind", "service", "data"),
+        operations=same_name("ce:GetReservationUtilization", "ce:GetReservationCoverage",
+                             "ce:GetReservationPurchaseRecommendation")),
+)

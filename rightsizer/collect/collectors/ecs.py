@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 from botocore.exceptions import ClientError
 
 from rightsizer.collect.collectors.base import (
@@ -16,6 +17,13 @@ from rightsizer.collect.collectors.base import (
     recorded_failure,
     tags_to_dict,
     to_json,
+)
+from rightsizer.collect.spec import (
+    CollectorSpec,
+    Inventory,
+    MetricResource,
+    same_name,
+    schema,
 )
 
 SERVICE = "ecs"
@@ -247,3 +255,35 @@ def _size_of(info: TaskDefinitionInfo | None) -> dict[str, Any]:
     if not info or info.get("unavailable"):
         return {"unavailable": True}
     return {key: info.get(key, "") for key in ("cpu", "memory", "os_family", "cpu_architecture")}
+
+
+def _service_dimensions(_metric: str, row: Any) -> tuple[tuple[tuple[str, str], ...], str]:
+    return ((("ClusterName", row["cluster"]), ("ServiceName", row["service"])),
+            f"{row['cluster']}/{row['service']}")
+
+
+SPECS = (
+    CollectorSpec(
+        table="ecs_services", label="ecs",
+        schema=schema(
+            "account", "region", "cluster", "service", "service_arn", "task_definition",
+            "cpu_units", "memory_mib", "launch_type", "capacity_provider_strategy",
+            "cluster_default_strategy", "load_balancer_count", "desired_count",
+            "running_count", "tags", "created_at", "container_insights",
+            "deployment_controller", "scheduling_strategy", "platform_version", "os_family",
+            "cpu_architecture", "deployments",
+            load_balancer_count=pa.int64(), desired_count=pa.int64(),
+            running_count=pa.int64(), container_insights=pa.bool_()),
+        operations=same_name("ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices",
+                             "ecs:DescribeServices", "ecs:DescribeTaskDefinition"),
+        collect=lambda target, errors, run: collect_services(target, errors, run.window_start),
+        id_column="service_arn",
+        inventory=Inventory("ecs-service", "ECS services", "ecs:ListClusters"),
+        metric_resources=(
+            MetricResource("ecs-service", _service_dimensions),
+            # Container Insights metrics exist only where it is enabled
+            MetricResource("ecs-service-insights", _service_dimensions,
+                           applies=lambda row: bool(row.get("container_insights"))),
+        ),
+    ),
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from rightsizer.collect.collectors.base import (
     ErrorLog,
     Target,
@@ -11,6 +13,7 @@ from rightsizer.collect.collectors.base import (
     tags_to_dict,
     to_json,
 )
+from rightsizer.collect.spec import CollectorSpec, Inventory, MetricResource, same_name, schema
 
 SERVICE = "rds"
 
@@ -74,3 +77,33 @@ def collect_reservations(target: Target, errors: ErrorLog) -> list[dict[str, Any
                     "offering_type": reservation.get("OfferingType", ""),
                 })
     return rows
+
+
+SPECS = (
+    CollectorSpec(
+        table="rds_instances", label="rds",
+        schema=schema(
+            "account", "region", "db_instance_id", "arn", "instance_class", "engine",
+            "engine_version", "multi_az", "status", "read_replica_source", "storage_type",
+            "allocated_storage_gb", "created_at", "tags", "read_replica_ids", "license_model",
+            "pending_instance_class", "pending_storage_type",
+            multi_az=pa.bool_(), allocated_storage_gb=pa.int64()),
+        operations=same_name("rds:DescribeDBInstances"),  # tags come in its TagList
+        collect=lambda target, errors, _run: collect_instances(target, errors),
+        id_column="arn",
+        inventory=Inventory("rds-instance", "RDS instances", "rds:DescribeDBInstances"),
+        metric_resources=(MetricResource(
+            "rds-instance", lambda _metric, row: (
+                (("DBInstanceIdentifier", row["db_instance_id"]),), row["db_instance_id"])),),
+    ),
+    CollectorSpec(
+        table="rds_reservations", label="rds reservations",
+        schema=schema(
+            "account", "region", "reservation_id", "instance_class", "multi_az",
+            "product_description", "state", "instance_count", "start_time",
+            "duration_seconds", "offering_type",
+            multi_az=pa.bool_(), instance_count=pa.int64(), duration_seconds=pa.int64()),
+        operations=same_name("rds:DescribeReservedDBInstances"),
+        collect=lambda target, errors, _run: collect_reservations(target, errors),
+    ),
+)

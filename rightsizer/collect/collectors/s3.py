@@ -16,6 +16,7 @@ from rightsizer.collect.collectors.base import (
     tags_to_dict,
     to_json,
 )
+from rightsizer.collect.spec import CollectorSpec, Inventory, MetricResource, schema
 
 SERVICE = "s3"
 log = logging.getLogger("rightsizer")
@@ -109,3 +110,32 @@ def _bucket_row(target: Target, errors: ErrorLog, name: str, region: str,
         "lifecycle_rules": to_json(rules),
         "tags": to_json(tags),
     }
+
+
+# S3 storage metrics are split by storage type; each need reads one of them.
+S3_STORAGE_TYPE = {"BucketSizeBytes": "StandardStorage", "NumberOfObjects": "AllStorageTypes"}
+
+
+def _bucket_dimensions(metric: str, row: Any) -> tuple[tuple[tuple[str, str], ...], str]:
+    storage = S3_STORAGE_TYPE.get(metric, "StandardStorage")
+    return (("BucketName", row["bucket"]), ("StorageType", storage)), f"{row['bucket']}/{storage}"
+
+
+SPECS = (
+    CollectorSpec(
+        table="s3_buckets", label="s3",
+        schema=schema("account", "region", "bucket", "arn", "created_at", "lifecycle_state",
+                      "lifecycle_rules", "tags"),
+        # S3's IAM actions are not all named as its operations
+        operations={"s3:ListBuckets": "s3:ListAllMyBuckets",
+                    "s3:GetBucketLocation": "s3:GetBucketLocation",
+                    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+                    "s3:GetBucketTagging": "s3:GetBucketTagging",
+                    "tag:GetResources": "tag:GetResources"},
+        collect=lambda target, errors, run: collect_buckets(target, errors, set(run.regions)),
+        scope="account",  # ListBuckets answers for every region at once
+        id_column="arn",
+        inventory=Inventory("s3-bucket", "S3 buckets", "s3:ListBuckets"),
+        metric_resources=(MetricResource("s3-bucket", _bucket_dimensions),),
+    ),
+)

@@ -1,10 +1,13 @@
-"""Inventory beyond the core rules: autoscaling, ElastiCache reservations, log groups."""
+"""Application Auto Scaling: the scalable targets and policies of ECS services."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from rightsizer.collect.collectors.base import ErrorLog, Target, recorded_failure, to_json
+from rightsizer.collect.spec import CollectorSpec, same_name, schema
 
 
 def collect_ecs_scaling(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
@@ -46,40 +49,13 @@ def collect_ecs_scaling(target: Target, errors: ErrorLog) -> list[dict[str, Any]
     return [{**row, "policies": to_json(row["policies"])} for row in targets.values()]
 
 
-def collect_cache_reservations(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    with recorded_failure(errors, target.account, target.region, "elasticache",
-                          "DescribeReservedCacheNodes"):
-        paginator = target.client("elasticache").get_paginator("describe_reserved_cache_nodes")
-        for page in paginator.paginate():
-            for node in page.get("ReservedCacheNodes", []):
-                rows.append({
-                    "account": target.account, "region": target.region,
-                    "reservation_id": node.get("ReservedCacheNodeId", ""),
-                    "node_type": node.get("CacheNodeType", ""),
-                    "product_description": node.get("ProductDescription", ""),
-                    "state": node.get("State", ""),
-                    "node_count": int(node.get("CacheNodeCount", 1) or 1),
-                    "start_time": str(node.get("StartTime", "")),
-                    "duration_seconds": int(node.get("Duration", 0) or 0),
-                    "offering_type": node.get("OfferingType", ""),
-                })
-    return rows
-
-
-def collect_log_groups(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    with recorded_failure(errors, target.account, target.region, "logs", "DescribeLogGroups"):
-        paginator = target.client("logs").get_paginator("describe_log_groups")
-        for page in paginator.paginate():
-            for group in page.get("logGroups", []):
-                rows.append({
-                    "account": target.account, "region": target.region,
-                    "log_group": group["logGroupName"],
-                    "arn": group.get("arn", group["logGroupName"]).removesuffix(":*"),
-                    "retention_days": int(group.get("retentionInDays") or 0),
-                    "stored_bytes": int(group.get("storedBytes") or 0),
-                    "created_at": str(group.get("creationTime", "")),
-                    "log_group_class": group.get("logGroupClass", "STANDARD"),
-                })
-    return rows
+SPECS = (
+    CollectorSpec(
+        table="autoscaling_targets", label="autoscaling",
+        schema=schema("account", "region", "resource_id", "min_capacity", "max_capacity",
+                      "policies", min_capacity=pa.int64(), max_capacity=pa.int64()),
+        operations=same_name("application-autoscaling:DescribeScalableTargets",
+                             "application-autoscaling:DescribeScalingPolicies"),
+        collect=lambda target, errors, _run: collect_ecs_scaling(target, errors),
+    ),
+)
