@@ -22,57 +22,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rightsizer.collect.registry import specs as collector_specs
 from rightsizer.errors import RightsizerError
 from rightsizer.snapshot.series import OneSeries, SeriesStats
 
 T = TypeVar("T")
 
-# Every table a collector can produce, with its columns: an absent table reads as empty, so a
-# rule never has to care whether a collector ran or failed.
+# Every table a collector can produce (each collector's spec declares its own), plus the run's
+# error rows: an absent table reads as empty, so a rule never has to care whether a collector
+# ran or failed.
+ERRORS_COLUMNS = ["account", "region", "service", "operation", "code", "message"]
 TABLE_COLUMNS: dict[str, list[str]] = {
-    "ecs_services": [
-        "account", "region", "cluster", "service", "service_arn", "task_definition",
-        "cpu_units", "memory_mib", "launch_type", "capacity_provider_strategy",
-        "cluster_default_strategy", "load_balancer_count", "desired_count", "running_count",
-        "tags", "created_at", "container_insights", "deployment_controller",
-        "scheduling_strategy", "platform_version", "os_family", "cpu_architecture", "deployments",
-    ],
-    "rds_instances": [
-        "account", "region", "db_instance_id", "arn", "instance_class", "engine",
-        "engine_version", "multi_az", "status", "read_replica_source", "storage_type",
-        "allocated_storage_gb", "created_at", "tags", "read_replica_ids", "license_model",
-        "pending_instance_class", "pending_storage_type",
-    ],
-    "rds_reservations": [
-        "account", "region", "reservation_id", "instance_class", "multi_az",
-        "product_description", "state", "instance_count", "start_time", "duration_seconds",
-        "offering_type",
-    ],
-    "elasticache_clusters": [
-        "account", "region", "cluster_id", "arn", "node_type", "engine", "num_nodes", "status",
-        "created_at", "tags",
-    ],
-    "s3_buckets": [
-        "account", "region", "bucket", "arn", "created_at", "lifecycle_state", "lifecycle_rules",
-        "tags",
-    ],
-    "elasticache_reservations": [
-        "account", "region", "reservation_id", "node_type", "product_description", "state",
-        "node_count", "start_time", "duration_seconds", "offering_type",
-    ],
-    "autoscaling_targets": [
-        "account", "region", "resource_id", "min_capacity", "max_capacity", "policies",
-    ],
-    "log_groups": [
-        "account", "region", "log_group", "arn", "retention_days", "stored_bytes", "created_at",
-        "log_group_class",
-    ],
-    "ce_insights": ["account", "kind", "service", "data"],
-    "metrics": [
-        "account", "region", "namespace", "metric", "resource", "stat", "timestamp", "value",
-    ],
-    "costs": ["account", "month", "service", "amount_usd", "estimated"],
-    "errors": ["account", "region", "service", "operation", "code", "message"],
+    **{spec.table: spec.columns for spec in collector_specs()},
+    "errors": ERRORS_COLUMNS,
 }
 
 MANIFEST_FILE = "manifest.json"
