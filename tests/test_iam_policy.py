@@ -313,25 +313,23 @@ def test_every_optional_call_is_made_somewhere(demo_runs):
 
 # --- the policy itself --------------------------------------------------------------------
 
-def test_reads_without_resource_level_permissions_are_one_statement_on_star():
+def test_reads_are_one_statement_on_star_and_only_the_role_and_secret_are_scoped():
     policy = policy_document(roles_config(organization=True,
                                           cost_explorer="caller").with_overrides(
         **{"slack.secret_id": SECRET_NAME}))
     by_sid = {statement["Sid"]: statement for statement in policy["Statement"]}
-    assert set(by_sid) == {"ReadWithoutResourceLevelPermissions",
-                           "ReadEveryResourceOfTheAccount", "AssumeRightsizerRole",
+    assert set(by_sid) == {"RightsizerReadOnly", "AssumeRightsizerRole",
                            "ReadSlackWebhookSecret"}
-    assert by_sid["ReadWithoutResourceLevelPermissions"]["Resource"] == "*"
-    assert "cloudwatch:GetMetricData" in by_sid["ReadWithoutResourceLevelPermissions"]["Action"]
-    assert "rds:DescribeDBInstances" in by_sid["ReadEveryResourceOfTheAccount"]["Action"]
+    assert by_sid["RightsizerReadOnly"]["Resource"] == "*"
+    assert "cloudwatch:GetMetricData" in by_sid["RightsizerReadOnly"]["Action"]
+    assert "rds:DescribeDBInstances" in by_sid["RightsizerReadOnly"]["Action"]
     for statement in policy["Statement"]:
         for action in statement["Action"]:
             assert "*" not in action
             assert action.split(":")[1].startswith(READ_ONLY_PREFIXES) or \
                 action == "sts:AssumeRole"
     assert {statement["Sid"] for statement in policy["Statement"]
-            if statement["Resource"] == "*"} == {"ReadWithoutResourceLevelPermissions",
-                                                 "ReadEveryResourceOfTheAccount"}
+            if statement["Resource"] == "*"} == {"RightsizerReadOnly"}
 
 
 def test_pricing_refresh_is_its_own_statement_only_when_asked():

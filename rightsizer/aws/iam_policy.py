@@ -70,22 +70,12 @@ ASSUME_ROLE = "sts:AssumeRole"
 SLACK_SECRET = "secretsmanager:GetSecretValue"
 PRICING_REFRESH = "pricing:GetProducts"
 
-# The Service Authorization Reference lists a resource type for these actions (resource-level
-# permissions); every other read here has none, and IAM then requires "Resource": "*" ("If
-# there is no value for this column, you must specify all resources ("*")"):
+# Every read is granted on "*": rightsizer reads every cluster, service, database, cache,
+# bucket and reservation of the account, including ones created after the policy, and IAM
+# requires "*" for an action whose Service Authorization Reference entry names no resource
+# type ("If there is no value for this column, you must specify all resources ("*")"):
 # https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
-# e.g. https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
-# and .../list_amazoncloudwatchlogs.html (logs:DescribeLogGroups is authorized on the
-# account's log-group space, never on one group). The inventory reads below do support
-# resource ARNs, but rightsizer must read every cluster, service, database, cache, bucket and
-# reservation of the account, including ones created after the policy, so "*" is also their
-# least privilege; they get their own statement so the two kinds stay apart.
-RESOURCE_LEVEL_READS = frozenset({
-    "ecs:DescribeClusters", "ecs:DescribeServices",
-    "rds:DescribeDBInstances", "rds:DescribeReservedDBInstances",
-    "elasticache:DescribeCacheClusters", "elasticache:DescribeReservedCacheNodes",
-    "s3:GetBucketLocation", "s3:GetLifecycleConfiguration", "s3:GetBucketTagging",
-})
+# Only the two calls that name one resource are scoped: the role it assumes and the secret.
 
 # A Secrets Manager secret's ARN ends in "-" and 6 random characters; "??????" matches exactly
 # those six, where "*" would also match another secret whose name merely starts the same:
@@ -190,13 +180,10 @@ def policy_document(config: Config | None = None, *, principal: str = "all",
     operations = planned_operations(config, principal, pricing_refresh=pricing_refresh)
     actions = {API_TO_IAM_ACTION[operation] for operation in operations}
     scoped = {ASSUME_ROLE, SLACK_SECRET, PRICING_REFRESH}
-    plain = actions - scoped - RESOURCE_LEVEL_READS
+    reads = actions - scoped
     statements = []
-    if plain:
-        statements.append(_statement("ReadWithoutResourceLevelPermissions", plain, "*"))
-    if actions & RESOURCE_LEVEL_READS:
-        statements.append(_statement("ReadEveryResourceOfTheAccount",
-                                     actions & RESOURCE_LEVEL_READS, "*"))
+    if reads:
+        statements.append(_statement("RightsizerReadOnly", reads, "*"))
     if ASSUME_ROLE in actions:
         arns = role_arns(config)
         statements.append(_statement("AssumeRightsizerRole", {ASSUME_ROLE},
