@@ -10,11 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Only what the wheel needs (pyproject force-includes templates/ and config.toml).
-COPY pyproject.toml README.md config.toml /tmp/src/
+# Only what the wheel needs (pyproject force-includes templates/); the demo extra keeps
+# `analyze --demo` working in the image.
+COPY pyproject.toml README.md /tmp/src/
 COPY rightsizer /tmp/src/rightsizer
 COPY templates /tmp/src/templates
-RUN pip install /tmp/src && rm -rf /tmp/src
+RUN pip install "/tmp/src[demo]" && rm -rf /tmp/src
 
 # Non-root; the working directory holds config.toml and reports/ (with the scheduler's
 # state in reports/.scheduler/jobs.sqlite): mount a volume there so restarts keep it.

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rightsizer.config import Config
+from rightsizer.errors import RightsizerError
 from rightsizer.report.build import analyze
 from rightsizer.report.history import build_history
 from rightsizer.snapshot.store import Snapshot
@@ -23,13 +24,27 @@ def collect(config: Config, demo: bool = False, *, progress: bool = False,
     from rightsizer.collect.engine import collect_snapshot
 
     if demo:
-        from rightsizer.demo.run import demo_config, demo_session
-
+        demo_config, demo_session = _demo()
         config = demo_config(config)
         with demo_session(config) as (session, now):
             return collect_snapshot(config, session, now=now, demo=True, progress=progress)
     return collect_snapshot(config, make_session(), progress=progress,
                             account_filter=account_filter)
+
+
+def _demo() -> tuple[Any, Any]:
+    """The demo's entry points; moto is an extra, so say how to get it when it is missing."""
+    try:
+        import moto  # noqa: F401
+
+        from rightsizer.demo.run import demo_config, demo_session
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "moto":
+            raise
+        raise RightsizerError("--demo needs moto, which the demo extra installs: "
+                              "pip install \"rightsizer[demo]\" (or \".[demo]\" in a checkout)"
+                              ) from None
+    return demo_config, demo_session
 
 
 def checked_inventory(snapshot: Snapshot, notice: Notice | None = None) -> dict[str, Any]:

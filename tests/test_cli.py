@@ -9,7 +9,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from rightsizer.cli import app
 from rightsizer.config import load_config
 from rightsizer.config_template import config_text
 from rightsizer.rules.registry import REGISTRY
@@ -77,3 +79,19 @@ def test_absent_credentials_are_one_line_and_exit_2(tmp_path):
         "rightsizer: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID, "
         "or try --demo"]
     assert not (tmp_path / "out").exists()
+
+
+def test_demo_without_the_demo_extra_is_one_line_naming_the_extra(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """moto is the optional `demo` extra: without it, --demo says how to install it (exit 2)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "moto", None)  # `import moto` raises ModuleNotFoundError
+    for name in [name for name in sys.modules if name.startswith("rightsizer.demo")]:
+        monkeypatch.delitem(sys.modules, name)
+    result = CliRunner().invoke(app, ["analyze", "--demo", "--output", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ['rightsizer: --demo needs moto, which the demo extra installs: '
+                     'pip install "rightsizer[demo]" (or ".[demo]" in a checkout)']
+    assert not (tmp_path / "report.json").exists()
