@@ -174,3 +174,26 @@ def test_report_of_a_saved_empty_snapshot_carries_the_inventory(tmp_path):
                                       "--format", "json"])
     assert result.exit_code == 0, result.output
     assert read_report(tmp_path)["inventory"]["empty"] is True
+
+
+@mock_aws
+def test_an_empty_account_report_html_says_nothing_was_found_not_all_right_sized(tmp_path):
+    result = CliRunner().invoke(app, ["analyze", "--config", str(write_config(tmp_path)),
+                                      "--output", str(tmp_path / "out"), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="nothing-found"' in page and "No resources found." in page
+    assert "ecs-service, elasticache-cluster, log-group, rds-instance, s3-bucket" in page
+    assert "in ap-south-1 (account 123456789012)" in page and "--region" in page
+    assert "No savings found." not in page
+
+
+@mock_aws
+def test_an_account_with_a_resource_gets_no_nothing_found_banner(tmp_path):
+    import boto3
+
+    boto3.Session(region_name="ap-south-1").client("s3").create_bucket(
+        Bucket="edufly-exports", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
+    CliRunner().invoke(app, ["analyze", "--config", str(write_config(tmp_path)),
+                             "--output", str(tmp_path / "out"), "--format", "html"])
+    assert 'id="nothing-found"' not in (tmp_path / "out" / "report.html").read_text()

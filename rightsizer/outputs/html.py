@@ -103,6 +103,18 @@ def _content_security_policy(script: str) -> str:
 MAX_HTML_ROWS = MAX_LISTED_ROWS  # the page says where the rest are (see formatting)
 
 
+def _nothing_found(report: dict[str, Any]) -> dict[str, Any] | None:
+    """What was looked for and where, when report["inventory"] says nothing at all was found
+    (an empty account or region is an answer; it should not read as "all right-sized")."""
+    inventory = _dict(report.get("inventory"))
+    if not inventory.get("empty"):
+        return None
+    return {"looked_for": ", ".join(str(kind) for kind in inventory.get("looked_for") or []),
+            "regions": ", ".join(str(r) for r in inventory.get("regions") or []),
+            "accounts": ", ".join(str(a) for a in inventory.get("accounts") or []),
+            "failed_reads": len(inventory.get("failed_reads") or [])}
+
+
 def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Everything the template shows, already formatted; missing context keys render empty."""
     rules_meta = _dict(context.get("rules"))
@@ -126,6 +138,7 @@ def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "skipped_total": len(skipped),
         "errors": [_dict(row) for row in report.get("errors") or []],
         "footer": _footer_view(context),
+        "nothing_found": _nothing_found(report),
     }
 
 
