@@ -27,6 +27,7 @@ from rightsizer.rules.support.rds_common import (
     reservation_held,
     size_of,
 )
+from rightsizer.rules.support.status import not_running_detail
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "elasticache-reserved-node"
@@ -97,13 +98,8 @@ class Settings(RuleSettings):
 def not_running(status: str) -> str | None:
     """None when a cluster in this CacheClusterStatus is running; else the skipped row's
     detail, naming the status (an unknown one as unknown, never guessed)."""
-    key = status.strip().lower().replace("_", "-").replace(" ", "-")
-    if key in RUNNING_CACHE_STATUSES:
-        return None
-    why = NOT_RUNNING_CACHE_STATUSES.get(key)
-    if why is None:
-        return f"unknown cache cluster status '{status}'"
-    return f"status is {status}: {why}"
+    return not_running_detail(status, RUNNING_CACHE_STATUSES, NOT_RUNNING_CACHE_STATUSES,
+                              "cache cluster status")
 
 
 def node_units(node_type: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rightsizer.rules.findings import Resource
+from rightsizer.rules.support.status import not_running_detail
 from rightsizer.snapshot.store import Snapshot, as_int, decode_json_cell, records
 
 # RDS reservations are size-flexible within an instance class type for MariaDB, MySQL,
@@ -57,13 +58,8 @@ def not_running(status: str) -> str | None:
     """None when an instance in this DBInstanceStatus is a running database; otherwise the
     skipped row's detail, naming the status. A status this table does not know is never
     guessed at: it is reported as unknown."""
-    status = status.strip().lower()
-    if status in RUNNING_DB_STATUSES:
-        return None
-    why = NOT_RUNNING_DB_STATUSES.get(status)
-    if why is None:
-        return f"unknown DB instance status '{status}'"
-    return f"status is {status}: {why}"
+    return not_running_detail(status.strip().lower(), RUNNING_DB_STATUSES,
+                              NOT_RUNNING_DB_STATUSES, "DB instance status")
 
 
 # --- reservation state ----------------------------------------------------------------------
