@@ -32,7 +32,7 @@ RUNNING_DB_STATUSES = frozenset({
 })
 # Not running, with why (the doc's description, shortened): no rule judges these.
 NOT_RUNNING_DB_STATUSES: dict[str, str] = {
-    "stopped": "stopped (instance hours are not billed; storage is)",
+    "stopped": "instance hours are not billed while stopped; storage is",
     "stopping": "being stopped",
     "starting": "starting after a stop",
     "creating": "still being created",
