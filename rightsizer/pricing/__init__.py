@@ -38,6 +38,8 @@ __all__ = [
     "cache_dir",
     "cache_problem",
     "describe_tables",
+    "elb_capacity_unit_hour_usd",
+    "elb_hourly_usd",
     "elasticache_hourly_usd",
     "FargateRates",
     "fargate_hourly_usd",
@@ -52,6 +54,7 @@ __all__ = [
     "reload",
     "s3_gb_month_usd",
     "s3_transition_usd_per_1000",
+    "secret_month_usd",
 ]
 
 # AWS's own convention for monthly estimates (pricing pages and calculator use 730 h).
@@ -62,6 +65,7 @@ GET_METRIC_DATA_USD_PER_1000_METRICS: float = 0.01
 COST_EXPLORER_USD_PER_REQUEST: float = 0.01
 
 _TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch")
+_TABLES += ("elb", "secretsmanager")  # idle-load-balancer, secrets-unused
 
 log = logging.getLogger("rightsizer")
 
@@ -534,6 +538,42 @@ def _logs_storage_gb_month(directory: Path | None, region: str) -> Price | None:
     if usd is None:
         return None
     return Price(float(usd), "GB-month", table["source"], table["as_of"])
+
+
+# --------------------------------------------------------------------------- ELB, Secrets Manager
+
+
+def _elb_figure(section: str, region: str, lb_type: str) -> float | None:
+    usd = _embedded("elb")[section].get(_norm_region(region), {}).get(lb_type.strip().lower())
+    return None if usd is None else float(usd)
+
+
+def elb_hourly_usd(region: str, lb_type: str) -> Price | None:
+    """The hourly charge of one load balancer ("application" or "network", as
+    DescribeLoadBalancers' Type names them); None where no figure is sourced."""
+    usd = _elb_figure("hourly", region, lb_type)
+    table = _embedded("elb")
+    return None if usd is None else Price(usd, "hour", table["source"], table["as_of"])
+
+
+def elb_capacity_unit_hour_usd(region: str, lb_type: str) -> Price | None:
+    """Price of one LCU-hour (application) or NLCU-hour (network)."""
+    usd = _elb_figure("capacity_unit_hour", region, lb_type)
+    table = _embedded("elb")
+    unit = "LCU-hour" if lb_type.strip().lower() == "application" else "NLCU-hour"
+    return None if usd is None else Price(usd, unit, table["source"], table["as_of"])
+
+
+def _secret_month(region: str) -> float | None:
+    usd = _embedded("secretsmanager")["secret_month"].get(_norm_region(region))
+    return None if usd is None else float(usd)
+
+
+def secret_month_usd(region: str) -> Price | None:
+    """One Secrets Manager secret (or replica) per month; None where no figure is sourced."""
+    usd = _secret_month(region)
+    table = _embedded("secretsmanager")
+    return None if usd is None else Price(usd, "secret-month", table["source"], table["as_of"])
 
 
 # --------------------------------------------------------------------------- provenance
