@@ -288,6 +288,32 @@ class SnapshotBuilder:
                            "Maximum", np.asarray(values, dtype=float), account=account,
                            region=region)
 
+    # --- ECR (ecr-lifecycle) ---------------------------------------------------------------
+
+    def ecr_repository(self, name: str, *, lifecycle_state: str = "absent",
+                       images: list[tuple[float, int, int]] | None = None,
+                       images_state: str = "read", policy: str = "",
+                       tags: dict[str, str] | None = None, media_type: str =
+                       "application/vnd.docker.distribution.manifest.v2+json",
+                       account: str = ACCOUNT, region: str = REGION) -> str:
+        """images: (pushed days before the window end, size bytes, tag count) each, stored as
+        the collector does ([pushed epoch seconds, bytes, tags, media type])."""
+        arn = f"arn:aws:ecr:{region}:{account}:repository/{name}"
+        entries = [[int((self.end - timedelta(days=days_ago)).timestamp()), size, tag_count,
+                    media_type] for days_ago, size, tag_count in images or []]
+        known = images_state == "read"
+        self.rows["ecr_repositories"].append({
+            "account": account, "region": region, "repository": name, "arn": arn,
+            "created_at": "2024-01-01 00:00:00+00:00", "lifecycle_state": lifecycle_state,
+            "lifecycle_policy": policy, "images_state": images_state,
+            "image_count": len(entries) if known else None,
+            "untagged_count": sum(1 for e in entries if not e[2]) if known else None,
+            "stored_bytes": sum(e[1] for e in entries) if known else None,
+            "untagged_bytes": sum(e[1] for e in entries if not e[2]) if known else None,
+            "images": json.dumps(entries), "tags": json.dumps(tags or {}),
+        })
+        return arn
+
     # --- result --------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:

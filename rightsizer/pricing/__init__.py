@@ -38,6 +38,7 @@ __all__ = [
     "cache_dir",
     "cache_problem",
     "describe_tables",
+    "ecr_storage_gb_month_usd",
     "elb_capacity_unit_hour_usd",
     "elb_hourly_usd",
     "elasticache_hourly_usd",
@@ -64,7 +65,7 @@ HOURS_PER_MONTH: float = 730.0
 GET_METRIC_DATA_USD_PER_1000_METRICS: float = 0.01
 COST_EXPLORER_USD_PER_REQUEST: float = 0.01
 
-_TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch")
+_TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch", "ecr")
 _TABLES += ("elb", "secretsmanager")  # idle-load-balancer, secrets-unused
 
 log = logging.getLogger("rightsizer")
@@ -226,7 +227,7 @@ def reload() -> None:
     _embedded.cache_clear()
     _cached_in.cache_clear()
     for lookup in (_fargate_rates, _fargate_platform_rates, _rds_hourly, _elasticache_hourly,
-                   _s3_gb_month, _logs_storage_gb_month):
+                   _s3_gb_month, _logs_storage_gb_month, _ecr_storage_gb_month):
         lookup.cache_clear()
 
 
@@ -574,6 +575,23 @@ def secret_month_usd(region: str) -> Price | None:
     usd = _secret_month(region)
     table = _embedded("secretsmanager")
     return None if usd is None else Price(usd, "secret-month", table["source"], table["as_of"])
+
+
+# --------------------------------------------------------------------------- ECR
+
+
+def ecr_storage_gb_month_usd(region: str) -> Price | None:
+    """ECR private repository storage per GB-month; None for a region without a figure."""
+    return _ecr_storage_gb_month(_norm_region(region))
+
+
+@cache
+def _ecr_storage_gb_month(region: str) -> Price | None:
+    table = _embedded("ecr")  # not refreshed: always the embedded figures
+    usd = table["storage_gb_month"].get(region)
+    if usd is None:
+        return None
+    return Price(float(usd), "GB-month", table["source"], table["as_of"])
 
 
 # --------------------------------------------------------------------------- provenance
