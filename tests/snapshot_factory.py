@@ -314,6 +314,54 @@ class SnapshotBuilder:
         })
         return arn
 
+    # --- helpers for the nat-gateway and public-ipv4 rules -------------------------------
+
+    def nat_gateway(self, nat_id: str, *, vpc_id: str = "vpc-edufly",
+                    vpc_tags: dict[str, str] | None = None,
+                    endpoints: list[str] | None = None, public_ips: list[str] | None = None,
+                    allocation_ids: list[str] | None = None, state: str = "available",
+                    route_tables: list[str] | None = None, account: str = ACCOUNT,
+                    region: str = REGION) -> str:
+        """endpoints: the VPC's gateway endpoint service names (None: could not be read)."""
+        arn = f"arn:aws:ec2:{region}:{account}:natgateway/{nat_id}"
+        tags = vpc_tags or {}
+        self.rows["nat_gateways"].append({
+            "account": account, "region": region, "nat_gateway_id": nat_id, "arn": arn,
+            "vpc_id": vpc_id, "subnet_id": "subnet-public-a", "state": state,
+            "connectivity_type": "public", "created_at": "2025-01-01 00:00:00+00:00",
+            "allocation_ids": json.dumps(allocation_ids or []),
+            "public_ips": json.dumps(public_ips or []), "tags": "{}",
+            "vpc_name": tags.get("Name", ""), "vpc_tags": json.dumps(tags),
+            "gateway_endpoints": "" if endpoints is None else json.dumps(endpoints),
+            "route_table_ids": json.dumps(route_tables or ["rtb-private-a"]),
+            "vpc_route_table_ids": json.dumps(route_tables or ["rtb-private-a"]),
+        })
+        return arn
+
+    def nat_traffic(self, nat_id: str, bytes_per_hour: float, connections: float, *,
+                    account: str = ACCOUNT, region: str = REGION) -> SnapshotBuilder:
+        """Hourly BytesOutToDestination Sum and ActiveConnectionCount Maximum."""
+        self.metric("AWS/NATGateway", "BytesOutToDestination", nat_id, "Sum",
+                    flat(bytes_per_hour, self.hours), account=account, region=region)
+        return self.metric("AWS/NATGateway", "ActiveConnectionCount", nat_id, "Maximum",
+                           flat(connections, self.hours), account=account, region=region)
+
+    def public_ip(self, ip: str, *, owner_kind: str = "unattached", owner_id: str = "",
+                  owner_label: str = "", elastic: bool = True, allocation_id: str = "",
+                  network_interface_id: str = "", account: str = ACCOUNT,
+                  region: str = REGION) -> str:
+        allocation = allocation_id or (f"eipalloc-{ip.replace('.', '')}" if elastic else "")
+        resource_id = (f"arn:aws:ec2:{region}:{account}:elastic-ip/{allocation}" if allocation
+                       else f"public-ip/{region}/{ip}")
+        self.rows["public_ips"].append({
+            "account": account, "region": region, "public_ip": ip, "resource_id": resource_id,
+            "elastic": elastic, "allocation_id": allocation,
+            "association_id": "" if owner_kind == "unattached" else "eipassoc-1",
+            "network_interface_id": network_interface_id, "owner_kind": owner_kind,
+            "owner_id": owner_id, "owner_label": owner_label or owner_kind, "tags": "{}",
+        })
+        return resource_id
+
     # --- result --------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:

@@ -48,6 +48,9 @@ __all__ = [
     "fargate_rates",
     "known_regions",
     "logs_storage_gb_month_usd",
+    "nat_gateway_gb_usd",
+    "nat_gateway_hourly_usd",
+    "public_ipv4_hourly_usd",
     "rds_classes_in_family",
     "rds_hourly_usd",
     "rds_storage_gb_month_usd",
@@ -65,7 +68,7 @@ HOURS_PER_MONTH: float = 730.0
 GET_METRIC_DATA_USD_PER_1000_METRICS: float = 0.01
 COST_EXPLORER_USD_PER_REQUEST: float = 0.01
 
-_TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch", "ecr")
+_TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch", "vpc", "ecr")
 _TABLES += ("elb", "secretsmanager")  # idle-load-balancer, secrets-unused
 
 log = logging.getLogger("rightsizer")
@@ -541,6 +544,56 @@ def _logs_storage_gb_month(directory: Path | None, region: str) -> Price | None:
     return Price(float(usd), "GB-month", table["source"], table["as_of"])
 
 
+# --------------------------------------------------------------------------- VPC
+
+
+def public_ipv4_hourly_usd(region: str) -> Price | None:
+    """One public IPv4 address (Elastic IP or auto-assigned) per hour, billed since
+    2024-02-01 at one rate in every commercial Region; None where it is not tabled (China)."""
+    table = _embedded("vpc")
+    region = _norm_region(region)
+    if not region or any(region.startswith(prefix)
+                         for prefix in table["public_ipv4_excluded_region_prefixes"]):
+        return None
+    return Price(float(table["public_ipv4_hour_usd"]), "IP-hour", table["public_ipv4_source"],
+                 table["public_ipv4_as_of"])
+
+
+def _nat_gateway(region: str, key: str, unit: str) -> Price | None:
+    table = _embedded("vpc")
+    usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
+    if usd is None:
+        return None
+    return Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"])
+
+
+def nat_gateway_hourly_usd(region: str) -> Price | None:
+    """A NAT gateway per hour it exists (traffic or not); None where no figure is sourced."""
+    return _nat_gateway(region, "hour", "NAT gateway-hour")
+
+
+def nat_gateway_gb_usd(region: str) -> Price | None:
+    """Data processed by a NAT gateway, per GB (either direction)."""
+    return _nat_gateway(region, "gb_processed", "GB processed")
+
+
+# --------------------------------------------------------------------------- ECR
+
+
+def ecr_storage_gb_month_usd(region: str) -> Price | None:
+    """ECR private repository storage per GB-month; None for a region without a figure."""
+    return _ecr_storage_gb_month(_norm_region(region))
+
+
+@cache
+def _ecr_storage_gb_month(region: str) -> Price | None:
+    table = _embedded("ecr")  # not refreshed: always the embedded figures
+    usd = table["storage_gb_month"].get(region)
+    if usd is None:
+        return None
+    return Price(float(usd), "GB-month", table["source"], table["as_of"])
+
+
 # --------------------------------------------------------------------------- ELB, Secrets Manager
 
 
@@ -575,23 +628,6 @@ def secret_month_usd(region: str) -> Price | None:
     usd = _secret_month(region)
     table = _embedded("secretsmanager")
     return None if usd is None else Price(usd, "secret-month", table["source"], table["as_of"])
-
-
-# --------------------------------------------------------------------------- ECR
-
-
-def ecr_storage_gb_month_usd(region: str) -> Price | None:
-    """ECR private repository storage per GB-month; None for a region without a figure."""
-    return _ecr_storage_gb_month(_norm_region(region))
-
-
-@cache
-def _ecr_storage_gb_month(region: str) -> Price | None:
-    table = _embedded("ecr")  # not refreshed: always the embedded figures
-    usd = table["storage_gb_month"].get(region)
-    if usd is None:
-        return None
-    return Price(float(usd), "GB-month", table["source"], table["as_of"])
 
 
 # --------------------------------------------------------------------------- provenance
