@@ -127,6 +127,7 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
     _databases(client)
     _cache(client)
     _buckets(client)
+    _nat_and_addresses(client, window_start, window_end, period_seconds)
     series = _Series(window_start, window_end, period_seconds)
     _publish(client("cloudwatch"), series.all_metrics())
     _queue_costs(now.date(), account_id, endpoint_url)
@@ -324,6 +325,49 @@ def _buckets(client: Callable[..., Any]) -> None:
         Bucket=BUCKETS["exports"], LifecycleConfiguration={"Rules": [{
             "ID": "expire-old-exports", "Status": "Disabled", "Filter": {"Prefix": "exports/"},
             "Expiration": {"Days": 30}}]})
+
+
+def _nat_and_addresses(client: Callable[..., Any], start: datetime, end: datetime,
+                       period_seconds: int) -> None:
+    """A NAT gateway in the EduFly VPC with no S3 gateway endpoint, carrying the tasks'
+    S3 and API traffic (hourly BytesOutToDestination Sum, ActiveConnectionCount Maximum), and
+    an Elastic IP left over from an old bastion host, attached to nothing."""
+    ec2 = client("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
+        "VpcId"]
+    ec2.create_tags(Resources=[vpc_id], Tags=_kv({"Name": "edufly-vpc", **COMMON_TAGS}))
+    subnet = sorted(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+        "Subnets"], key=lambda item: item["AvailabilityZone"])[0]["SubnetId"]
+    eip = ec2.allocate_address(Domain="vpc")
+    nat_id = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip["AllocationId"])[
+        "NatGateway"]["NatGatewayId"]
+    table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_tags(Resources=[table], Tags=_kv({"Name": "edufly-private", **COMMON_TAGS}))
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
+    bastion = ec2.allocate_address(Domain="vpc")
+    ec2.create_tags(Resources=[bastion["AllocationId"]],
+                    Tags=_kv({"Name": "edufly-bastion-old", **COMMON_TAGS}))
+    rng = random.Random(SEED + 7)
+    step = timedelta(seconds=period_seconds)
+    data, stamp = [], start
+    while stamp < end:
+        local = (stamp + IST).hour
+        level = 1.0 if 8 <= local < 16 else 0.35 if 6 <= local < 21 else 0.08
+        gb = 0.9 * level * rng.uniform(0.8, 1.2) * period_seconds / 3600  # ~13 GB a day
+        connections = round(40 + 260 * level * rng.uniform(0.8, 1.2))
+        dims = [{"Name": "NatGatewayId", "Value": nat_id}]
+        value = float(round(gb * GB))
+        data.append({"MetricName": "BytesOutToDestination", "Dimensions": dims,
+                     "Timestamp": stamp, "Unit": "Bytes",
+                     "StatisticValues": {"SampleCount": 60.0, "Sum": value,
+                                         "Minimum": 0.0, "Maximum": value / 20}})
+        data.append({"MetricName": "ActiveConnectionCount", "Dimensions": dims,
+                     "Timestamp": stamp, "Unit": "Count",
+                     "StatisticValues": {"SampleCount": 60.0, "Sum": connections * 45.0,
+                                         "Minimum": connections * 0.4,
+                                         "Maximum": float(connections)}})
+        stamp += step
+    _publish(client("cloudwatch"), {"AWS/NATGateway": data})
 
 
 # ------------------------------------------------------------------------------------ metrics
