@@ -15,33 +15,9 @@ def coverage(series: pd.Series, expected_datapoints: int) -> float:
     return min(1.0, len(series.dropna()) / expected_datapoints)
 
 
-_DAY_NS = 86_400 * 10**9
-
-
 def daily_max(series: pd.Series) -> pd.Series:
-    """`series.resample("1D").max().dropna()` for a sorted UTC (or naive) series, in numpy:
-    resample builds bins and a groupby per call (~1 ms; rules call it per resource)."""
-    index = series.index
-    if not isinstance(index, pd.DatetimeIndex) or (index.tz is not None and
-                                                   str(index.tz) != "UTC") \
-            or not index.is_monotonic_increasing:
-        return series.resample("1D").max().dropna()
-    values = series.to_numpy(dtype=float)
-    stamps = index.as_unit("ns").asi8
-    keep = ~np.isnan(values)
-    values, days = values[keep], stamps[keep] // _DAY_NS
-    if not len(values):
-        return pd.Series(dtype=float, index=index[:0])
-    starts = np.flatnonzero(np.concatenate(([True], np.diff(days) != 0)))
-    day_index = pd.DatetimeIndex(days[starts] * _DAY_NS, tz=index.tz).as_unit(index.unit)
-    return pd.Series(np.maximum.reduceat(values, starts), index=day_index)
-
-
-def daily_peaks(series: pd.Series) -> list[float]:
-    """One value a day (the day's highest), rounded: small enough to embed as evidence."""
-    if series.empty:
-        return []
-    return [round(float(value), 1) for value in daily_max(series)]
+    """Each UTC calendar day's highest value, days without a valid datapoint left out."""
+    return series.resample("1D").max().dropna()
 
 
 def daily_peak_trend_per_day(series: pd.Series) -> float:

@@ -58,13 +58,57 @@ def test_bulk_figures_equal_the_per_series_ones(seed):
         assert stats.first[at] == valid.iloc[0]
         assert stats.median[at] == valid.median()  # exactly, not approximately
         assert stats.mean[at] == pytest.approx(valid.mean())
-        for percent in (50, 90, 95, 99.5):
+        for percent in (0, 1, 33.3, 50, 90, 95, 99.5, 100):
             assert stats.percentile(percent)[at] == percentile(series, percent)
+        stamps, values = stats.points(at)
+        assert list(values) == list(valid.to_numpy())
+        assert list(stamps) == list(valid.index.as_unit("ns").asi8)
+        assert stats.first_stamp_ns[at] == valid.index[0].value
+        assert stats.last_stamp_ns[at] == valid.index[-1].value
         days, peaks = stats.daily_peaks(at)
         daily = daily_max(series)
         assert list(peaks) == list(daily.to_numpy())
         assert list(days) == list(daily.index.as_unit("ns").asi8 // (86_400 * 10**9))
         assert stats.daily_peak_trend[at] == pytest.approx(daily_peak_trend_per_day(series))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_stored_series_keeps_its_nans_and_its_time_unit(seed):
+    snapshot, expected = _snapshot(seed)
+    unit = pd.to_datetime(snapshot.table("metrics")["timestamp"], utc=True).dt.unit
+    for name, series in expected.items():
+        stored = snapshot.series("1", "r", "AWS/ECS", "CPUUtilization", name, "Maximum")
+        if series.empty:
+            assert stored.empty
+            continue
+        assert stored.index.name == "timestamp" and stored.index.unit == unit
+        assert str(stored.index.tz) == "UTC"
+        assert list(stored.index) == list(series.index)
+        np.testing.assert_array_equal(stored.to_numpy(), series.to_numpy())  # NaN where NaN
+        one = snapshot.one_series("1", "r", "AWS/ECS", "CPUUtilization", name, "Maximum")
+        assert one.rows == len(series) and one.count == series.notna().sum()
+        assert one.daily_peaks() == [round(float(v), 1) for v in daily_max(series)]
+
+
+def test_a_series_with_no_valid_datapoint_has_nan_figures():
+    frame = pd.DataFrame({
+        "account": "1", "region": "r", "namespace": "AWS/RDS", "metric": "CPUUtilization",
+        "resource": ["db-a", "db-a", "db-b"], "stat": "Maximum",
+        "timestamp": [START, START + pd.Timedelta(hours=1), START],
+        "value": [np.nan, np.nan, 5.0]}, columns=TABLE_COLUMNS["metrics"])
+    manifest = {"window": {"start": START.isoformat(), "end": (START + pd.Timedelta(days=1))
+                           .isoformat(), "days": 1}, "period_seconds": 3600}
+    stats = Snapshot(manifest=manifest, tables={"metrics": frame}).series_stats(
+        "AWS/RDS", "CPUUtilization", "Maximum")
+    at = stats.position("1", "r", "db-a")
+    assert stats.count[at] == 0 and stats.rows(at) == 2
+    for figure in (stats.maximum, stats.minimum, stats.median, stats.last, stats.first,
+                   stats.first_stamp_ns, stats.percentile(95)):
+        assert np.isnan(figure[at])
+    assert len(stats.points(at)[1]) == 0 and len(stats.daily_peaks(at)[1]) == 0
+    assert stats.daily_peak_trend[at] == 0.0
+    other = stats.position("1", "r", "db-b")
+    assert stats.maximum[other] == 5.0 and stats.percentile(95)[other] == 5.0
 
 
 def test_an_unknown_metric_has_no_series():

@@ -1,13 +1,13 @@
-"""Per-series statistics for every series of one metric at once.
+"""Per-series statistics for every series of one metric at once, computed with polars.
 
 Rules judge each resource on a few figures of its series (count, peak, a percentile, the last
-value, the daily peaks and their trend). Computed one resource at a time through pandas that
-costs ~1 ms a resource (a Series, a DatetimeIndex, a resample); over 100,000 resources it was
-most of a run. Here each figure is one numpy pass over all series of a metric, cached, and a
-rule reads it by position.
+value, the daily peaks and their trend). Each figure here is one polars aggregation over every
+series of a metric, grouped by series, and a rule reads a resource's figure by position.
 
-Semantics match the per-series helpers in rules/series.py: NaN datapoints are ignored,
-percentiles use numpy's "higher" method, daily peaks are UTC calendar days.
+Semantics (tested against the one-series references in tests/series_reference.py): NaN
+datapoints are ignored, percentiles use the "higher" method (numpy's and polars' alike), the
+median is the mean of the two middle values when the count is even (as np.median), daily peaks
+are UTC calendar days.
 """
 
 from __future__ import annotations
@@ -16,12 +16,21 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import polars as pl
 
 DAY_NS = 86_400 * 10**9
-# Theil-Sen needs every pair of days; a block of series is done in chunks so the pairwise
-# matrix stays under ~50 MB whatever the lookback.
-_PAIRWISE_CELLS = 6_000_000
 MIN_TREND_DAYS = 7  # under a week, growth cannot be told from the weekly cycle
+# Theil-Sen needs every pair of days; series are taken in chunks so the matrix of pairwise
+# slopes stays under ~50 MB whatever the lookback (up to 455 days: ~100,000 pairs a series)
+_PAIRWISE_CELLS = 6_000_000
+
+POINTS_SCHEMA = {"series": pl.UInt32, "timestamp": pl.Int64, "value": pl.Float64}
+_VALUE, _STAMP = pl.col("value"), pl.col("timestamp")
+
+
+def _starts(series: pl.Series, count: int) -> np.ndarray:
+    """Where each position's rows begin in a column sorted by position, and where they end."""
+    return np.searchsorted(series.to_numpy(), np.arange(count + 1))
 
 
 class SeriesStats:
@@ -31,24 +40,41 @@ class SeriesStats:
     that position. A series with no valid datapoint has count 0 and NaN figures.
     """
 
-    def __init__(self, keys: dict[tuple[str, str, str], int], values: np.ndarray,
-                 stamps_ns: np.ndarray, starts: np.ndarray) -> None:
-        # values/stamps: every series' datapoints, series after series, each oldest first;
-        # series i is values[starts[i]:starts[i + 1]].
-        self.keys = keys
-        self._rows = np.diff(starts)
-        valid = ~np.isnan(values)
-        owner = np.repeat(np.arange(len(keys)), self._rows)
-        self._values = values[valid]
-        self._stamps = stamps_ns[valid]
-        self._owner = owner[valid]
-        self.count = np.bincount(self._owner, minlength=len(keys))
-        self._starts = np.concatenate(([0], np.cumsum(self.count)))
+    def __init__(self, keys: list[tuple[str, str, str]], points: pl.DataFrame) -> None:
+        """`points`: every datapoint of these series as (series: the position in `keys`,
+        timestamp: ns since the epoch, value: null where it was NaN), in series then time
+        order; every position has at least one row."""
+        self.keys = {key: at for at, key in enumerate(keys)}
+        self._points = points
+        self._valid = points.drop_nulls("value")
+        valid = _VALUE.drop_nulls()
+        figures = points.group_by("series", maintain_order=True).agg(
+            rows=pl.len(),
+            count=_VALUE.count(),
+            maximum=_VALUE.max(),
+            minimum=_VALUE.min(),
+            mean=_VALUE.mean(),
+            median=_VALUE.median(),
+            first=valid.first(),
+            last=valid.last(),
+            first_stamp_ns=_STAMP.filter(_VALUE.is_not_null()).first().cast(pl.Float64),
+            last_stamp_ns=_STAMP.filter(_VALUE.is_not_null()).last().cast(pl.Float64),
+        )
+        self._rows = figures["rows"].to_numpy()
+        self.count = figures["count"].to_numpy().astype(np.int64)
+        self.maximum = figures["maximum"].to_numpy()
+        self.minimum = figures["minimum"].to_numpy()
+        self.mean = figures["mean"].to_numpy()
+        self.median = figures["median"].to_numpy()
+        self.first = figures["first"].to_numpy()
+        self.last = figures["last"].to_numpy()
+        self.first_stamp_ns = figures["first_stamp_ns"].to_numpy()
+        self.last_stamp_ns = figures["last_stamp_ns"].to_numpy()
         self._percentiles: dict[float, np.ndarray] = {}
 
     @classmethod
     def empty(cls) -> SeriesStats:
-        return cls({}, np.empty(0), np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        return cls([], pl.DataFrame(schema=POINTS_SCHEMA))
 
     def position(self, account: str, region: str, resource: str) -> int | None:
         return self.keys.get((account, region, resource))
@@ -56,109 +82,54 @@ class SeriesStats:
     def of(self, account: str, region: str, resource: str) -> OneSeries:
         return OneSeries(self, self.keys.get((account, region, resource)))
 
-    def points(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """(stamps in ns, values) of one series' valid datapoints, oldest first."""
-        lo, hi = self._starts[position], self._starts[position + 1]
-        return self._stamps[lo:hi], self._values[lo:hi]
-
     def rows(self, position: int) -> int:
         """Datapoints stored, NaN ones included (what len(series) counts)."""
         return int(self._rows[position])
 
-    # --- per-series reductions ---------------------------------------------------------------
-
-    def _reduce(self, ufunc: np.ufunc, source: np.ndarray) -> np.ndarray:
-        out = np.full(len(self.keys), np.nan)
-        present = self.count > 0
-        if present.any():
-            out[present] = ufunc.reduceat(source, self._starts[:-1][present])
-        return out
-
-    @cached_property
-    def maximum(self) -> np.ndarray:
-        return self._reduce(np.maximum, self._values)
-
-    @cached_property
-    def minimum(self) -> np.ndarray:
-        return self._reduce(np.minimum, self._values)
-
-    @cached_property
-    def total(self) -> np.ndarray:
-        return self._reduce(np.add, self._values)
-
-    @cached_property
-    def mean(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self.total / self.count
-
-    def _at(self, source: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        out = np.full(len(self.keys), np.nan)
-        present = self.count > 0
-        out[present] = source[(self._starts[:-1] + offsets)[present]]
-        return out
-
-    @cached_property
-    def last(self) -> np.ndarray:
-        return self._at(self._values, self.count - 1)
-
-    @cached_property
-    def first(self) -> np.ndarray:
-        return self._at(self._values, np.zeros_like(self.count))
-
-    @cached_property
-    def first_stamp_ns(self) -> np.ndarray:
-        return self._at(self._stamps.astype(float), np.zeros_like(self.count))
-
-    @cached_property
-    def last_stamp_ns(self) -> np.ndarray:
-        return self._at(self._stamps.astype(float), self.count - 1)
-
-    @cached_property
-    def _sorted_values(self) -> np.ndarray:
-        """Each series' values in ascending order, series after series.
-
-        Series of one length are sorted as the rows of one matrix: most series of a metric
-        have every datapoint, so that is one or a few np.sort calls over short rows, several
-        times faster than sorting all values (then by series) as one array.
-        """
-        out = np.empty_like(self._values)
-        for length in np.unique(self.count[self.count > 1]):
-            rows = self._starts[:-1][self.count == length][:, None] + np.arange(length)
-            out[rows] = np.sort(self._values[rows], axis=1)
-        single = self._starts[:-1][self.count == 1]
-        out[single] = self._values[single]
-        return out
-
     def percentile(self, percent: float) -> np.ndarray:
-        """np.quantile(..., method="higher") of each series (computed once per percent)."""
-        cached = self._percentiles.get(percent)
-        if cached is None:
-            offsets = np.ceil(percent / 100.0 * np.maximum(self.count - 1, 0)).astype(np.int64)
-            cached = self._percentiles[percent] = self._at(self._sorted_values, offsets)
-        return cached
+        """Each series' percentile, "higher" method (computed once per percent)."""
+        found = self._percentiles.get(percent)
+        if found is None:
+            found = self._percentiles[percent] = self._points.group_by(
+                "series", maintain_order=True).agg(
+                _VALUE.quantile(percent / 100.0, interpolation="higher"))["value"].to_numpy()
+        return found
+
+    # --- one series' datapoints ----------------------------------------------------------------
 
     @cached_property
-    def median(self) -> np.ndarray:
-        """Each series' median (as np.median: the mean of the two middle values when even),
-        from the sort the percentiles already paid for."""
-        last = np.maximum(self.count - 1, 0)
-        low = self._at(self._sorted_values, last // 2)
-        high = self._at(self._sorted_values, (last + 1) // 2)
-        return (low + high) / 2
+    def _valid_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        valid = self._valid
+        return (_starts(valid["series"], len(self.keys)), valid["timestamp"].to_numpy(),
+                valid["value"].to_numpy())
+
+    def points(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """(stamps in ns, values) of one series' valid datapoints, oldest first."""
+        starts, stamps, values = self._valid_points
+        lo, hi = starts[position], starts[position + 1]
+        return stamps[lo:hi], values[lo:hi]
+
+    @cached_property
+    def _all_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        points = self._points
+        return (_starts(points["series"], len(self.keys)), points["timestamp"].to_numpy(),
+                points["value"].to_numpy())  # null -> NaN
+
+    def stored_points(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """(stamps in ns, values) of every datapoint of one series as stored, NaN included."""
+        starts, stamps, values = self._all_points
+        lo, hi = starts[position], starts[position + 1]
+        return stamps[lo:hi], values[lo:hi]
 
     # --- daily peaks ---------------------------------------------------------------------------
 
     @cached_property
     def _daily(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(day starts per series, day number, day maximum): one row per series-day."""
-        days = self._stamps // DAY_NS
-        if not len(days):
-            return np.zeros(len(self.keys) + 1, dtype=np.int64), days, self._values
-        new_day = np.concatenate(([True], (np.diff(days) != 0) | (np.diff(self._owner) != 0)))
-        firsts = np.flatnonzero(new_day)
-        peaks = np.maximum.reduceat(self._values, firsts)
-        per_series = np.bincount(self._owner[firsts], minlength=len(self.keys))
-        return np.concatenate(([0], np.cumsum(per_series))), days[firsts], peaks
+        """(where each series' days begin, day numbers, day maxima): one row per series-day."""
+        daily = self._valid.group_by("series", day=_STAMP // DAY_NS, maintain_order=True).agg(
+            peak=_VALUE.max())
+        return (_starts(daily["series"], len(self.keys)), daily["day"].to_numpy(),
+                daily["peak"].to_numpy())
 
     def daily_peaks(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """(day numbers since the epoch, each day's highest value) of one series."""
@@ -168,7 +139,12 @@ class SeriesStats:
 
     @cached_property
     def daily_peak_trend(self) -> np.ndarray:
-        """Theil-Sen slope of each series' daily peaks (unit per day); 0.0 under a week."""
+        """Theil-Sen slope of each series' daily peaks (unit per day): the median of the slopes
+        between every pair of days; 0.0 under a week of days.
+
+        polars has no grouped Theil-Sen, and a self-join of every series' days would hold
+        every pair at once, so the series with the same number of days are taken together as
+        the rows of one numpy matrix, a chunk of them at a time."""
         starts, days, peaks = self._daily
         lengths = np.diff(starts)
         trend = np.zeros(len(self.keys))
@@ -203,7 +179,7 @@ class OneSeries:
         return 0 if self.at is None else self.stats.rows(self.at)
 
     def coverage(self, expected_datapoints: int) -> float:
-        """Share of the window's periods that have a datapoint (as rules/series.coverage)."""
+        """Share of the window's periods that have a datapoint (1.0 = no gaps)."""
         if expected_datapoints <= 0:
             return 0.0
         return min(1.0, self.count / expected_datapoints)
@@ -225,8 +201,7 @@ class OneSeries:
         return self.figure(self.stats.minimum)
 
     def percentile(self, percent: float) -> float:
-        return self.figure(self.stats.percentile(percent)) if self.at is not None else \
-            float("nan")
+        return float("nan") if self.at is None else self.figure(self.stats.percentile(percent))
 
     def daily_peaks(self) -> list[float]:
         """One value a day (the day's highest), rounded: small enough to embed as evidence."""

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -75,30 +76,6 @@ def as_int(value: Any) -> int:
         return 0
 
 
-def _series_codes(columns: list[pa.ChunkedArray]
-                  ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """A series number for every row of the metrics table.
-
-    A series' datapoints mostly sit in consecutive rows (as collected), so the table is cut into
-    runs where any key column changes (one vectorised comparison per column), and only the
-    runs' first rows are looked up by key. A groupby over six string columns of millions of
-    rows took seconds. Returns the codes and each code's key.
-    """
-    rows = len(columns[0])
-    changed = np.zeros(rows, dtype=bool)
-    changed[0] = True
-    for column in columns:
-        differs = pc.not_equal(column.slice(1), column.slice(0, len(column) - 1))
-        changed[1:] |= pc.fill_null(differs, True).to_numpy(zero_copy_only=False)
-    run_starts = np.flatnonzero(changed)
-    numbers: dict[tuple[str, ...], int] = {}
-    run_codes = np.fromiter(
-        (numbers.setdefault(key, len(numbers)) for key in zip(
-            *(_take(column, run_starts) for column in columns), strict=True)),
-        dtype=np.int64, count=len(run_starts))
-    return np.repeat(run_codes, np.diff(np.append(run_starts, rows))), list(numbers)
-
-
 def _first_failures(snapshot: Snapshot) -> dict[tuple[str, str, str, str], str]:
     """"code: message" of the first error row of each (service, operation, account, region)."""
     failures: dict[tuple[str, str, str, str], str] = {}
@@ -109,13 +86,9 @@ def _first_failures(snapshot: Snapshot) -> dict[tuple[str, str, str, str], str]:
     return failures
 
 
-def _series_then_time(codes: np.ndarray, stamps: np.ndarray) -> np.ndarray:
-    """Row order by series, then time (stable). Collected tables are already in that order
-    (each series' datapoints together, oldest first): then no sort of millions of rows."""
-    step_code, step_time = np.diff(codes), np.diff(stamps)
-    if np.all((step_code > 0) | ((step_code == 0) & (step_time >= 0))):
-        return np.arange(len(codes))
-    return np.lexsort((stamps, codes))
+SERIES_KEY = ["namespace", "metric", "stat", "account", "region", "resource"]
+METRIC_KEY = SERIES_KEY[:3]
+RESOURCE_KEY = SERIES_KEY[3:]
 
 
 def _strings(column: pd.Series) -> pa.ChunkedArray:
@@ -131,8 +104,62 @@ def _strings(column: pd.Series) -> pa.ChunkedArray:
     return pc.cast(array, pa.string())
 
 
-def _take(column: pa.ChunkedArray, rows: np.ndarray) -> list[str]:
-    return column.take(pa.array(rows)).to_pylist()
+def _runs(metrics: pd.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """The metrics table cut where any key column changes from the row before: each run's
+    keys (a polars frame) and its length in rows.
+
+    Collection writes each series' datapoints together, so there are about as many runs as
+    series: comparing neighbours and grouping the runs is much cheaper than grouping millions
+    of rows by six strings (hashing them, or copying them into polars, costs more than all
+    the statistics; docs/benchmarks.md). A series split over several runs is still one series.
+    """
+    table = pa.table({key: _strings(metrics[key]) for key in SERIES_KEY})
+    rows = table.num_rows
+    changed = np.zeros(rows, dtype=bool)
+    changed[0] = True
+    for column in table.columns:
+        differs = pc.not_equal(column.slice(1), column.slice(0, rows - 1))
+        changed[1:] |= pc.fill_null(differs, True).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(changed)
+    runs = pl.from_arrow(table.filter(pa.array(changed)))
+    assert isinstance(runs, pl.DataFrame)
+    return runs, np.diff(starts, append=rows)
+
+
+@dataclass(frozen=True)
+class SeriesIndex:
+    """The metrics table by series: for every (namespace, metric, statistic), its series'
+    (account, region, resource) keys in position order and their datapoints (series position,
+    timestamp in ns, value with NaN as null) in series then time order, as SeriesStats takes
+    them; and the timestamps' unit as pandas read them (Snapshot.series keeps it)."""
+
+    by_metric: dict[tuple[str, ...], tuple[list[tuple[str, ...]], pl.DataFrame]]
+    stamp_unit: str
+
+
+def series_index(metrics: pd.DataFrame) -> SeriesIndex:
+    runs, lengths = _runs(metrics)
+    # a series is a distinct key; its position counts the metric's series in order of first
+    # appearance, so a table in collection order is already in series order
+    series = runs.unique(maintain_order=True).with_columns(
+        metric_number=pl.struct(METRIC_KEY).rank("dense"),
+        position=pl.int_range(pl.len(), dtype=pl.UInt32).over(METRIC_KEY))
+    run_series = runs.join(series, on=SERIES_KEY, how="left", maintain_order="left",
+                           nulls_equal=True)
+    stamps = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True))
+    points = pl.DataFrame({
+        "metric_number": np.repeat(run_series["metric_number"].to_numpy(), lengths),
+        "series": np.repeat(run_series["position"].to_numpy(), lengths),
+        "timestamp": stamps.as_unit("ns").asi8,
+        "value": metrics["value"].to_numpy(dtype=float),
+    }).with_columns(pl.col("value").fill_nan(None))
+    by_metric = points.partition_by("metric_number", as_dict=True, include_key=False)
+    return SeriesIndex({
+        tuple(keys.row(0)[:3]): (keys.select(RESOURCE_KEY).rows(),
+                                 by_metric[(number,)].sort("series", "timestamp",
+                                                           maintain_order=True))
+        for (number,), keys in series.partition_by("metric_number", as_dict=True).items()
+    }, stamps.unit)
 
 
 @dataclass
@@ -170,59 +197,28 @@ class Snapshot:
         return max(1, int(seconds // self.period_seconds))
 
     @cached_property
-    def _series_positions(self) -> dict[tuple[str, ...], tuple[int, int]]:
-        """Where each series lies in the metrics table sorted by series then time.
-
-        One sort of the whole table instead of a groupby with a to_datetime and a sort per
-        group: the per-group version took ~1 ms a series (17 s for 16,500 series).
-        """
+    def _series_index(self) -> SeriesIndex:
         metrics = self.table("metrics")
-        if metrics.empty:
-            self._sorted_values = np.empty(0)
-            self._sorted_stamps = pd.DatetimeIndex([], tz="UTC", name="timestamp")
-            self._sorted_stamps_ns = np.empty(0, dtype=np.int64)
-            return {}
-        keys = ["account", "region", "namespace", "metric", "resource", "stat"]
-        columns = [_strings(metrics[key]) for key in keys]
-        codes, keys_by_code = _series_codes(columns)
-        stamps = pd.DatetimeIndex(pd.to_datetime(metrics["timestamp"], utc=True),
-                                  name="timestamp")
-        order = _series_then_time(codes, stamps.asi8)
-        codes = codes[order]
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(codes)) + 1))
-        stops = np.concatenate((starts[1:], [len(codes)]))
-        self._sorted_values = metrics["value"].to_numpy(dtype=float)[order]
-        self._sorted_stamps = stamps[order]
-        self._sorted_stamps_ns = self._sorted_stamps.as_unit("ns").asi8
-        return {keys_by_code[code]: (start, stop) for code, start, stop in zip(
-            codes[starts].tolist(), starts.tolist(), stops.tolist(), strict=True)}
+        return SeriesIndex({}, "ns") if metrics.empty else series_index(metrics)
 
     def series(
         self, account: str, region: str, namespace: str, metric: str, resource: str, stat: str
     ) -> pd.Series:
-        """One metric series, oldest first; empty when CloudWatch had no datapoints."""
+        """One metric series as stored (NaN included), oldest first; empty when CloudWatch had
+        no datapoints."""
         key = (account, region, namespace, metric, resource, stat)
         cached = self._series_cache.get(key)
         if cached is not None:
             return cached
-        found = self._series_positions.get(key)
-        if found is None:
+        stats = self.series_stats(namespace, metric, stat)
+        at = stats.position(account, region, resource)
+        if at is None:
             return pd.Series(dtype=float)
-        start, stop = found
-        series = pd.Series(self._sorted_values[start:stop],
-                           index=self._sorted_stamps[start:stop])
-        self._series_cache[key] = series
+        stamps, values = stats.stored_points(at)
+        index = pd.DatetimeIndex(stamps, tz="UTC", name="timestamp").as_unit(
+            self._series_index.stamp_unit)
+        series = self._series_cache[key] = pd.Series(values, index=index)
         return series
-
-    @cached_property
-    def _series_by_metric(self) -> dict[tuple[str, str, str],
-                                        dict[tuple[str, str, str], tuple[int, int]]]:
-        """The series positions grouped by (namespace, metric, statistic)."""
-        grouped: dict[tuple[str, str, str], dict[tuple[str, str, str], tuple[int, int]]] = {}
-        for (account, region, namespace, metric, resource, stat), span in \
-                self._series_positions.items():
-            grouped.setdefault((namespace, metric, stat), {})[(account, region, resource)] = span
-        return grouped
 
     def derived(self, key: str, build: Callable[[Snapshot], T]) -> T:
         """A structure built once from the tables (an index rules look resources up in)."""
@@ -236,16 +232,8 @@ class Snapshot:
                             lambda _: self._build_series_stats(namespace, metric, stat))
 
     def _build_series_stats(self, namespace: str, metric: str, stat: str) -> SeriesStats:
-        spans = self._series_by_metric.get((namespace, metric, stat), {})
-        if not spans:
-            return SeriesStats.empty()
-        bounds = np.array(list(spans.values()), dtype=np.int64)
-        lengths = bounds[:, 1] - bounds[:, 0]
-        starts = np.concatenate(([0], np.cumsum(lengths)))
-        # the rows of every span, in order: each span's start plus 0..length-1
-        rows = np.repeat(bounds[:, 0] - starts[:-1], lengths) + np.arange(starts[-1])
-        return SeriesStats({key: i for i, key in enumerate(spans)}, self._sorted_values[rows],
-                           self._sorted_stamps_ns[rows], starts)
+        found = self._series_index.by_metric.get((namespace, metric, stat))
+        return SeriesStats.empty() if found is None else SeriesStats(*found)
 
     def one_series(self, account: str, region: str, namespace: str, metric: str,
                    resource: str, stat: str) -> OneSeries:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Literal
 
 from rightsizer import pricing
 from rightsizer.rules.findings import Resource
@@ -21,34 +21,6 @@ from rightsizer.rules.support.fargate_sizes import (
 from rightsizer.snapshot.store import Snapshot, as_int, decode_json_cell, records
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
-
-
-T = TypeVar("T")
-
-
-class _ComputedOnce(Generic[T]):
-    """functools.cached_property without its lock: Python 3.11 takes a lock on every first
-    read, ~3 us, which was most of what computing these figures for 20,000 services cost.
-    The value lands in the instance's __dict__, which later reads find first."""
-
-    def __init__(self, compute: Callable[[Any], T]) -> None:
-        self._compute = compute
-        self._name = compute.__name__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> _ComputedOnce[T]: ...
-
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> T: ...
-
-    def __get__(self, instance: object | None, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        value = instance.__dict__[self._name] = self._compute(instance)
-        return value
 
 
 def size_text(cpu_units: int, memory_mib: int) -> str:
@@ -344,28 +316,38 @@ class ServiceView:
     platform_version: str = ""
     deployments: tuple[DeploymentView, ...] = ()
 
-    @_ComputedOnce
-    def resource(self) -> Resource:
-        return Resource("ecs-service", self.arn, self.name, self.account, self.region, self.tags)
+    # computed from the fields above by __post_init__ (again by dataclasses.replace)
+    resource: Resource = field(init=False, repr=False, compare=False)
+    metric_key: str = field(init=False, repr=False, compare=False)
+    providers: frozenset[str] = field(init=False, repr=False, compare=False)
+    not_fargate_reason: str | None = field(init=False, repr=False, compare=False)
+    spot_share: float = field(init=False, repr=False, compare=False)
+    platform: _Platform = field(init=False, repr=False, compare=False)
+    size_problem: str | None = field(init=False, repr=False, compare=False)
 
-    @_ComputedOnce
-    def metric_key(self) -> str:
-        return f"{self.cluster}/{self.name}"
+    def __post_init__(self) -> None:
+        platform = _platform(self.os_family, self.cpu_architecture)
+        for name, value in (
+            ("resource", Resource("ecs-service", self.arn, self.name, self.account, self.region,
+                                  self.tags)),
+            ("metric_key", f"{self.cluster}/{self.name}"),
+            ("providers", _providers(self.strategy)),
+            # why Fargate task sizes and prices do not apply (None when they do)
+            ("not_fargate_reason", _not_fargate_reason(self.scheduling_strategy,
+                                                       self.launch_type, self.strategy)),
+            # share of the desired tasks the strategy places on FARGATE_SPOT (see placement)
+            ("spot_share", spot_share_of(self.strategy, self.desired_count)),
+            ("platform", platform),
+            # why the current task size is not one Fargate runs (None when it is)
+            ("size_problem", _size_problem(self.cpu_units, self.memory_mib, platform.os_kind)),
+        ):
+            object.__setattr__(self, name, value)  # how a frozen dataclass sets its own field
 
-    @_ComputedOnce
-    def providers(self) -> frozenset[str]:
-        return _providers(self.strategy)
-
-    @_ComputedOnce
+    @property
     def on_fargate(self) -> bool:
         return self.not_fargate_reason is None
 
-    @_ComputedOnce
-    def not_fargate_reason(self) -> str | None:
-        """Why Fargate task sizes and prices do not apply (None when they do)."""
-        return _not_fargate_reason(self.scheduling_strategy, self.launch_type, self.strategy)
-
-    @_ComputedOnce
+    @property
     def uses_spot(self) -> bool:
         return "FARGATE_SPOT" in self.providers
 
@@ -373,16 +355,6 @@ class ServiceView:
     def task_count(self) -> int:
         # desired, not running: tasks still draining after a scale-to-zero are going away
         return self.desired_count
-
-    @_ComputedOnce
-    def spot_share(self) -> float:
-        """Share of the desired tasks the strategy places on FARGATE_SPOT: base first, then by
-        weight (see placement)."""
-        return spot_share_of(self.strategy, self.desired_count)
-
-    @_ComputedOnce
-    def platform(self) -> _Platform:
-        return _platform(self.os_family, self.cpu_architecture)
 
     @property
     def os_kind(self) -> str | None:
@@ -400,11 +372,6 @@ class ServiceView:
     def platform_problem(self) -> str | None:
         """Why the runtime platform cannot be sized or priced (None when it can)."""
         return self.platform.problem
-
-    @_ComputedOnce
-    def size_problem(self) -> str | None:
-        """Why the current task size is not one Fargate runs (None when it is)."""
-        return _size_problem(self.cpu_units, self.memory_mib, self.platform.os_kind)
 
     @property
     def controller(self) -> str:
