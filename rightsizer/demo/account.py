@@ -127,6 +127,7 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
     _databases(client)
     _cache(client)
     _buckets(client)
+    _leftovers(client, session, now)
     _nat_and_addresses(client, window_start, window_end, period_seconds)
     series = _Series(window_start, window_end, period_seconds)
     _publish(client("cloudwatch"), series.all_metrics())
@@ -368,6 +369,59 @@ def _nat_and_addresses(client: Callable[..., Any], start: datetime, end: datetim
                                          "Maximum": float(connections)}})
         stamp += step
     _publish(client("cloudwatch"), {"AWS/NATGateway": data})
+
+
+# A load balancer and a secret left behind by the move to ECS (idle-load-balancer,
+# secrets-unused): the old EC2 stack's ALB, its target group emptied when the instances went,
+# and the SMS gateway key nothing has read since the provider changed.
+LEGACY_ALB = "edufly-legacy-alb"
+SECRETS = {"database-url": "edufly/database-url", "legacy-sms": "edufly/legacy-sms-gateway-key"}
+# (created, last accessed) days before now; None = never accessed. moto's ListSecrets always
+# answers LastAccessedDate None and stamps CreatedDate "now", so the demo fills both in.
+SECRET_HISTORY_DAYS: dict[str, tuple[int, int | None]] = {
+    "edufly/database-url": (420, 1),  # read by every edufly-api task start
+    "edufly/legacy-sms-gateway-key": (400, 210),
+}
+
+
+def _leftovers(client: Callable[..., Any], session: boto3.Session, now: datetime) -> None:
+    elbv2, ec2 = client("elbv2"), client("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
+        "VpcId"]
+    subnets = sorted(
+        ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"],
+        key=lambda subnet: subnet["AvailabilityZone"])[:2]
+    alb = elbv2.create_load_balancer(
+        Name=LEGACY_ALB, Subnets=[subnet["SubnetId"] for subnet in subnets],
+        Scheme="internet-facing", Type="application",
+        Tags=_kv(_tags("platform", purpose="ec2-era-api")))["LoadBalancers"][0]
+    group = elbv2.create_target_group(
+        Name="edufly-legacy-ec2", Protocol="HTTP", Port=3000, VpcId=vpc_id,
+        TargetType="instance", HealthCheckPath="/health")["TargetGroups"][0]
+    elbv2.create_listener(LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                          DefaultActions=[{"Type": "forward",
+                                           "TargetGroupArn": group["TargetGroupArn"]}])
+    # No RequestCount is published for it: ALBs report RequestCount only when non-zero.
+    secrets = client("secretsmanager")
+    secrets.create_secret(Name=SECRETS["database-url"],
+                          SecretString="postgresql://edufly@edufly-db:5432/edufly",
+                          Tags=_kv(_tags("platform")))
+    secrets.create_secret(Name=SECRETS["legacy-sms"], SecretString="demo-sms-key-not-secret",
+                          Tags=_kv(_tags("engagement")))
+
+    def history(parsed: dict[str, Any], **_: Any) -> None:
+        for entry in parsed.get("SecretList", []):
+            days = SECRET_HISTORY_DAYS.get(entry.get("Name", ""))
+            if days is None:
+                continue
+            created, accessed = days
+            entry["CreatedDate"] = now - timedelta(days=created)
+            if accessed is None:
+                entry.pop("LastAccessedDate", None)
+            else:  # a date, truncated to midnight, as Secrets Manager reports it
+                entry["LastAccessedDate"] = floor_day(now - timedelta(days=accessed))
+
+    session.events.register("after-call.secrets-manager.ListSecrets", history)
 
 
 # ------------------------------------------------------------------------------------ metrics
