@@ -182,7 +182,7 @@ def _text(value: Any) -> str:
     """One table-safe line: markdown punctuation escaped, newlines folded."""
     text = "" if value is None else str(value)
     text = " ".join(text.split())
-    for char in _SPECIAL:  # str.replace per character: several times faster than re.sub here
+    for char in _SPECIAL:  # str.replace per character: quicker than re.sub on short cells
         if char in text:
             text = text.replace(char, "\\" + char)
     return text

@@ -79,10 +79,10 @@ def _expiration_days(rule: dict[str, Any]) -> int:
 
 class _BucketSizes:
     """Every bucket's BucketSizeBytes figures and how much of it is old, for all series of the
-    metric at once (numpy), read bucket by bucket: as one bucket at a time, 20,000 buckets
-    took ~0.3 s of numpy scalars. The figures are the same floats, and where the one-bucket
-    code made a numpy scalar (a growth-based estimate) a numpy scalar is made again, so
-    evidence rounds as it did."""
+    metric at once (numpy), read bucket by bucket: one bucket at a time meant numpy scalar
+    arithmetic per bucket (docs/benchmarks.md). The figures are the same floats, and where
+    the one-bucket code made a numpy scalar (a growth-based estimate) a numpy scalar is made
+    again, so evidence rounds as it did."""
 
     def __init__(self, sizes: SeriesStats, ages: tuple[int, ...]) -> None:
         with np.errstate(divide="ignore", invalid="ignore"):  # empty or one-day series

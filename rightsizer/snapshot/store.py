@@ -61,8 +61,8 @@ def decode_json_cell(value: Any, default: Any) -> Any:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """frame.to_dict("records"), column by column: several times faster on Arrow-backed string
-    columns, which rules walk row by row over whole inventories."""
+    """frame.to_dict("records"), column by column: much quicker on Arrow-backed string
+    columns (docs/benchmarks.md), which rules walk row by row over whole inventories."""
     columns = list(frame.columns)
     return [dict(zip(columns, row, strict=True))
             for row in zip(*(frame[column].tolist() for column in columns), strict=True)]
@@ -175,7 +175,7 @@ class Snapshot:
     def table(self, name: str) -> pd.DataFrame:
         frame = self.tables.get(name)
         if frame is None:
-            # kept: rules ask per resource (errors_for), and building a frame costs ~2 ms
+            # kept: rules ask per resource (errors_for), and building a frame is not free
             frame = self.tables[name] = empty_table(name)
         return frame
 

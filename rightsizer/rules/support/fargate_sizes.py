@@ -103,8 +103,8 @@ PricedSize = tuple[float, int, int]  # (hourly cost, cpu units, memory MiB)
 def sizes_by_cost(hourly_cost: Callable[[int, int], float],
                   os_kind: str = LINUX) -> tuple[PricedSize, ...]:
     """Every valid pair for the OS with its cost, cheapest first (ties: fewer CPU units, less
-    memory). Worth keeping per region, platform and strategy: pricing 65 pairs per service was
-    most of the ecs-rightsize rule's time."""
+    memory). Worth keeping per region, platform and strategy: pricing every pair again for
+    each service dominated the ecs-rightsize rule (docs/benchmarks.md)."""
     return tuple(sorted((hourly_cost(cpu, memory), cpu, memory)
                         for cpu, memory in valid_sizes(os_kind)))
 
