@@ -54,6 +54,10 @@ OPTIONAL: dict[str, str] = {
     "ce:GetReservationUtilization": "only when the account holds RDS or ElastiCache "
                                     "reservations",
     "ce:GetReservationCoverage": "only when the account holds RDS or ElastiCache reservations",
+    "elasticloadbalancing:DescribeTargetGroups": "only where DescribeLoadBalancers finds one",
+    "elasticloadbalancing:DescribeTags": "only where DescribeLoadBalancers finds one",
+    "elasticloadbalancing:DescribeTargetHealth": "only for a target group attached to a load "
+                                                 "balancer",
 }
 # ... and for the role in caller mode (cost_explorer = "auto" with accounts, or "caller"):
 ROLE_OPTIONAL: dict[str, str] = {
