@@ -58,6 +58,8 @@ OPTIONAL: dict[str, str] = {
     "elasticloadbalancing:DescribeTags": "only where DescribeLoadBalancers finds one",
     "elasticloadbalancing:DescribeTargetHealth": "only for a target group attached to a load "
                                                  "balancer",
+    **{f"ecr:{operation}": "only for a repository DescribeRepositories lists"
+       for operation in ("GetLifecyclePolicy", "DescribeImages", "ListTagsForResource")},
 }
 # ... and for the role in caller mode (cost_explorer = "auto" with accounts, or "caller"):
 ROLE_OPTIONAL: dict[str, str] = {

@@ -29,7 +29,8 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from rightsizer.errors import RightsizerError
 
 # botocore's endpoint prefix -> the IAM service prefix, where they differ.
-_IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag", "api.pricing": "pricing"}
+_IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag", "api.pricing": "pricing",
+               "api.ecr": "ecr"}
 
 # Who makes a call: the credentials rightsizer runs with, or a role it assumed in an account
 # ([aws] accounts / organization). `rightsizer iam-policy --principal` prints each one's share.

@@ -12,6 +12,7 @@ Random noise comes from a fixed seed, so a given `now` always builds the same ac
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from collections.abc import Callable, Iterator
@@ -127,6 +128,7 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
     _databases(client)
     _cache(client)
     _buckets(client)
+    _registry_and_staging(client, session, now)
     _leftovers(client, session, now)
     _nat_and_addresses(client, window_start, window_end, period_seconds)
     series = _Series(window_start, window_end, period_seconds)
@@ -422,6 +424,59 @@ def _leftovers(client: Callable[..., Any], session: boto3.Session, now: datetime
                 entry["LastAccessedDate"] = floor_day(now - timedelta(days=accessed))
 
     session.events.register("after-call.secrets-manager.ListSecrets", history)
+
+
+# ECR and a second staging database (ecr-lifecycle, rds-multi-az-nonprod): the API's image
+# repository has no lifecycle policy, so every CI build stays (re-pushing "staging" leaves the
+# previous image untagged); the worker's repository has one. The staging copy of the database
+# was created from the production module, Multi-AZ included.
+ECR_REPOSITORIES = {"api": "edufly-api", "worker": "edufly-report-worker"}
+STAGING_MULTI_AZ_DB = "edufly-db-staging-2"
+ECR_API_RELEASES = 24  # tagged releases, one every 5 days
+ECR_API_UNTAGGED = 16  # builds whose tag moved on, one every 7 days
+ECR_IMAGE_MB = 300
+
+
+def _registry_and_staging(client: Callable[..., Any], session: boto3.Session,
+                          now: datetime) -> None:
+    ecr = client("ecr")
+    for name in ECR_REPOSITORIES.values():
+        ecr.create_repository(repositoryName=name, tags=_kv(_tags("platform")))
+    ecr.put_lifecycle_policy(repositoryName=ECR_REPOSITORIES["worker"], lifecyclePolicyText=(
+        '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":'
+        '"sinceImagePushed","countUnit":"days","countNumber":7},"action":{"type":"expire"}}]}'))
+    pushed: dict[str, datetime] = {}
+    images = [(f"v1.{ECR_API_RELEASES - n}", n * 5 + 1) for n in range(ECR_API_RELEASES)]
+    images += [(None, n * 7 + 2) for n in range(ECR_API_UNTAGGED)]
+    for number, (tag, days_ago) in enumerate(images):
+        size = (ECR_IMAGE_MB + number % 7 * 10) * 1024 * 1024
+        digest = f"{number + 1:064x}"
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                       "size": size, "digest": f"sha256:{digest}"},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                        "size": size, "digest": f"sha256:{digest}"}]})
+        kwargs = {"imageTag": tag} if tag else {}
+        image = ecr.put_image(repositoryName=ECR_REPOSITORIES["api"], imageManifest=manifest,
+                              **kwargs)["image"]
+        pushed[image["imageId"]["imageDigest"]] = now - timedelta(days=days_ago)
+
+    # moto stamps every image "pushed now": the demo gives each its push time back.
+    def push_times(parsed: dict[str, Any], **_: Any) -> None:
+        for detail in parsed.get("imageDetails", []):
+            if detail.get("imageDigest") in pushed:
+                detail["imagePushedAt"] = pushed[detail["imageDigest"]]
+
+    session.events.register("after-call.ecr.DescribeImages", push_times)
+    client("rds").create_db_instance(
+        DBInstanceIdentifier=STAGING_MULTI_AZ_DB, DBInstanceClass="db.t3.micro", MultiAZ=True,
+        Engine="postgres", EngineVersion="15.7", AllocatedStorage=20, StorageType="gp2",
+        BackupRetentionPeriod=7, MasterUsername="edufly",
+        MasterUserPassword="demo-password-not-secret", DBName="edufly",
+        PubliclyAccessible=False, StorageEncrypted=True,
+        Tags=_kv(_tags("platform", env="staging")))
 
 
 # ------------------------------------------------------------------------------------ metrics
