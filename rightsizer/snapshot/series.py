@@ -46,7 +46,6 @@ class SeriesStats:
         order; every position has at least one row."""
         self.keys = {key: at for at, key in enumerate(keys)}
         self._points = points
-        self._valid = points.drop_nulls("value")
         valid = _VALUE.drop_nulls()
         figures = points.group_by("series", maintain_order=True).agg(
             rows=pl.len(),
@@ -96,6 +95,10 @@ class SeriesStats:
         return found
 
     # --- one series' datapoints ----------------------------------------------------------------
+
+    @cached_property
+    def _valid(self) -> pl.DataFrame:
+        return self._points.drop_nulls("value")
 
     @cached_property
     def _valid_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
