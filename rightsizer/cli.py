@@ -20,7 +20,8 @@ from rightsizer.config import Config, load_config
 from rightsizer.errors import RightsizerError
 from rightsizer.outputs.registry import format_names
 from rightsizer.outputs.write import write_outputs
-from rightsizer.report.build import SEVERITY_RANK, worst_severity
+from rightsizer.report.build import SEVERITY_RANK
+from rightsizer.report.model import Report
 from rightsizer.rules.registry import REGISTRY
 from rightsizer.snapshot.store import Snapshot, merge_snapshots
 
@@ -119,22 +120,23 @@ def _notice_printer(quiet: bool):
     return None if quiet else (lambda message: typer.echo(f"rightsizer: {message}", err=True))
 
 
-def _finish(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
+def _finish(report: Report, context: dict[str, Any], out_dir: Path,
             formats: list[str], quiet: bool) -> None:
     written = write_outputs(report, context, out_dir, formats)
-    summary = report["summary"]
+    summary = report.summary
     if not quiet:
         typer.echo(
-            f"{summary['findings']} findings, ${summary['monthly_savings_usd']:,.2f}/month "
-            f"potential savings; {len(report['skipped'])} skipped, {len(report['errors'])} "
+            f"{summary.findings} findings, ${summary.monthly_savings_usd or 0:,.2f}/month "
+            f"potential savings; {len(report.skipped)} skipped, {len(report.errors)} "
             f"errors", err=True)
         for path in written:
             typer.echo(f"  wrote {path}", err=True)
 
 
-def _exit_for_fail_on(report: dict[str, Any], fail_on: str | None) -> None:
+def _exit_for_fail_on(report: Report, fail_on: str | None) -> None:
     """Exit 1 once everything else is done (report written, summary posted)."""
-    if fail_on and worst_severity(report) >= SEVERITY_RANK[fail_on]:
+    worst = max((SEVERITY_RANK[finding.severity] for finding in report.findings), default=0)
+    if fail_on and worst >= SEVERITY_RANK[fail_on]:
         raise typer.Exit(1)
 
 
@@ -177,7 +179,7 @@ def analyze_command(
     _exit_for_fail_on(report, fail_on)
 
 
-def _notify(report: dict[str, Any], out_dir: Path, config: Config, quiet: bool) -> None:
+def _notify(report: Report, out_dir: Path, config: Config, quiet: bool) -> None:
     from rightsizer.integrations import slack
 
     slack.send_summary(report, out_dir / "report.json", config.slack)

@@ -12,6 +12,7 @@ from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.report.build import analyze
 from rightsizer.report.history import build_history
+from rightsizer.report.model import Report
 from rightsizer.snapshot.store import Snapshot
 
 Notice = Callable[[str], None]
@@ -67,10 +68,13 @@ def report_dir(output: Path | None, config: Config, snapshot: Snapshot) -> Path:
 
 
 def report_for(snapshot: Snapshot, config: Config, output: Path | None,
-               inventory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Path]:
-    """Rules and report for a snapshot, with its month-over-month history."""
-    report, context = analyze(snapshot, config)
-    report["inventory"] = inventory  # additive to schema_version "1"
+               inventory: dict[str, Any]) -> tuple[Report, dict[str, Any], Path]:
+    """Rules and report for a snapshot, with its month-over-month history. The report is
+    the typed model every output reads; built here from build_report's dict, unvalidated
+    (Report.from_build: this process made it)."""
+    data, context = analyze(snapshot, config)
+    data["inventory"] = inventory  # additive to schema_version "1"
+    report = Report.from_build(data)
     out_dir = report_dir(output, config, snapshot)
     # Compared with earlier months only, so re-running a month gives the same history.
     context["history"] = build_history(report, out_dir)
@@ -78,8 +82,7 @@ def report_for(snapshot: Snapshot, config: Config, output: Path | None,
 
 
 def run_analysis(config: Config, demo: bool, output: Path | None, *, progress: bool = False,
-                 notice: Notice | None = None
-                 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
+                 notice: Notice | None = None) -> tuple[Report, dict[str, Any], Path]:
     """collect + analyze (`analyze` and `schedule`); returns the report and where it goes."""
     started = time.monotonic()
     snapshot = collect(config, demo, progress=progress)

@@ -17,6 +17,7 @@ from rightsizer.outputs.json_report import APPLY_COLUMNS, FINDING_KEYS
 from rightsizer.outputs.markdown import render_markdown
 from rightsizer.outputs.write import write_outputs
 from rightsizer.report.history import build_history, earlier_reports, previous_report
+from rightsizer.report.model import Report
 from rightsizer.rules.findings import stable_finding_id
 
 ACCOUNT, REGION = "123456789012", "ap-south-1"
@@ -189,9 +190,10 @@ def test_a_report_outside_a_month_folder_has_no_history(tmp_path: Path) -> None:
 
 
 def test_csv_and_markdown_cover_the_json_finding_columns() -> None:
-    rows = render_csv(MONTHS["2026-11"]).splitlines()
+    month = Report.model_validate(MONTHS["2026-11"])
+    rows = render_csv(month).splitlines()
     assert rows[0].split(",") == [*FINDING_KEYS, *APPLY_COLUMNS]
-    markdown = render_markdown(MONTHS["2026-11"])
+    markdown = render_markdown(month)
     for finding_ in MONTHS["2026-11"]["findings"]:
         assert finding_["name"] in markdown and finding_["reason"] in markdown
     for key in ("id", "resource_type", "resource_id", "account", "region", "rule", "severity"):

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rightsizer.outputs import csv_report, json_report, markdown
+from rightsizer.outputs import html as html_output
 from rightsizer.outputs.charts import cost_trend_chart, nice_ceiling, utilization_chart
-from rightsizer.outputs.csv_report import render_csv
 from rightsizer.outputs.formatting import (
     MAX_LISTED_ROWS,
     describe_setting,
@@ -32,12 +33,30 @@ from rightsizer.outputs.formatting import (
     money,
     percent,
 )
-from rightsizer.outputs.html import render_html
-from rightsizer.outputs.json_report import compact_json, indented_json, plain, render_json
-from rightsizer.outputs.markdown import render_markdown
+from rightsizer.outputs.json_report import compact_json, indented_json, plain
 from rightsizer.outputs.registry import format_names
 from rightsizer.outputs.write import write_outputs
 from rightsizer.report.gc_pause import gc_paused
+from rightsizer.report.model import Report, as_report
+
+
+# The renderers take a Report; these tests build reports as report.json holds them (dicts)
+# and hand each over validated, as write_outputs does with a dict.
+def render_json(report: dict[str, Any] | Report) -> str:
+    return json_report.render_json(as_report(report))
+
+
+def render_csv(report: dict[str, Any] | Report) -> str:
+    return csv_report.render_csv(as_report(report))
+
+
+def render_markdown(report: dict[str, Any] | Report) -> str:
+    return markdown.render_markdown(as_report(report))
+
+
+def render_html(report: dict[str, Any] | Report, context: dict[str, Any]) -> str:
+    return html_output.render_html(as_report(report), context)
+
 
 ACCOUNT = "123456789012"
 REGION = "ap-south-1"
@@ -303,8 +322,12 @@ def test_csv_cells_are_the_same_whatever_mix_a_column_holds(report: dict[str, An
     for row in rows:
         for key in ("name", "reason", "monthly_cost_usd", "current"):
             row[key] = rng.choice(odd)
-    mixed = list(csv.reader(io.StringIO(render_csv({"findings": rows}), newline="")))
-    single = [list(csv.reader(io.StringIO(render_csv({"findings": [row]}), newline="")))[1]
+
+    def built(findings: list[dict[str, Any]]) -> Report:  # unvalidated, as the pipeline's
+        return Report.from_build({**report, "findings": findings})
+
+    mixed = list(csv.reader(io.StringIO(render_csv(built(rows)), newline="")))
+    single = [list(csv.reader(io.StringIO(render_csv(built([row])), newline="")))[1]
               for row in rows]
     assert mixed[1:] == single
 

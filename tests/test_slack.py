@@ -17,6 +17,7 @@ from rightsizer import cli, pipeline
 from rightsizer.config import SlackSettings
 from rightsizer.errors import RightsizerError
 from rightsizer.integrations import slack
+from rightsizer.report.model import Report
 from tests.conftest import free_port
 
 HOOK_PATH = "/services/T0000/B0000/XXXXsecretTOKENXXXX"
@@ -327,7 +328,8 @@ def test_analyze_notify_posts_after_writing(httpserver: HTTPServer, tmp_path: Pa
     monkeypatch.setenv("RIGHTSIZER_SLACK_WEBHOOK", httpserver.url_for(HOOK_PATH))
     out = tmp_path / "out"
     monkeypatch.setattr(pipeline, "run_analysis",
-                        lambda config, demo, output, **_: (sample_report(), {}, out))
+                        lambda config, demo, output, **_: (
+                            Report.model_validate(sample_report()), {}, out))
     result = CliRunner().invoke(cli.app, ["analyze", "--config", str(config_file), "--format",
                                           "json", "--notify", "--fail-on", "high"])
     assert result.exit_code == 1, result.stderr  # --fail-on still decides the exit code

@@ -36,6 +36,7 @@ from rightsizer.outputs.json_report import render_json
 from rightsizer.outputs.markdown import render_markdown
 from rightsizer.report.build import build_context, build_report, run_rules
 from rightsizer.report.gc_pause import gc_paused
+from rightsizer.report.model import Report
 from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -221,11 +222,12 @@ def _one_run(snapshot: Snapshot, config: Config, gc_pause: bool = True
         report = timed("report + context", lambda: build_report(snapshot, findings, skipped))
         context = timed("", lambda: build_context(snapshot, findings))
         timings[-2:] = [("report + context", timings[-2][1] + timings[-1][1], "")]
+        model = timed("report model (Report.from_build)", lambda: Report.from_build(report))
     with pause():  # outputs.write_outputs
-        for name, render in (("json", lambda: render_json(report)),
-                             ("html", lambda: render_html(report, context)),
-                             ("csv", lambda: render_csv(report)),
-                             ("md", lambda: render_markdown(report))):
+        for name, render in (("json", lambda: render_json(model)),
+                             ("html", lambda: render_html(model, context)),
+                             ("csv", lambda: render_csv(model)),
+                             ("md", lambda: render_markdown(model))):
             timed(f"render {name}", render, lambda text: f"{len(text) / 1e6:,.1f} MB")
     return timings
 

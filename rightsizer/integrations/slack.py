@@ -12,6 +12,7 @@ import os
 import random
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from slack_sdk.http_retry.state import RetryState
 from rightsizer.config import SlackSettings
 from rightsizer.errors import RightsizerError
 from rightsizer.report import history
+from rightsizer.report.model import Finding, Report, as_report
 
 log = logging.getLogger("rightsizer.integrations.slack")
 
@@ -119,33 +121,39 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}}
 
 
-def _finding_line(finding: dict[str, Any]) -> str:
-    name = escape(_clip(str(finding.get("name") or finding.get("resource_id") or "?"), 80))
-    rule = escape(_clip(str(finding.get("rule", "?")), 40))
-    where = escape(_clip(f"{finding.get('account', '?')}/{finding.get('region', '?')}", 40))
-    change = (f"{escape(_describe(finding.get('current')))} → "
-              f"{escape(_describe(finding.get('recommended')))}")
+def _finding_line(finding: Finding) -> str:
+    name = escape(_clip(finding.name or finding.resource_id or "?", 80))
+    rule = escape(_clip(finding.rule, 40))
+    where = escape(_clip(f"{finding.account}/{finding.region}", 40))
+    change = (f"{escape(_describe(finding.current))} → "
+              f"{escape(_describe(finding.recommended))}")
     return (f"• *{name}* ({rule}, {where}): {change} — "
-            f"*{_money(finding.get('monthly_savings_usd'))}/month*")
+            f"*{_money(finding.monthly_savings_usd)}/month*")
 
 
-def build_blocks(report: dict[str, Any], *, report_url: str | None,
+def _savings(finding: Finding) -> float:
+    return float(finding.monthly_savings_usd or 0)
+
+
+def build_blocks(report: Report | Mapping[str, Any], *, report_url: str | None,
                  history: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The summary message: `{"text": fallback, "blocks": [...]}` within Slack's limits."""
-    summary = report.get("summary") or {}
-    findings = sorted(report.get("findings") or [],
-                      key=lambda f: -float(f.get("monthly_savings_usd") or 0))
-    savings = summary.get("monthly_savings_usd", sum(
-        float(f.get("monthly_savings_usd") or 0) for f in findings))
-    count = int(summary.get("findings", len(findings)))
-    accounts = list(report.get("accounts") or [])
-    regions = list(report.get("regions") or [])
-    window = report.get("window") or {}
-    errors = len(report.get("errors") or [])
+    """The summary message: `{"text": fallback, "blocks": [...]}` within Slack's limits
+    (a dict report is validated into a Report first)."""
+    report = as_report(report)
+    summary = report.summary
+    findings = sorted(report.findings, key=lambda f: -_savings(f))
+    savings = summary.monthly_savings_usd
+    if savings is None:  # not a number (null in report.json): what the findings say
+        savings = sum(map(_savings, findings))
+    count = summary.findings
+    accounts = report.accounts
+    regions = report.regions
+    window = report.window
+    errors = len(report.errors)
 
     header = (f"rightsizer: {_money(savings)}/month potential savings · "
               f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} · "
-              f"{_list(regions, 3)} · {window.get('days', '?')}-day window")
+              f"{_list(regions, 3)} · {window.days}-day window")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _plain(header, MAX_HEADER_TEXT),
                                     "emoji": True}},
@@ -153,8 +161,7 @@ def build_blocks(report: dict[str, Any], *, report_url: str | None,
 
     by_severity: dict[str, int] = {}
     for finding in findings:
-        by_severity[str(finding.get("severity"))] = by_severity.get(
-            str(finding.get("severity")), 0) + 1
+        by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
     severity = ", ".join(f"{by_severity[s]} {s}" for s in ("high", "medium", "low")
                          if by_severity.get(s))
     lines = [
@@ -174,9 +181,7 @@ def build_blocks(report: dict[str, Any], *, report_url: str | None,
         if parts:
             lines.append("*Since last run:* " + ", ".join(parts))
     lines.append(f"*Accounts:* {escape(_list(accounts))} · *Regions:* {escape(_list(regions))}")
-    if window:
-        lines.append(f"*Window:* {escape(window.get('start', '?'))} → "
-                     f"{escape(window.get('end', '?'))}")
+    lines.append(f"*Window:* {escape(window.start)} → {escape(window.end)}")
     blocks.append(_section("\n".join(lines)))
 
     # Blocks kept back for the tail: divider, "…and N more", context.
@@ -202,7 +207,7 @@ def build_blocks(report: dict[str, Any], *, report_url: str | None,
         blocks.append(_section(chunk))
         if listed < len(findings):
             rest = findings[listed:]
-            rest_savings = sum(float(f.get("monthly_savings_usd") or 0) for f in rest)
+            rest_savings = sum(map(_savings, rest))
             blocks.append(_section(f"…and {len(rest)} more "
                                    f"({_money(rest_savings)}/month) in the full report"))
     else:
@@ -212,7 +217,7 @@ def build_blocks(report: dict[str, Any], *, report_url: str | None,
     context = [f"Full report: {where}",
                f"{errors} collection error{'s' if errors != 1 else ''}"
                + (" :warning: (see the report)" if errors else ""),
-               f"Generated {escape(report.get('generated_at', '?'))}"]
+               f"Generated {escape(report.generated_at)}"]
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}
         for text in context[:MAX_CONTEXT_ELEMENTS]]})
@@ -234,7 +239,8 @@ def _where(report_url: str | None) -> str:
 
 # --- report files and history ------------------------------------------------------------------
 
-def history_for(report: dict[str, Any], report_path: Path) -> dict[str, Any] | None:
+def history_for(report: Report | Mapping[str, Any], report_path: Path
+                ) -> dict[str, Any] | None:
     """New / resolved / realized since the previous month's report beside this one (the same
     comparison the HTML report shows; rightsizer.report.history does the work)."""
     return history.slack_counts(history.build_history(report, Path(report_path).parent))
@@ -248,9 +254,10 @@ def report_location(settings: SlackSettings, report_json: Path) -> str:
     return str((html if html.is_file() else Path(report_json)).resolve())
 
 
-def send_summary(report: dict[str, Any], report_json: Path, settings: SlackSettings,
-                 session_factory: Any = None) -> None:
+def send_summary(report: Report | Mapping[str, Any], report_json: Path,
+                 settings: SlackSettings, session_factory: Any = None) -> None:
     """Build the summary for a written report (with history from last month's) and post it."""
+    report = as_report(report)
     payload = build_blocks(report, report_url=report_location(settings, report_json),
                            history=history_for(report, report_json))
     post(payload, webhook_url(settings, session_factory))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Any
 
 from rightsizer.outputs.json_report import (
@@ -13,6 +14,7 @@ from rightsizer.outputs.json_report import (
     plain,
 )
 from rightsizer.outputs.registry import OutputFormat
+from rightsizer.report.model import Finding, Report
 
 # A cell starting with one of these is run as a formula by Excel/Sheets ("CSV injection");
 # resource names, tags and reasons come from AWS accounts, so neutralize them.
@@ -20,12 +22,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTED_IF = ('"', ",", "\n", "\r")  # csv.QUOTE_MINIMAL: the delimiter, a quote, a line break
 
 
-def render_csv(report: dict[str, Any]) -> str:
+def render_csv(report: Report) -> str:
     """RFC 4180 text, as csv.writer(lineterminator="\r\n") writes it (quotes only where
     needed, quotes doubled); joined here because csv.writer, copying character by character,
     is slower (docs/benchmarks.md). Cells are made column by column: a
     column's values are mostly of one type and need no quoting at all, checked in bulk."""
-    findings = [row for row in report.get("findings", []) if isinstance(row, dict)]
+    findings = report.findings
     columns = finding_columns(findings)
     cells = [_cells(_column(findings, column)) for column in columns]
     lines = [",".join(map(_quoted, columns)), *map(",".join, zip(*cells, strict=True))]
@@ -36,17 +38,20 @@ def render_csv(report: dict[str, Any]) -> str:
 _APPLY_FORMAT = {column: column.removeprefix(f"{APPLY_KEY}_") for column in APPLY_COLUMNS}
 
 
-def _column(findings: list[dict[str, Any]], column: str) -> list[Any]:
+def _column(findings: list[Finding], column: str) -> list[Any]:
     """One column's values; how_to_apply_<tool> is that tool's text in how_to_apply ("" when
     the finding has none). A command goes through the same formula check as any text: none
     of the rules' commands starts with = + - @ (tests/test_apply_commands.py checks every
     one), so none is changed; one that did would get a leading ' and need it removed before
     it is pasted into a shell. Guarding the spreadsheet wins over a cell that pastes as is."""
     tool = _APPLY_FORMAT.get(column)
-    if tool is None:
-        return [finding.get(column) for finding in findings]
-    commands = [finding.get(APPLY_KEY) for finding in findings]
-    return [str(item.get(tool) or "") if isinstance(item, dict) else "" for item in commands]
+    if tool is not None:
+        return ["" if commands is None else str(getattr(commands, tool) or "")
+                for commands in map(attrgetter(APPLY_KEY), findings)]
+    if column in Finding.model_fields:
+        return list(map(attrgetter(column), findings))
+    # a key a newer rule added (blank for the findings without it)
+    return [(finding.model_extra or {}).get(column) for finding in findings]
 
 
 def _cells(values: list[Any]) -> list[str]:

@@ -9,6 +9,8 @@ import json
 import math
 from typing import Any
 
+from rightsizer.report.model import Finding
+
 SEVERITIES = ("high", "medium", "low")
 # A browser stays usable up to a few thousand rows, and a Markdown page is read or pasted, not
 # searched: report.html and report.md list the largest findings (and the first skipped rows) up
@@ -131,16 +133,14 @@ def _transitions(transitions: list[Any]) -> str:
     return "; ".join(steps) or "—"
 
 
-def change_text(finding: dict[str, Any]) -> str:
-    return f"{describe_setting(finding.get('current'))} → " \
-           f"{describe_setting(finding.get('recommended'))}"
+def change_text(finding: Finding) -> str:
+    return f"{describe_setting(finding.current)} → {describe_setting(finding.recommended)}"
 
 
-def severity_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+def severity_counts(findings: list[Finding]) -> dict[str, int]:
     counts = dict.fromkeys(SEVERITIES, 0)
     for finding in findings:
-        severity = str(finding.get("severity", "low"))
-        counts[severity] = counts.get(severity, 0) + 1
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
     return counts
 
 
@@ -159,10 +159,10 @@ def timestamp_text(timestamp: Any) -> str:
     return text
 
 
-def apply_commands(finding: dict[str, Any]) -> list[tuple[str, str]]:
+def apply_commands(finding: Finding) -> list[tuple[str, str]]:
     """A report finding's how_to_apply as (format, text) pairs, in APPLY_FORMATS order, the
     empty ones left out; nothing for a finding without it (an older report.json)."""
-    commands = finding.get("how_to_apply")
-    if not isinstance(commands, dict):
+    commands = finding.how_to_apply
+    if commands is None:
         return []
-    return [(key, str(commands[key])) for key in APPLY_FORMATS if commands.get(key)]
+    return [(key, str(text)) for key in APPLY_FORMATS if (text := getattr(commands, key))]

@@ -34,6 +34,7 @@ from rightsizer.outputs.formatting import (
     timestamp_text,
 )
 from rightsizer.outputs.registry import OutputFormat
+from rightsizer.report.model import Finding, Report, Summary
 
 TEMPLATE = "report.html.j2"
 TOP_ACTIONS = 3
@@ -74,7 +75,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(report: dict[str, Any], context: dict[str, Any]) -> str:
+def render_html(report: Report, context: dict[str, Any]) -> str:
     env = environment()
     script = _asset(env, "report.js")
     style = _asset(env, "report.css")
@@ -103,25 +104,25 @@ def _content_security_policy(script: str) -> str:
 MAX_HTML_ROWS = MAX_LISTED_ROWS  # the page says where the rest are (see formatting)
 
 
-def _nothing_found(report: dict[str, Any]) -> dict[str, Any] | None:
-    """What was looked for and where, when report["inventory"] says nothing at all was found
+def _nothing_found(report: Report) -> dict[str, Any] | None:
+    """What was looked for and where, when report.inventory says nothing at all was found
     (an empty account or region is an answer; it should not read as "all right-sized")."""
-    inventory = _dict(report.get("inventory"))
-    if not inventory.get("empty"):
+    inventory = report.inventory
+    if inventory is None or not inventory.empty:
         return None
-    return {"looked_for": ", ".join(str(kind) for kind in inventory.get("looked_for") or []),
-            "regions": ", ".join(str(r) for r in inventory.get("regions") or []),
-            "accounts": ", ".join(str(a) for a in inventory.get("accounts") or []),
-            "failed_reads": len(inventory.get("failed_reads") or [])}
+    return {"looked_for": ", ".join(inventory.looked_for),
+            "regions": ", ".join(inventory.regions),
+            "accounts": ", ".join(inventory.accounts),
+            "failed_reads": len(inventory.failed_reads)}
 
 
-def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
     """Everything the template shows, already formatted; missing context keys render empty."""
     rules_meta = _dict(context.get("rules"))
-    findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
-    summary = _dict(report.get("summary"))
+    findings = report.findings
+    summary = report.summary
     rows = [_finding_view(f, rules_meta) for f in findings[:MAX_HTML_ROWS]]
-    skipped = [_dict(row) for row in report.get("skipped") or []]
+    skipped = report.skipped
     history = _history_view(_dict(context.get("history")), rows)
     return {
         "header": _header_view(report, _dict(context.get("run"))),
@@ -136,30 +137,30 @@ def build_view(report: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "skipped": skipped[:MAX_HTML_ROWS],
         "findings_total": len(findings),
         "skipped_total": len(skipped),
-        "errors": [_dict(row) for row in report.get("errors") or []],
+        "errors": report.errors,
         "footer": _footer_view(context),
         "nothing_found": _nothing_found(report),
     }
 
 
-def _header_view(report: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    window = _dict(report.get("window"))
+def _header_view(report: Report, run: dict[str, Any]) -> dict[str, Any]:
+    window = report.window
     return {
-        "accounts": [str(a) for a in report.get("accounts") or []],
-        "regions": [str(r) for r in report.get("regions") or []],
-        "window_start": date_part(window.get("start")),
-        "window_end": date_part(window.get("end")),
-        "window_days": window.get("days"),
-        "generated_at": timestamp_text(report.get("generated_at")),
+        "accounts": report.accounts,
+        "regions": report.regions,
+        "window_start": date_part(window.start),
+        "window_end": date_part(window.end),
+        "window_days": window.days,
+        "generated_at": timestamp_text(report.generated_at),
         "demo": bool(run.get("demo")),
     }
 
 
-def _cards_view(summary: dict[str, Any], findings: list[dict[str, Any]],
-                report: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    monthly = as_number(summary.get("monthly_savings_usd"))
-    if monthly is None:  # an older/partial report: fall back to what the findings say
-        monthly = sum(as_number(f.get("monthly_savings_usd")) or 0.0 for f in findings)
+def _cards_view(summary: Summary, findings: list[Finding], report: Report,
+                run: dict[str, Any]) -> dict[str, Any]:
+    monthly = as_number(summary.monthly_savings_usd)
+    if monthly is None:  # not a number (null in report.json): what the findings say
+        monthly = sum(as_number(f.monthly_savings_usd) or 0.0 for f in findings)
     api_calls = _dict(run.get("api_calls"))
     call_count = as_number(run.get("api_call_count"))
     if call_count is None and api_calls:
@@ -167,10 +168,10 @@ def _cards_view(summary: dict[str, Any], findings: list[dict[str, Any]],
     return {
         "monthly_savings": money(monthly),
         "yearly_savings": money(monthly * 12),
-        "findings": int(as_number(summary.get("findings")) or len(findings)),
+        "findings": summary.findings or len(findings),
         "severity_counts": severity_counts(findings),
-        "skipped": len(report.get("skipped") or []),
-        "errors": len(report.get("errors") or []),
+        "skipped": len(report.skipped),
+        "errors": len(report.errors),
         "api_cost": _small_money(run.get("api_cost_usd")),
         "api_calls": None if call_count is None else f"{call_count:,.0f}",
         "api_breakdown": sorted((str(k), v) for k, v in api_calls.items()),
@@ -178,33 +179,32 @@ def _cards_view(summary: dict[str, Any], findings: list[dict[str, Any]],
     }
 
 
-def _finding_view(finding: dict[str, Any], rules_meta: dict[str, Any]) -> dict[str, Any]:
-    rule = str(finding.get("rule", ""))
+def _finding_view(finding: Finding, rules_meta: dict[str, Any]) -> dict[str, Any]:
+    rule = finding.rule
     meta = _dict(rules_meta.get(rule))
-    evidence = _dict(finding.get("evidence"))
-    severity = str(finding.get("severity", "low"))
-    name = str(finding.get("name") or finding.get("resource_id") or "")
-    search = " ".join(str(finding.get(k, "")) for k in
-                      ("name", "resource_id", "account", "region", "rule", "reason"))
+    evidence = finding.evidence
+    severity = finding.severity
+    search = " ".join((finding.name, finding.resource_id, finding.account, finding.region,
+                       rule, finding.reason))
     return {
-        "id": str(finding.get("id", "")),
+        "id": finding.id,
         "rule": rule,
         "rule_title": str(meta.get("title") or rule),
         "rule_why": str(meta.get("why") or ""),
         "severity": severity,
         "severity_rank": SEVERITIES.index(severity) if severity in SEVERITIES else 9,
-        "name": name,
-        "resource_id": str(finding.get("resource_id", "")),
-        "resource_type": str(finding.get("resource_type", "")),
-        "account": str(finding.get("account", "")),
-        "region": str(finding.get("region", "")),
-        "current": describe_setting(finding.get("current")),
-        "recommended": describe_setting(finding.get("recommended")),
-        "cost": money(finding.get("monthly_cost_usd")),
-        "cost_value": as_number(finding.get("monthly_cost_usd")) or 0.0,
-        "savings": money(finding.get("monthly_savings_usd")),
-        "savings_value": as_number(finding.get("monthly_savings_usd")) or 0.0,
-        "reason": str(finding.get("reason", "")),
+        "name": finding.name or finding.resource_id,
+        "resource_id": finding.resource_id,
+        "resource_type": finding.resource_type,
+        "account": finding.account,
+        "region": finding.region,
+        "current": describe_setting(finding.current),
+        "recommended": describe_setting(finding.recommended),
+        "cost": money(finding.monthly_cost_usd),
+        "cost_value": as_number(finding.monthly_cost_usd) or 0.0,
+        "savings": money(finding.monthly_savings_usd),
+        "savings_value": as_number(finding.monthly_savings_usd) or 0.0,
+        "reason": finding.reason,
         "evidence": [(humanize_key(str(k)), evidence_value(str(k), v))
                      for k, v in evidence.items()],
         "charts": evidence_charts(evidence),
@@ -252,17 +252,17 @@ def _top_actions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: -row["savings_value"])[:TOP_ACTIONS]
 
 
-def _rule_bars(summary: dict[str, Any], rules_meta: dict[str, Any]) -> list[dict[str, Any]]:
-    by_rule = _dict(summary.get("by_rule"))
-    values = {rule: as_number(_dict(entry).get("monthly_savings_usd")) or 0.0
+def _rule_bars(summary: Summary, rules_meta: dict[str, Any]) -> list[dict[str, Any]]:
+    by_rule = summary.by_rule
+    values = {rule: as_number(entry.monthly_savings_usd) or 0.0
               for rule, entry in by_rule.items()}
     top = max(values.values(), default=0.0)
     bars = []
     for rule in sorted(values, key=lambda r: (-values[r], r)):
         title = _dict(rules_meta.get(rule)).get("title") or rule
         bars.append({
-            "rule": str(rule), "title": str(title), "savings": money(values[rule]),
-            "findings": int(as_number(_dict(by_rule[rule]).get("findings")) or 0),
+            "rule": rule, "title": str(title), "savings": money(values[rule]),
+            "findings": by_rule[rule].findings,
             # A tiny sliver keeps a $0.40 rule visible next to a $400 one.
             "width": round(max(values[rule] / top * 100, 1.5), 1) if top > 0 else 0,
         })

@@ -16,22 +16,16 @@ import orjson
 
 from rightsizer.outputs.formatting import APPLY_FORMATS
 from rightsizer.outputs.registry import OutputFormat
+from rightsizer.report.model import Finding, Report
 
-# Schema order from DESIGN.md, so diffs between two months' reports line up key for key.
-REPORT_KEYS = ("schema_version", "generated_at", "window", "accounts", "regions", "summary",
-               "findings", "skipped", "errors")
-FINDING_KEYS = ("id", "rule", "severity", "resource_type", "resource_id", "name", "account",
-                "region", "current", "recommended", "monthly_cost_usd", "monthly_savings_usd",
-                "evidence", "reason")
-# What build_report adds after a rule's own fields: the commands to apply the finding.
+# A report.json finding's keys in schema order (DESIGN.md), as the model declares them; the
+# last, how_to_apply, is what build_report adds after a rule's own fields.
 APPLY_KEY = "how_to_apply"
-REPORT_FINDING_KEYS = (*FINDING_KEYS, APPLY_KEY)
+REPORT_FINDING_KEYS = tuple(Finding.model_fields)
+FINDING_KEYS = tuple(key for key in REPORT_FINDING_KEYS if key != APPLY_KEY)
 # findings.csv spreads how_to_apply over one column a tool (a spreadsheet cell holds text, and
 # a command is easier to copy from its own cell than out of a JSON object).
 APPLY_COLUMNS = tuple(f"{APPLY_KEY}_{key}" for key in APPLY_FORMATS)
-SKIPPED_KEYS = ("rule", "resource_type", "resource_id", "name", "account", "region", "reason",
-                "detail")
-ERROR_KEYS = ("account", "region", "service", "operation", "code", "message")
 
 # orjson writes NaN/inf as null itself; datetimes and dataclasses go to _default so they are
 # written as plain() writes them (isoformat(), str()), not in orjson's own forms.
@@ -40,9 +34,10 @@ _OPTIONS = (orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME
 _INDENTED = _OPTIONS | orjson.OPT_INDENT_2
 
 
-def render_json(report: dict[str, Any]) -> str:
-    """Indent 2, schema key order (unknown keys after, sorted), UTF-8 text, trailing newline."""
-    return indented_json(ordered_report(report))
+def render_json(report: Report) -> str:
+    """Indent 2, schema key order (unknown keys after, sorted: Report.to_json_dict), UTF-8
+    text, trailing newline."""
+    return indented_json(report.to_json_dict())
 
 
 def indented_json(value: Any) -> str:
@@ -94,31 +89,12 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def ordered_report(report: dict[str, Any]) -> dict[str, Any]:
-    """A new top-level dict in schema order; rows already in schema order are reused as they
-    are (Finding.to_dict builds them so), the others are reordered copies."""
-    ordered = _ordered(report, REPORT_KEYS)
-    for key, keys, also in (("findings", REPORT_FINDING_KEYS, FINDING_KEYS),
-                            ("skipped", SKIPPED_KEYS, SKIPPED_KEYS),
-                            ("errors", ERROR_KEYS, ERROR_KEYS)):
-        if isinstance(ordered.get(key), list):
-            ordered[key] = [row if type(row) is not dict or tuple(row) in (keys, also)
-                            else _ordered(row, keys) for row in ordered[key]]
-    return ordered
-
-
-def finding_columns(findings: list[dict[str, Any]]) -> list[str]:
+def finding_columns(findings: list[Finding]) -> list[str]:
     """findings.csv's columns: the JSON finding keys in schema order, how_to_apply as one
     column a tool (always there, so a month without findings has the same header), then any
     extra key a newer rule added."""
-    extra = sorted(set().union(*findings) - set(REPORT_FINDING_KEYS))
+    extra = sorted(set().union(*(finding.model_extra or () for finding in findings)), key=str)
     return [*FINDING_KEYS, *APPLY_COLUMNS, *extra]
-
-
-def _ordered(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    result = {key: row[key] for key in keys if key in row}
-    result.update({key: row[key] for key in sorted(row, key=str) if key not in result})
-    return result
 
 
 FORMAT = OutputFormat("json", "report.json", "the machine-readable report (DESIGN.md schema)",

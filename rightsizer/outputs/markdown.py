@@ -20,6 +20,7 @@ from rightsizer.outputs.formatting import (
     timestamp_text,
 )
 from rightsizer.outputs.registry import OutputFormat
+from rightsizer.report.model import ErrorRow, Finding, Report, Skipped
 
 # CommonMark backslash-escapes any ASCII punctuation; escaping these keeps an AWS name such as
 # `a|b` or `<img ...>` from breaking the table or injecting markup. The backslash goes first, so
@@ -27,58 +28,56 @@ from rightsizer.outputs.registry import OutputFormat
 _SPECIAL = ("\\", "`", "*", "_", "{", "}", "[", "]", "<", ">", "|", "~", "&")
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: Report) -> str:
     sections = [
         _header(report),
         _summary(report),
-        _findings(report.get("findings") or []),
-        _skipped(report.get("skipped") or []),
-        _errors(report.get("errors") or []),
+        _findings(report.findings),
+        _skipped(report.skipped),
+        _errors(report.errors),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
-def _header(report: dict[str, Any]) -> str:
-    window = report.get("window") or {}
+def _header(report: Report) -> str:
+    window = report.window
     lines = [
         "# rightsizer report",
         "",
-        f"- Accounts: {_text(', '.join(map(str, report.get('accounts') or [])) or '—')}",
-        f"- Regions: {_text(', '.join(map(str, report.get('regions') or [])) or '—')}",
-        f"- Window: {_text(date_part(window.get('start')))} to "
-        f"{_text(date_part(window.get('end')))} ({_text(window.get('days', '?'))} days)",
-        f"- Generated: {_text(timestamp_text(report.get('generated_at')))}",
+        f"- Accounts: {_text(', '.join(report.accounts) or '—')}",
+        f"- Regions: {_text(', '.join(report.regions) or '—')}",
+        f"- Window: {_text(date_part(window.start))} to "
+        f"{_text(date_part(window.end))} ({_text(window.days)} days)",
+        f"- Generated: {_text(timestamp_text(report.generated_at))}",
     ]
     return "\n".join(lines)
 
 
-def _summary(report: dict[str, Any]) -> str:
-    summary = report.get("summary") or {}
-    findings = report.get("findings") or []
-    total = summary.get("monthly_savings_usd", 0)
+def _summary(report: Report) -> str:
+    summary = report.summary
+    findings = report.findings
+    total = summary.monthly_savings_usd
     counts = severity_counts(findings)
     lines = [
         "## Summary",
         "",
         f"**Potential savings: {money(total)} / month** "
-        f"({money((total or 0) * 12)} / year) from {summary.get('findings', len(findings))} "
+        f"({money((total or 0) * 12)} / year) from {summary.findings} "
         "findings"
         + (" (" + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s)) + ")"
            if findings else "") + ".",
     ]
-    by_rule = summary.get("by_rule") or {}
+    by_rule = summary.by_rule
     if by_rule:
         lines += ["", "| Rule | Findings | Monthly savings |", "|---|---:|---:|"]
-        ranked = sorted(by_rule.items(),
-                        key=lambda item: -(item[1] or {}).get("monthly_savings_usd", 0))
+        ranked = sorted(by_rule.items(), key=lambda item: -(item[1].monthly_savings_usd or 0))
         for rule, entry in ranked:
-            entry = entry or {}
-            lines.append(f"| {_text(rule)} | {entry.get('findings', 0)} | "
-                         f"{money(entry.get('monthly_savings_usd'))} |")
+            lines.append(f"| {_text(rule)} | {entry.findings} | "
+                         f"{money(entry.monthly_savings_usd)} |")
     return "\n".join(lines)
 
 
-def _findings(findings: list[dict[str, Any]]) -> str:
+def _findings(findings: list[Finding]) -> str:
     if not findings:
         return "## Findings\n\nNo savings found: every resource checked looks right-sized."
     total = len(findings)
@@ -93,37 +92,37 @@ def _findings(findings: list[dict[str, Any]]) -> str:
     ]
     for number, finding in enumerate(findings, 1):
         lines.append(
-            f"| {number} | {_text(finding.get('rule'))} | {_text(finding.get('severity'))} | "
-            f"{_text(finding.get('name'))} | {_text(finding.get('region'))} | "
-            f"{_text(change_text(finding))} | {money(finding.get('monthly_cost_usd'))} | "
-            f"**{money(finding.get('monthly_savings_usd'))}** |"
+            f"| {number} | {_text(finding.rule)} | {_text(finding.severity)} | "
+            f"{_text(finding.name)} | {_text(finding.region)} | "
+            f"{_text(change_text(finding))} | {money(finding.monthly_cost_usd)} | "
+            f"**{money(finding.monthly_savings_usd)}** |"
         )
     lines += ["", "### Why"]
     for number, finding in enumerate(findings, 1):
-        lines.append(f"{number}. **{_text(finding.get('name'))}**: {_text(finding.get('reason'))}")
+        lines.append(f"{number}. **{_text(finding.name)}**: {_text(finding.reason)}")
     lines += _how_to_apply(findings)
     # The table is for reading; this folded block carries every other report.json finding
     # field, so the Markdown holds the same columns as the JSON and the CSV.
     lines += ["", "<details><summary>All finding fields (as in report.json)</summary>", ""]
     for number, finding in enumerate(findings, 1):
-        lines.append(f"{number}. **{_text(finding.get('name'))}** · id {_text(finding.get('id'))}"
-                     f" · {_text(finding.get('rule'))} · {_text(finding.get('severity'))}")
-        lines.append(f"   - {_text(finding.get('resource_type'))} "
-                     f"{_text(finding.get('resource_id'))} · account "
-                     f"{_text(finding.get('account'))} · {_text(finding.get('region'))}")
-        lines.append(f"   - current {_text(_raw(finding.get('current')))} · recommended "
-                     f"{_text(_raw(finding.get('recommended')))} · monthly cost "
-                     f"{money(finding.get('monthly_cost_usd'))} · monthly savings "
-                     f"{money(finding.get('monthly_savings_usd'))}")
-        evidence = finding.get("evidence")
-        if isinstance(evidence, dict) and evidence:
+        lines.append(f"{number}. **{_text(finding.name)}** · id {_text(finding.id)}"
+                     f" · {_text(finding.rule)} · {_text(finding.severity)}")
+        lines.append(f"   - {_text(finding.resource_type)} "
+                     f"{_text(finding.resource_id)} · account "
+                     f"{_text(finding.account)} · {_text(finding.region)}")
+        lines.append(f"   - current {_text(_raw(finding.current))} · recommended "
+                     f"{_text(_raw(finding.recommended))} · monthly cost "
+                     f"{money(finding.monthly_cost_usd)} · monthly savings "
+                     f"{money(finding.monthly_savings_usd)}")
+        evidence = finding.evidence
+        if evidence:
             lines.append("   - evidence: " + _text("; ".join(
                 f"{key} {evidence_value(str(key), value)}" for key, value in evidence.items())))
     lines += ["", "</details>"]
     return "\n".join(lines)
 
 
-def _how_to_apply(findings: list[dict[str, Any]]) -> list[str]:
+def _how_to_apply(findings: list[Finding]) -> list[str]:
     """Each finding's commands as fenced code blocks (bash, hcl, ts), verbatim: inside a fence
     Markdown renders nothing, so the text pastes exactly as report.json holds it."""
     lines: list[str] = []
@@ -131,7 +130,7 @@ def _how_to_apply(findings: list[dict[str, Any]]) -> list[str]:
         commands = apply_commands(finding)
         if not commands:
             continue
-        lines += ["", f"**{number}. {_text(finding.get('name'))}** ({_text(finding.get('rule'))})"]
+        lines += ["", f"**{number}. {_text(finding.name)}** ({_text(finding.rule)})"]
         for key, text in commands:
             fence = _fence(text)
             lines += ["", f"{APPLY_LABELS[key]}:", "", f"{fence}{APPLY_LANGUAGES[key]}", text,
@@ -150,30 +149,28 @@ def _raw(value: Any) -> str:
     return compact_json(value) if isinstance(value, dict | list) else str(value)
 
 
-def _skipped(skipped: list[dict[str, Any]]) -> str:
+def _skipped(skipped: list[Skipped]) -> str:
     if not skipped:
         return ""
     lines = [f"## Skipped resources ({len(skipped)})", "",
              "| Rule | Resource | Region | Reason | Detail |", "|---|---|---|---|---|"]
     for row in skipped[:MAX_LISTED_ROWS]:
-        lines.append(f"| {_text(row.get('rule'))} | {_text(row.get('name'))} | "
-                     f"{_text(row.get('region'))} | {_text(row.get('reason'))} | "
-                     f"{_text(row.get('detail'))} |")
+        lines.append(f"| {_text(row.rule)} | {_text(row.name)} | {_text(row.region)} | "
+                     f"{_text(row.reason)} | {_text(row.detail)} |")
     if len(skipped) > MAX_LISTED_ROWS:
         lines += ["", f"Showing {MAX_LISTED_ROWS:,} of {len(skipped):,} skipped resources; "
                       "all are in report.json."]
     return "\n".join(lines)
 
 
-def _errors(errors: list[dict[str, Any]]) -> str:
+def _errors(errors: list[ErrorRow]) -> str:
     if not errors:
         return ""
     lines = [f"## Errors ({len(errors)})", "",
              "| Account | Region | Service | Operation | Code | Message |",
              "|---|---|---|---|---|---|"]
     for row in errors:
-        cells = (row.get(key) for key in
-                 ("account", "region", "service", "operation", "code", "message"))
+        cells = (row.account, row.region, row.service, row.operation, row.code, row.message)
         lines.append("| " + " | ".join(_text(cell) for cell in cells) + " |")
     return "\n".join(lines)
 

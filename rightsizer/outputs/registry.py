@@ -11,9 +11,14 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-Render = Callable[[dict[str, Any], dict[str, Any]], str]
+if TYPE_CHECKING:
+    from rightsizer.report.model import Report
+
+# (report, context) -> the file's text. The report is the typed model; the context (rule
+# titles, cost trend, the run, history) is a plain dict the renderer reads with care.
+Render = Callable[["Report", dict[str, Any]], str]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +11,21 @@ from rightsizer.outputs.json_report import indented_json
 from rightsizer.outputs.registry import format_names, formats
 from rightsizer.report.gc_pause import gc_paused
 from rightsizer.report.history import HISTORY_FILE
+from rightsizer.report.model import Report, as_report
 
 
-def write_outputs(report: dict[str, Any], context: dict[str, Any], out_dir: Path,
+def write_outputs(report: Report | Mapping[str, Any], context: dict[str, Any], out_dir: Path,
                   wanted: Iterable[str]) -> list[Path]:
     """Write report.json always, plus the other formats asked for, plus history.json when
     context["history"] holds a month-over-month comparison; return the paths written.
+
+    `report` is a Report (what the pipeline hands over); a dict is validated into one first.
 
     Every format is rendered in memory before any file is touched, so a renderer that fails
     leaves last run's files exactly as they were; each file then lands by atomic rename.
     """
     chosen = [formats()[name] for name in chosen_formats(wanted)]
+    report = as_report(report)
     with gc_paused():  # renderers walk the report's objects: see gc_paused
         rendered = {fmt.file_name: fmt.render(report, context or {}) for fmt in chosen}
     history = (context or {}).get("history")

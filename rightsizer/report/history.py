@@ -6,19 +6,21 @@ is still there next month is "persisting", one that appears is "new" and one tha
 its own files and gives the same comparison, because it never compares a report with itself.
 
 Read-only and forgiving: a missing, unreadable or foreign report.json in an older month is skipped
-with a warning; history is a nice-to-have and must never stop a monthly run.
+with a warning; history is a nice-to-have and must never stop a monthly run. Every report.json is
+read through the model (rightsizer.report.model), so "foreign" means "not a valid report".
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rightsizer.errors import RightsizerError
+from rightsizer.report.model import Report, as_report, load_report_json
 
 log = logging.getLogger("rightsizer.report.history")
 
@@ -27,24 +29,17 @@ REPORT_FILE = "report.json"
 HISTORY_FILE = "history.json"
 
 
-def load_report(path: Path) -> dict[str, Any]:
-    """Read a report.json written by rightsizer; anything else is a one-line error."""
+def load_report(path: Path) -> Report:
+    """Read and validate a report.json written by rightsizer; anything else (missing,
+    unreadable, not JSON, another schema, a field of the wrong shape) is a RightsizerError of
+    one line starting with the path."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_bytes()
     except FileNotFoundError:
         raise RightsizerError(f"{path}: report not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise RightsizerError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise RightsizerError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict) \
-            or not isinstance(data.get("findings"), list):
-        raise RightsizerError(f"{path}: not a rightsizer report.json "
-                              "(no summary and findings)")
-    if str(data.get("schema_version")) != "1":
-        raise RightsizerError(f"{path}: unsupported schema_version "
-                              f"{data.get('schema_version')!r} (expected \"1\")")
-    return data
+    return load_report_json(text, str(path))
 
 
 def month_of(out_dir: Path) -> str | None:
@@ -80,11 +75,11 @@ _HISTORY_KEYS = ("id", "rule", "name", "resource_id", "account", "region",
                  "monthly_savings_usd")
 
 
-def _for_history(report: dict[str, Any]) -> dict[str, Any]:
-    findings = [{key: finding[key] for key in _HISTORY_KEYS if key in finding}
-                for finding in report["findings"] if isinstance(finding, dict)]
-    return {**{key: value for key, value in report.items() if key not in
-               ("findings", "skipped", "errors")}, "findings": findings}
+def _for_history(report: Report) -> dict[str, Any]:
+    """What compare() reads of a report: its summary and, of each finding, _HISTORY_KEYS."""
+    findings = [{key: getattr(finding, key) for key in _HISTORY_KEYS}
+                for finding in report.findings]
+    return {"summary": report.summary.to_plain(), "findings": findings}
 
 
 def previous_report(report_path: Path) -> Path | None:
@@ -97,8 +92,10 @@ def previous_report(report_path: Path) -> Path | None:
     return month_dir.parent / earlier[-1][0] / REPORT_FILE if earlier else None
 
 
-def build_history(report: dict[str, Any], out_dir: Path) -> dict[str, Any] | None:
-    """The comparison for a report that is (or will be) written to `out_dir`.
+def build_history(report: Report | Mapping[str, Any], out_dir: Path
+                  ) -> dict[str, Any] | None:
+    """The comparison for a report that is (or will be) written to `out_dir` (a dict is
+    validated into a Report first).
 
     None when `out_dir` is not a `<YYYY-MM>` folder (e.g. `--output /tmp/x`): there is no
     series of months to compare with.
@@ -107,17 +104,19 @@ def build_history(report: dict[str, Any], out_dir: Path) -> dict[str, Any] | Non
     month = month_of(out_dir)
     if month is None:
         return None
-    return compare(report, month, earlier_reports(out_dir.parent, month))
+    return compare(as_report(report), month, earlier_reports(out_dir.parent, month))
 
 
-def compare(report: dict[str, Any], month: str,
+def compare(report: Report, month: str,
             earlier: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """New / persisting / resolved against the newest earlier report, plus the savings trend.
 
-    `earlier` is oldest first and holds only months before `month`.
+    `earlier` is oldest first, holds only months before `month`, each as earlier_reports
+    cuts it down.
     """
-    now = _by_id(report)
-    trend = [_trend_point(m, r) for m, r in earlier] + [_trend_point(month, report)]
+    current = _for_history(report)
+    now = _by_id(current)
+    trend = [_trend_point(m, r) for m, r in earlier] + [_trend_point(month, current)]
     result: dict[str, Any] = {
         "month": month, "previous_month": None, "new": None, "persisting": None,
         "resolved": None, "realized_savings_usd": None, "resolved_findings": [],
@@ -165,20 +164,18 @@ def slack_counts(history: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: history[key] for key in ("new", "resolved", "realized_savings_usd")}
 
 
-def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(f["id"]): f for f in report.get("findings") or []
-            if isinstance(f, dict) and f.get("id")}
+def _by_id(cut: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A cut-down report's findings by id (_for_history)."""
+    return {f["id"]: f for f in cut["findings"] if f["id"]}
 
 
-def _trend_point(month: str, report: dict[str, Any]) -> dict[str, Any]:
-    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
-    findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
-    total = summary.get("monthly_savings_usd")
-    if not _is_number(total):  # an older/partial report: what its findings say
+def _trend_point(month: str, cut: dict[str, Any]) -> dict[str, Any]:
+    summary, findings = cut["summary"], cut["findings"]
+    total = summary["monthly_savings_usd"]
+    if not _is_number(total):  # null (not a number) in report.json: what its findings say
         total = _once_per_resource(findings)
-    count = summary.get("findings")
     return {"month": month, "monthly_savings_usd": round(float(total), 2),
-            "findings": int(count) if _is_number(count) else len(findings)}
+            "findings": summary["findings"]}
 
 
 def _once_per_resource(findings: list[dict[str, Any]]) -> float:
