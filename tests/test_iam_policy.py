@@ -60,6 +60,8 @@ OPTIONAL: dict[str, str] = {
                                                  "balancer",
     **{f"ecr:{operation}": "only for a repository DescribeRepositories lists"
        for operation in ("GetLifecyclePolicy", "DescribeImages", "ListTagsForResource")},
+    **{f"ec2:{operation}": "only for the VPC of a NAT gateway DescribeNatGateways lists"
+       for operation in ("DescribeVpcs", "DescribeVpcEndpoints", "DescribeRouteTables")},
 }
 # ... and for the role in caller mode (cost_explorer = "auto" with accounts, or "caller"):
 ROLE_OPTIONAL: dict[str, str] = {

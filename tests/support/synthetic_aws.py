@@ -295,6 +295,32 @@ class SyntheticAws:
         return {"Regions": [{"RegionName": r, "Endpoint": f"ec2.{r}.amazonaws.com",
                              "OptInStatus": "opt-in-not-required"} for r in self.spec.regions]}
 
+    # --- the rest of the bill: the synthetic organization holds none of these ---------------
+
+    def _ec2_DescribeNatGateways(self, account: str, region: str,
+                                 params: dict[str, Any]) -> dict[str, Any]:
+        return {"NatGateways": []}
+
+    def _ec2_DescribeAddresses(self, account: str, region: str,
+                               params: dict[str, Any]) -> dict[str, Any]:
+        return {"Addresses": []}
+
+    def _ec2_DescribeNetworkInterfaces(self, account: str, region: str,
+                                       params: dict[str, Any]) -> dict[str, Any]:
+        return {"NetworkInterfaces": []}
+
+    def _elbv2_DescribeLoadBalancers(self, account: str, region: str,
+                                     params: dict[str, Any]) -> dict[str, Any]:
+        return {"LoadBalancers": []}
+
+    def _secretsmanager_ListSecrets(self, account: str, region: str,
+                                    params: dict[str, Any]) -> dict[str, Any]:
+        return {"SecretList": []}
+
+    def _ecr_DescribeRepositories(self, account: str, region: str,
+                                  params: dict[str, Any]) -> dict[str, Any]:
+        return {"repositories": []}
+
     # --- ecs -------------------------------------------------------------------------------
 
     def _clusters(self, account: str, region: str) -> dict[str, list[_Service]]:
@@ -681,7 +707,7 @@ class SyntheticAws:
 # --- protocols ---------------------------------------------------------------------------
 
 _PROTOCOLS = {"rds": "query", "elasticache": "query", "sts": "query", "ec2": "ec2",
-              "s3": "rest-xml"}
+              "s3": "rest-xml", "elbv2": "query"}
 _THROTTLE = {"json": ("ThrottlingException", 400), "query": ("Throttling", 400),
              "ec2": ("RequestLimitExceeded", 503), "rest-xml": ("SlowDown", 503),
              "cbor": ("ThrottlingException", 400)}
