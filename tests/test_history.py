@@ -142,6 +142,10 @@ def test_missing_and_corrupt_months_are_skipped_with_a_warning(
     (reports / "2026-08").mkdir()  # e.g. only a snapshot: no report.json
     (reports / "2026-07").mkdir()
     (reports / "2026-07" / "report.json").write_text(json.dumps({"schema_version": "9"}))
+    (reports / "2026-06").mkdir()  # valid JSON, but a finding without its name
+    broken = copy.deepcopy(MONTHS["2026-09"])
+    del broken["findings"][0]["name"]
+    (reports / "2026-06" / "report.json").write_text(json.dumps(broken))
     (reports / "notes").mkdir()
     with caplog.at_level(logging.WARNING, logger="rightsizer.report.history"):
         history = build_history(MONTHS["2026-11"], reports / "2026-11")
@@ -149,6 +153,7 @@ def test_missing_and_corrupt_months_are_skipped_with_a_warning(
     assert [p["month"] for p in history["trend"]] == ["2026-09", "2026-11"]
     assert (history["new"], history["resolved"]) == (2, 2)
     assert "2026-10" in caplog.text and "not valid JSON" in caplog.text
+    assert "2026-06" in caplog.text and "findings.0.name: missing" in caplog.text
     assert previous_report(reports / "2026-11" / "report.json") == \
         (reports / "2026-09" / "report.json").resolve()
 

@@ -298,16 +298,25 @@ def test_notify_500_exits_2_with_one_line_and_no_url(
         assert url not in where and "secretTOKEN" not in where
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"schema_version": "1"}', "[]",
-                                     '{"schema_version": "9", "summary": {}, "findings": []}'])
-def test_notify_invalid_report_exits_2(tmp_path: Path, config_file: Path, content: str) -> None:
+@pytest.mark.parametrize(("content", "says"), [
+    ("{not json", "not valid JSON"), ('{"schema_version": "1"}', "generated_at: missing"),
+    ("[]", "not a JSON object"),
+    ('{"schema_version": "9", "summary": {}, "findings": []}', "unsupported schema_version"),
+    # read through the model: a field of the wrong shape is named, never a KeyError
+    (json.dumps({**sample_report(), "findings": [{"id": "x"}]}), "findings.0.rule: missing"),
+    (json.dumps({**sample_report(), "summary": {"findings": "many"}}), "summary.findings"),
+    (json.dumps({**sample_report(), "window": None}), "window"),
+])
+def test_notify_invalid_report_exits_2(tmp_path: Path, config_file: Path, content: str,
+                                       says: str) -> None:
     bad = tmp_path / "report.json"
     bad.write_text(content)
     result = CliRunner().invoke(cli.app, ["notify", str(bad), "--dry-run", "--config",
                                           str(config_file)])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"rightsizer: {bad}: ")
+    assert len(lines) == 1 and lines[0].startswith(f"rightsizer: {bad}: "), lines
+    assert says in lines[0] and "Traceback" not in result.output
 
 
 def test_notify_missing_webhook_names_the_env_var(report_file: Path, config_file: Path,
