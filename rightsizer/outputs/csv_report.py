@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from operator import attrgetter
 from typing import Any
@@ -19,20 +21,18 @@ from rightsizer.report.model import Finding, Report
 # A cell starting with one of these is run as a formula by Excel/Sheets ("CSV injection");
 # resource names, tags and reasons come from AWS accounts, so neutralize them.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_QUOTED_IF = ('"', ",", "\n", "\r")  # csv.QUOTE_MINIMAL: the delimiter, a quote, a line break
 
 
 def render_csv(report: Report) -> str:
-    """RFC 4180 text, as csv.writer(lineterminator="\r\n") writes it (quotes only where
-    needed, quotes doubled); joined here because csv.writer, copying character by character,
-    is slower (docs/benchmarks.md). Cells are made column by column: a
-    column's values are mostly of one type and need no quoting at all, checked in bulk."""
+    """RFC 4180 text from the csv module (quotes only where needed, CRLF line ends)."""
     findings = report.findings
     columns = finding_columns(findings)
-    cells = [_cells(_column(findings, column)) for column in columns]
-    lines = [",".join(map(_quoted, columns)), *map(",".join, zip(*cells, strict=True))]
-    lines.append("")  # the last line's terminator
-    return "\r\n".join(lines)
+    cells = [list(map(_cell, _column(findings, column))) for column in columns]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*cells, strict=True))
+    return out.getvalue()
 
 
 _APPLY_FORMAT = {column: column.removeprefix(f"{APPLY_KEY}_") for column in APPLY_COLUMNS}
@@ -54,54 +54,10 @@ def _column(findings: list[Finding], column: str) -> list[Any]:
     return [(finding.model_extra or {}).get(column) for finding in findings]
 
 
-def _cells(values: list[Any]) -> list[str]:
-    """_field of each value of one column."""
-    kinds = set(map(type, values))
-    if kinds == {str}:
-        return _text_cells(values)
-    if kinds == {int} or kinds == {float} and all(map(math.isfinite, values)):
-        return list(map(repr, values))
-    if kinds <= {dict, list}:
-        return list(map(_quoted, map(compact_json, values)))
-    return list(map(_field, values))
-
-
-def _text_cells(values: list[str]) -> list[str]:
-    """_field of strings: as they are unless one starts like a formula or needs quotes, which
-    the column's text joined once shows ("\x00" before every value but the first)."""
-    joined = "\x00".join(values)
-    if joined.startswith(_FORMULA_START) or any(f"\x00{start}" in joined
-                                                 for start in _FORMULA_START):
-        return [_quoted(_defuse_formula(value)) for value in values]
-    if any(character in joined for character in _QUOTED_IF):
-        return list(map(_quoted, values))
-    return values
-
-
-def _quoted(cell: str) -> str:
-    """csv.QUOTE_MINIMAL: quote a cell holding the delimiter, a quote or a line break."""
-    if '"' in cell:
-        return '"' + cell.replace('"', '""') + '"'
-    if "," in cell or "\n" in cell or "\r" in cell:
-        return '"' + cell + '"'
-    return cell
-
-
-def _field(value: Any) -> str:
-    """A report value as one CSV field, quoted where needed."""
-    kind = type(value)  # the common types first, without plain()'s copy of every value
-    if kind is str:
-        return _quoted(_defuse_formula(value))
-    if kind is float:
-        return repr(value) if math.isfinite(value) else ""
-    if kind is int:
-        return repr(value)
-    if kind is dict or kind is list:
-        return _quoted(compact_json(value))
-    return _quoted(_cell(value))
-
-
 def _cell(value: Any) -> str:
+    """A report value as one CSV cell's text (the writer quotes it where needed)."""
+    if isinstance(value, str):
+        return _defuse_formula(value)
     value = plain(value)
     if value is None:
         return ""
@@ -109,7 +65,9 @@ def _cell(value: Any) -> str:
         return compact_json(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    if isinstance(value, int):
         return repr(value)
     return _defuse_formula(str(value))
 
