@@ -26,7 +26,14 @@ from moto.server import ThreadedMotoServer
 from rightsizer import pricing
 from rightsizer.collect.collectors.base import ErrorLog, Target
 from rightsizer.collect.collectors.ecr import SPECS, collect_repositories
-from rightsizer.rules.ecr_lifecycle import RULE, Settings, evaluate, how_to_apply, policy
+from rightsizer.rules.ecr_lifecycle import (
+    RULE,
+    Settings,
+    evaluate,
+    how_to_apply,
+    policy,
+    policy_for,
+)
 from tests.snapshot_factory import SnapshotBuilder
 
 GB = 1024**3
@@ -235,7 +242,8 @@ def test_cli_puts_the_policy_with_the_aws_cli_against_moto(tmp_path):
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         text = ecr.get_lifecycle_policy(repositoryName="edufly-api")["lifecyclePolicyText"]
-        assert json.loads(text) == finding.recommended["lifecycle_policy"]
+        assert json.loads(text) == policy_for(finding.recommended["untagged_expire_days"],
+                                              finding.recommended["keep_tagged_images"])
         assert set(how_to_apply(finding)) == {"cli", "terraform", "cdk"}
     finally:
         server.stop()

@@ -170,8 +170,8 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, images:
     return finding_for(
         resource, RULE_ID,
         current={"lifecycle_policy": "absent"},
-        recommended={"lifecycle_policy": policy(settings),
-                     "untagged_expire_days": days, "keep_tagged_images": keep},
+        # the policy document itself is in how_to_apply: the summary stays readable
+        recommended={"untagged_expire_days": days, "keep_tagged_images": keep},
         monthly_cost_usd=monthly_cost,
         monthly_savings_usd=savings,
         evidence=evidence,
@@ -180,9 +180,13 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, images:
 
 
 def policy(settings: Settings) -> dict[str, Any]:
-    """The lifecycle policy the rule recommends (POLICY_DOC): untagged images expire N days
-    after push; of tagged images (tagPatternList "*": any tag) the newest K are kept."""
-    days, keep = settings.untagged_expire_days, settings.keep_tagged_images
+    """The lifecycle policy the rule recommends for these settings."""
+    return policy_for(settings.untagged_expire_days, settings.keep_tagged_images)
+
+
+def policy_for(days: int, keep: int) -> dict[str, Any]:
+    """The lifecycle policy (POLICY_DOC): untagged images expire `days` after push; of tagged
+    images (tagPatternList "*": any tag) the newest `keep` are kept."""
     return {"rules": [
         {"rulePriority": 1,
          "description": f"Expire untagged images {days} days after push",
@@ -198,11 +202,11 @@ def policy(settings: Settings) -> dict[str, Any]:
 
 
 def how_to_apply(finding: Finding) -> dict[str, str]:
-    document = finding.recommended["lifecycle_policy"]
-    text = json.dumps(document, separators=(",", ":"))
-    name, region = shlex.quote(finding.name), shlex.quote(finding.region)
     days = finding.recommended["untagged_expire_days"]
     keep = finding.recommended["keep_tagged_images"]
+    document = policy_for(days, keep)
+    text = json.dumps(document, separators=(",", ":"))
+    name, region = shlex.quote(finding.name), shlex.quote(finding.region)
     hcl = textwrap.indent(json.dumps(document, indent=2), "  ").lstrip()  # JSON is valid HCL
     return {
         # PutLifecyclePolicy: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutLifecyclePolicy.html
