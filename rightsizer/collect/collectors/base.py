@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
@@ -89,6 +90,19 @@ def recorded_failure(errors: ErrorLog, account: str, region: str, service: str,
         errors.add_exception(account, region, service, operation, exc)
     except Exception as exc:  # noqa: BLE001 - an odd response must not end the run
         errors.add_exception(account, region, service, operation, exc)
+
+
+def paginated_rows(target: Target, errors: ErrorLog, service: str, operation: str,
+                   items_key: str, row: Callable[[dict[str, Any]], dict[str, Any]],
+                   **params: Any) -> list[dict[str, Any]]:
+    """One row per item of every page of `operation`; a failure is an error row, and the rows
+    of the pages read before it are kept."""
+    rows: list[dict[str, Any]] = []
+    with recorded_failure(errors, target.account, target.region, service, operation):
+        paginator = target.client(service).get_paginator(xform_name(operation))
+        for page in paginator.paginate(**params):
+            rows.extend(row(item) for item in page.get(items_key, []))
+    return rows
 
 
 def error_code(exc: ClientError) -> str:

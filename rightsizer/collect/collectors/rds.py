@@ -9,6 +9,7 @@ import pyarrow as pa
 from rightsizer.collect.collectors.base import (
     ErrorLog,
     Target,
+    paginated_rows,
     recorded_failure,
     tags_to_dict,
     to_json,
@@ -19,12 +20,8 @@ SERVICE = "rds"
 
 
 def collect_instances(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    with recorded_failure(errors, target.account, target.region, SERVICE, "DescribeDBInstances"):
-        paginator = target.client("rds").get_paginator("describe_db_instances")
-        for page in paginator.paginate():
-            rows.extend(_instance_row(target, db) for db in page.get("DBInstances", []))
-    return rows
+    return paginated_rows(target, errors, SERVICE, "DescribeDBInstances", "DBInstances",
+                          lambda db: _instance_row(target, db))
 
 
 def _instance_row(target: Target, db: dict[str, Any]) -> dict[str, Any]:

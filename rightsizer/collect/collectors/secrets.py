@@ -19,7 +19,7 @@ import pyarrow as pa
 from rightsizer.collect.collectors.base import (
     ErrorLog,
     Target,
-    recorded_failure,
+    paginated_rows,
     tags_to_dict,
     to_json,
 )
@@ -33,12 +33,8 @@ def _stamp(value: Any) -> str:
 
 
 def collect_secrets(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    with recorded_failure(errors, target.account, target.region, SERVICE, "ListSecrets"):
-        paginator = target.client("secretsmanager").get_paginator("list_secrets")
-        for page in paginator.paginate():
-            rows.extend(_row(target, secret) for secret in page.get("SecretList", []))
-    return rows
+    return paginated_rows(target, errors, SERVICE, "ListSecrets", "SecretList",
+                          lambda secret: _row(target, secret))
 
 
 def _row(target: Target, secret: dict[str, Any]) -> dict[str, Any]:
