@@ -64,6 +64,9 @@ class Rule:
     evaluate: Callable[[Snapshot, Any], RuleResult]
     how_to_apply: Callable[[Finding], dict[str, str]]
     metric_needs: tuple[MetricNeed, ...] = ()
+    # Cost Explorer SERVICE names (as GetCostAndUsage groups them) whose resources this rule
+    # reads and could flag: summary.bill counts a bill line as examined only through these.
+    bill_services: tuple[str, ...] = ()
 
 
 def unreadable_reservations_caveat(snapshot: Snapshot, service: str, operation: str,

@@ -248,6 +248,7 @@ RULE = Rule(
         "last few dozen tagged ones caps the storage bill and keeps rollbacks possible."
     ),
     resource_type="ecr-repository",
+    bill_services=('Amazon EC2 Container Registry (ECR)',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

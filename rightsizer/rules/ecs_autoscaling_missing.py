@@ -256,6 +256,7 @@ RULE = Rule(
         "rises; keeping today's count as the maximum means it never costs more than now."
     ),
     resource_type="ecs-service",
+    bill_services=('Amazon Elastic Container Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

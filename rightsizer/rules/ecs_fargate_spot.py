@@ -264,6 +264,7 @@ RULE = Rule(
         "capacity is short."
     ),
     resource_type="ecs-service",
+    bill_services=('Amazon Elastic Container Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

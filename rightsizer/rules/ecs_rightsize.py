@@ -740,6 +740,7 @@ RULE = Rule(
         "it would not have throttled or run out of memory."
     ),
     resource_type="ecs-service",
+    bill_services=('Amazon Elastic Container Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

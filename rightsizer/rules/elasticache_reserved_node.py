@@ -354,6 +354,7 @@ RULE = Rule(
         "you already hold before recommending more."
     ),
     resource_type="elasticache-cluster",
+    bill_services=('Amazon ElastiCache',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

@@ -212,6 +212,7 @@ RULE = Rule(
         "none healthy is broken rather than idle: fix it or delete it."
     ),
     resource_type="load-balancer",
+    bill_services=('Amazon Elastic Load Balancing',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

@@ -184,6 +184,7 @@ RULE = Rule(
         "kept for audits."
     ),
     resource_type="log-group",
+    bill_services=('AmazonCloudWatch',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

@@ -312,6 +312,7 @@ RULE = Rule(
         "gateway in every Availability Zone."
     ),
     resource_type="nat-gateway",
+    bill_services=('EC2 - Other',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

@@ -172,6 +172,7 @@ RULE = Rule(
         "a Fargate task with assignPublicIp ENABLED pays for one per running task."
     ),
     resource_type="public-ipv4",
+    bill_services=('Amazon Virtual Private Cloud', 'EC2 - Other'),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

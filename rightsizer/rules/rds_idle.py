@@ -196,6 +196,7 @@ RULE = Rule(
         "instance hours at once; a final snapshot and delete saves the storage too."
     ),
     resource_type="rds-instance",
+    bill_services=('Amazon Relational Database Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

@@ -171,6 +171,7 @@ RULE = Rule(
         "tagged production, or with neither tag nor matching name, is never flagged."
     ),
     resource_type="rds-instance",
+    bill_services=('Amazon Relational Database Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

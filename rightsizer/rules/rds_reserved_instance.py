@@ -305,6 +305,7 @@ RULE = Rule(
         "discount. Active and payment-pending reservations already held are counted first."
     ),
     resource_type="rds-instance",
+    bill_services=('Amazon Relational Database Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

@@ -268,6 +268,7 @@ RULE = Rule(
         "scaled to fewer vCPUs, stays moderate; a reservation in the family keeps applying."
     ),
     resource_type="rds-instance",
+    bill_services=('Amazon Relational Database Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

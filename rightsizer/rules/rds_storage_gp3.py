@@ -239,6 +239,7 @@ RULE = Rule(
         "finding carries the dollars."
     ),
     resource_type="rds-instance",
+    bill_services=('Amazon Relational Database Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

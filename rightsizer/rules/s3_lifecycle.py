@@ -361,6 +361,7 @@ RULE = Rule(
         "half-finished multipart uploads that are billed but invisible."
     ),
     resource_type="s3-bucket",
+    bill_services=('Amazon Simple Storage Service',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,

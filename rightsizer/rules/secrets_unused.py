@@ -194,6 +194,7 @@ RULE = Rule(
         "so a secret deleted by mistake can be restored."
     ),
     resource_type="secret",
+    bill_services=('AWS Secrets Manager',),
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,
