@@ -245,6 +245,48 @@ def test_fargate_takes_only_linux_x86_on_demand_rows() -> None:
         assert rows(other) == [], other
 
 
+def redis_usage(sku: str, usagetype: str, usd: str, location_type: str = "AWS Region") -> str:
+    return price_item(sku, "AmazonElastiCache", "Cache Instance", {
+        "regionCode": "us-east-1", "locationType": location_type,
+        "instanceType": "cache.m6g.large", "usagetype": usagetype, "cacheEngine": "Redis"}, usd)
+
+
+def test_elasticache_add_on_usage_types_are_not_the_node_price() -> None:
+    # The add-ons come back under the same instanceType / cacheEngine filters (usage types as
+    # the Price List writes them: region billing code, add-on segment, then the meter).
+    node_rows = refresh.elasticache_rows
+    for usagetype in ("USE1-ExtendedSupportYr1_Yr2-NodeUsage:cache.m6g.large",
+                      "USE1-ExtendedSupportYr3-NodeUsage:cache.m6g.large",
+                      "USE1-SyncDurability-NodeUsage:cache.m6g.large",
+                      "APS3-ExtendedSupportYr3-NodeUsage:cache.m6g.large",
+                      "SyncDurability-NodeUsage:cache.m6g.large"):
+        product = refresh.load_product(redis_usage("A", usagetype, "0.119"))
+        assert product is not None and node_rows(product) == [], usagetype
+    outpost = refresh.load_product(redis_usage("O", "USE1-Outpost-NodeUsage:cache.m6g.large",
+                                               "0.31", location_type="AWS Outposts"))
+    assert outpost is not None and node_rows(outpost) == []
+    for usagetype in ("NodeUsage:cache.m6g.large", "USE1-NodeUsage:cache.m6g.large",
+                      "APS3-NodeUsage:cache.m6g.large", "EU-NodeUsage:cache.m6g.large"):
+        product = refresh.load_product(redis_usage("N", usagetype, "0.149"))
+        assert product is not None
+        assert node_rows(product) == [("on_demand", "cache.m6g.large", 0.149)], usagetype
+
+
+def test_a_region_with_add_ons_keeps_its_node_price() -> None:
+    calls = [(params("AmazonElastiCache", "us-east-1"), page([
+        redis_usage("STD", "NodeUsage:cache.m6g.large", "0.149"),
+        redis_usage("EXT12", "USE1-ExtendedSupportYr1_Yr2-NodeUsage:cache.m6g.large", "0.119"),
+        redis_usage("EXT3", "USE1-ExtendedSupportYr3-NodeUsage:cache.m6g.large", "0.238"),
+        redis_usage("SYNC", "USE1-SyncDurability-NodeUsage:cache.m6g.large", "0.201"),
+    ]))]
+    clients, stubber = stubbed_clients(calls)
+    spec = next(s for s in refresh.SPECS if s.name == "elasticache_redis")
+    fetched = refresh.fetch_table(clients.client("pricing", "us-east-1"), spec, ["us-east-1"])
+    stubber.assert_no_pending_responses()
+    assert fetched.conflicting == 0
+    assert fetched.prices == {"on_demand": {"us-east-1": {"cache.m6g.large": 0.149}}}
+
+
 def test_unreadable_items_and_disagreeing_products_are_counted_not_guessed() -> None:
     calls = [(params("AmazonRDS", "us-east-1"), page([
         "not json",

@@ -135,7 +135,7 @@ def _instance_rows(product: dict[str, Any], prefix: str, usage: re.Pattern[str],
                    on_demand: str, reserved: str) -> list[Row]:
     attrs = _attributes(product)
     name = str(attrs.get("instanceType", "")).strip().lower()
-    if (not name.startswith(prefix) or not usage.search(str(attrs.get("usagetype", "")))
+    if (not name.startswith(prefix) or not usage.match(str(attrs.get("usagetype", "")))
             or attrs.get("locationType", "AWS Region") != "AWS Region"):
         return []  # storage, I/O, Extended Support, Outposts and Local Zone rows
     hourly = on_demand_hourly(product)
@@ -148,14 +148,24 @@ def _instance_rows(product: dict[str, Any], prefix: str, usage: re.Pattern[str],
     return rows
 
 
+# The node or instance price is the usage type that is only an optional region billing code
+# (APS3-, EU-; none in us-east-1) before the meter. Add-ons share the instance type and the
+# filters but carry a second segment ("USE1-ExtendedSupportYr1_Yr2-NodeUsage:cache.m6g.large",
+# "USE1-SyncDurability-NodeUsage:...", "USE1-Outpost-NodeUsage:..."): a surcharge, not the
+# node, so an unanchored match made each node look like two conflicting prices.
+# Billing codes: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-region-billing-codes.html
+RDS_INSTANCE_USAGE = re.compile(r"^(?:[A-Z0-9]+-)?InstanceUsage:db\.")
+ELASTICACHE_NODE_USAGE = re.compile(r"^(?:[A-Z0-9]+-)?NodeUsage:cache\.")
+
+
 def rds_rows(product: dict[str, Any]) -> list[Row]:
     # Single-AZ is "InstanceUsage:db.x"; "InstanceUsageIOOptimized" is Aurora.
-    return _instance_rows(product, "db.", re.compile(r"(?:^|-)InstanceUsage:db\."),
+    return _instance_rows(product, "db.", RDS_INSTANCE_USAGE,
                           "on_demand_single_az", "reserved_1yr_no_upfront_single_az")
 
 
 def elasticache_rows(product: dict[str, Any]) -> list[Row]:
-    return _instance_rows(product, "cache.", re.compile(r"(?:^|-)NodeUsage:cache\."),
+    return _instance_rows(product, "cache.", ELASTICACHE_NODE_USAGE,
                           "on_demand", "reserved_1yr_no_upfront")
 
 
