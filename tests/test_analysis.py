@@ -14,7 +14,7 @@ from rightsizer.collect.engine import inventory_coverage
 from rightsizer.config import Config
 from rightsizer.outputs.json_report import FINDING_KEYS, plain, render_json
 from rightsizer.report import build as analysis
-from rightsizer.report.build import api_cost_usd, build_context, non_overlapping_savings
+from rightsizer.report.build import api_cost_usd, build_context
 from rightsizer.report.model import Report, ReportError, load_report_json, validated
 from rightsizer.rules.findings import Finding
 from tests.snapshot_factory import SnapshotBuilder, flat
@@ -35,12 +35,6 @@ def _finding(rule: str, resource: str, savings: float) -> Finding:
     return Finding(rule=rule, resource_type="rds-instance", resource_id=resource, name=resource,
                    account="123456789012", region="ap-south-1", current={}, recommended={},
                    monthly_cost_usd=100.0, monthly_savings_usd=savings, evidence={}, reason="")
-
-
-def test_overlapping_findings_on_one_resource_count_once_at_the_largest():
-    findings = [_finding("rds-idle", "db-1", 77.0), _finding("rds-reserved-instance", "db-1", 23.0),
-                _finding("rds-rightsize", "db-2", 10.0)]
-    assert non_overlapping_savings(findings) == pytest.approx(87.0)
 
 
 def test_a_report_finding_is_a_copy_in_schema_order_as_asdict_made_it() -> None:
@@ -176,14 +170,15 @@ def test_additive_fields_are_read_kept_and_written_in_report_json_order() -> Non
         written = report.to_json_dict()
         assert list(written) == ["schema_version", "generated_at", "window", "accounts",
                                  "regions", "summary", "findings", "skipped", "errors",
-                                 "inventory", "plans", "risks"]  # the rest sorted, as before
+                                 "plans", "inventory", "risks"]  # the rest sorted, as before
         assert json.loads(json.dumps(written)) == data  # every key kept, none added
         finding = report.findings[0]
         assert list(written["findings"][0])[-3:] == ["how_to_apply", "a_later_key", "pricing"]
         assert finding.model_extra == {"pricing": {"basis": "embedded-list"}, "a_later_key": 1}
         assert report.summary.by_rule[finding.rule].monthly_savings_usd == 1.5
         assert report.inventory is not None and report.inventory.empty
-        assert report["plans"] == data["plans"]  # a key lookup for callers still on dicts
+        # a key lookup for callers still on dicts
+        assert [plan.to_plain() for plan in report["plans"]] == data["plans"]
     # 0 stays 0 (not 0.0), so the text round-trips
     assert '"monthly_savings_usd": 0,' in render_json(Report.model_validate(data))
 

@@ -145,15 +145,16 @@ def test_report_matches_the_design_schema(report):
     contract = {"schema_version", "generated_at", "window", "accounts", "regions", "summary",
                 "findings", "skipped", "errors"}
     assert contract <= set(report)
-    assert set(report) - contract <= {"inventory"}  # additions to schema_version "1"
+    assert set(report) - contract <= {"inventory", "plans"}  # additions to schema_version "1"
     assert report["inventory"]["empty"] is False
     assert report["summary"]["findings"] == len(report["findings"])
-    # each resource counts once, at its largest finding: overlapping findings never add up
-    best: dict[str, float] = {}
-    for f in report["findings"]:
-        best[f["resource_id"]] = max(best.get(f["resource_id"], 0.0), f["monthly_savings_usd"])
-    assert report["summary"]["monthly_savings_usd"] == pytest.approx(sum(best.values()),
-                                                                      abs=0.05)
+    # each resource counts once, in its plan: overlapping findings never add up
+    planned = [step for plan in report["plans"] for step in plan["steps"]]
+    assert len(planned) == len(set(planned))
+    assert {plan["resource_id"] for plan in report["plans"]} == {
+        f["resource_id"] for f in report["findings"]}
+    assert report["summary"]["monthly_savings_usd"] == pytest.approx(
+        sum(plan["monthly_savings_usd"] for plan in report["plans"]), abs=0.05)
     for finding in report["findings"]:
         assert finding["severity"] in {"high", "medium", "low"}
         assert len(finding["id"]) == 16

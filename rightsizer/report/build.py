@@ -14,6 +14,7 @@ from rightsizer.config import Config, SuppressSettings
 from rightsizer.outputs.formatting import APPLY_FORMATS
 from rightsizer.report import suppression
 from rightsizer.report.gc_pause import gc_paused
+from rightsizer.report.plans import build_plans
 from rightsizer.rules.findings import Finding, Skipped
 from rightsizer.rules.registry import REGISTRY
 from rightsizer.snapshot.store import Snapshot, decode_json_cell
@@ -107,19 +108,6 @@ def _unsuppressed(settings: SuppressSettings, tags: dict[str, dict[str, str]]
     return _Unsuppressed(settings.tag, tags)
 
 
-def non_overlapping_savings(findings: list[Finding]) -> float:
-    """Total savings counting each resource once, at its largest finding.
-
-    Findings on one resource overlap (an idle database also looks over-sized and unreserved;
-    a smaller Fargate task also costs less on Spot), so their sum would promise money twice.
-    """
-    best: dict[tuple[str, str, str], float] = {}
-    for finding in findings:
-        key = (finding.account, finding.region, finding.resource_id)
-        best[key] = max(best.get(key, 0.0), finding.monthly_savings_usd)
-    return sum(best.values())
-
-
 def build_report(snapshot: Snapshot, findings: list[Finding],
                  skipped: list[Skipped]) -> dict[str, Any]:
     manifest = snapshot.manifest
@@ -131,6 +119,7 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
     for entry in by_rule.values():
         entry["monthly_savings_usd"] = round(entry["monthly_savings_usd"], 2)
     errors = snapshot.table("errors")
+    plans = build_plans(findings)  # each resource once, its findings stacked
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": manifest["generated_at"],
@@ -140,13 +129,14 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
         "regions": list(manifest["regions"]),
         "summary": {
             "findings": len(findings),
-            "monthly_savings_usd": round(non_overlapping_savings(findings), 2),
+            "monthly_savings_usd": round(sum(plan.monthly_savings_usd for plan in plans), 2),
             "by_rule": by_rule,
         },
         "findings": [_with_how_to_apply(finding) for finding in findings],
         "skipped": [row.to_dict() for row in skipped],
         "errors": [{key: str(value) for key, value in row.items()}
                    for row in errors.to_dict("records")],
+        "plans": [plan.to_dict() for plan in plans],
     }
 
 

@@ -145,6 +145,17 @@ class Inventory(_Part):
     failed_reads: list[FailedRead]
 
 
+class Plan(_Part):
+    """plans[]: the findings on one resource stacked in order (report/plans.py); additive to
+    schema_version "1". steps_detail holds each step's before/after monthly cost."""
+
+    resource_id: str
+    name: str = ""
+    steps: list[str]
+    monthly_savings_usd: Amount
+    detail: str = ""
+
+
 class Report(_Part):
     schema_version: Literal["1"]
     generated_at: str
@@ -156,6 +167,7 @@ class Report(_Part):
     skipped: list[Skipped] = []
     errors: list[ErrorRow] = []
     inventory: Inventory | None = None  # None: a report.json from before it was added
+    plans: list[Plan] = []  # empty: a report.json from before plans were added
 
     @classmethod
     def from_build(cls, data: Mapping[str, Any]) -> Report:
@@ -172,6 +184,8 @@ class Report(_Part):
             fields["skipped"] = [_construct(Skipped, row) for row in fields["skipped"]]
         if "errors" in fields:
             fields["errors"] = [_construct(ErrorRow, row) for row in fields["errors"]]
+        if "plans" in fields:
+            fields["plans"] = [_construct(Plan, row) for row in fields["plans"]]
         if isinstance(fields.get("inventory"), Mapping):
             inventory = dict(fields["inventory"])
             inventory["failed_reads"] = [_construct(FailedRead, row)
@@ -186,14 +200,14 @@ class Report(_Part):
         for key in ("window", "summary", "inventory"):
             if isinstance(row.get(key), _Part):
                 row[key] = _plain(row[key])
-        for key in ("findings", "skipped", "errors"):
+        for key in ("findings", "skipped", "errors", "plans"):
             if key in row:
                 row[key] = [_row(item) for item in row[key]]
         return _in_order(row, REPORT_KEYS)
 
 # Schema order from DESIGN.md, so diffs between two months' reports line up key for key.
 REPORT_KEYS = ("schema_version", "generated_at", "window", "accounts", "regions", "summary",
-               "findings", "skipped", "errors")
+               "findings", "skipped", "errors", "plans")
 
 
 def as_report(report: Report | Mapping[str, Any]) -> Report:
