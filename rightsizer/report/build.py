@@ -13,6 +13,7 @@ from rightsizer.collect.registry import tagged_tables
 from rightsizer.config import Config, SuppressSettings
 from rightsizer.outputs.formatting import APPLY_FORMATS
 from rightsizer.report import suppression
+from rightsizer.report.bill import bill_summary
 from rightsizer.report.gc_pause import gc_paused
 from rightsizer.report.plans import build_plans
 from rightsizer.rules.findings import Finding, Skipped
@@ -192,7 +193,11 @@ def analyze(snapshot: Snapshot, config: Config, today: date | None = None
     today = today or snapshot.window_end.date()
     with gc_paused():  # the report's objects are made here: see gc_paused
         findings, skipped = run_rules(snapshot, config, today)
-        return build_report(snapshot, findings, skipped), build_context(snapshot, findings)
+        data = build_report(snapshot, findings, skipped)
+        bill = bill_summary(snapshot, [REGISTRY[rule_id] for rule_id in config.enabled_rules()])
+        if bill is not None:  # additive to schema_version "1"
+            data["summary"]["bill"] = bill
+        return data, build_context(snapshot, findings)
 
 
 def worst_severity(report: dict[str, Any]) -> int:

@@ -72,10 +72,31 @@ class RuleTotal(_Part):
     monthly_savings_usd: Amount
 
 
+class BillLine(_Part):
+    """summary.bill.by_service[]: one Cost Explorer service line of the month."""
+
+    service: str
+    monthly_usd: Amount
+    examined_usd: Amount = None
+    examined_by: list[str] = []  # [] names a line no rule examined
+
+
+class Bill(_Part):
+    """summary.bill (report/bill.py): the last full month by service and what the rules
+    examined; additive to schema_version "1"."""
+
+    month: str
+    monthly_usd: Amount
+    examined_usd: Amount = None
+    examined_share: float | None = None
+    by_service: list[BillLine] = []
+
+
 class Summary(_Part):
     findings: int
     monthly_savings_usd: Amount
     by_rule: dict[str, RuleTotal] = {}
+    bill: Bill | None = None  # None: no cost data for the month, or an older report.json
 
 
 class HowToApply(_Part):
@@ -178,6 +199,11 @@ class Report(_Part):
         summary = dict(fields["summary"])
         summary["by_rule"] = {rule: _construct(RuleTotal, entry)
                               for rule, entry in summary.get("by_rule", {}).items()}
+        if isinstance(summary.get("bill"), Mapping):
+            bill = dict(summary["bill"])
+            if "by_service" in bill:
+                bill["by_service"] = [_construct(BillLine, row) for row in bill["by_service"]]
+            summary["bill"] = _construct(Bill, bill)
         fields["summary"] = _construct(Summary, summary)
         fields["findings"] = [_finding(row) for row in fields["findings"]]
         if "skipped" in fields:
