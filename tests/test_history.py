@@ -123,9 +123,12 @@ def test_html_shows_since_last_month_and_marks_rows(reports: Path) -> None:
     assert (text_of("history-new"), text_of("history-resolved"),
             text_of("history-realized")) == ("1", "2", "$17.50")
     assert page.count('<circle class="spark-dot"') == 3  # one point a month
-    assert re.search(rf'data-id="{ADMIN["id"]}"[^>]*data-status="new"', page)
-    assert re.search(rf'data-id="{API["id"]}"[^>]*data-status="persisting"', page)
-    assert "since 2026-09" in page and ">NEW<" in page
+    data = json.loads(re.search(r'<script type="application/json" id="findings-data">(.*?)'
+                                r'</script>', page, re.S).group(1))
+    status = {row[0]: (row[11], data["strings"][row[12]]) for row in data["rows"]}
+    assert status[ADMIN["id"]] == (1, "2026-11")  # new (report.js STATUS[1])
+    assert status[API["id"]] == (2, "2026-09")  # persisting since September
+    assert "since 2026-09" in page and ">NEW<" in page  # the rows shown without the script
     assert "Resolved since 2026-10" in page and "cron" in page
 
 

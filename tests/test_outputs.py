@@ -516,12 +516,49 @@ def test_html_shows_total_yearly_and_every_finding(report: dict[str, Any],
     assert "$0.0021" in page  # the run's own API cost is not rounded to "$0.00"
 
 
+def _page_data(page: str) -> dict[str, Any]:
+    """The findings document report.js draws the table from (html_data.findings_data)."""
+    found = re.search(r'<script type="application/json" id="findings-data">(.*?)</script>',
+                      page, re.S)
+    assert found, "no findings data in the page"
+    return json.loads(found.group(1))
+
+
+def _details_by_id(page: str) -> dict[str, dict[str, Any]]:
+    data = _page_data(page)
+    return {row[0]: data["details"][row[13]] for row in data["rows"] if row[13] >= 0}
+
+
 def test_html_ecs_rightsize_finding_has_a_utilization_chart(report: dict[str, Any],
                                                             context: dict[str, Any]) -> None:
+    details = _details_by_id(render_html(report, context))
+    ecs = next(f for f in report["findings"] if f["rule"] == "ecs-rightsize")
+    charts = details[ecs["id"]]["charts"]
+    assert [c["title"].split(":")[0] for c in charts] == ["CPU", "Memory"]
+    assert charts[0]["bars"][-1]["title"] == "day 14: 45.1%"
+    assert any(line["kind"] == "recommended" for line in charts[0]["lines"])
+    assert all("charts" not in d for i, d in details.items() if i != ecs["id"])
+
+
+def test_html_embeds_every_finding_with_its_row_and_key_facts(
+        report: dict[str, Any], context: dict[str, Any]) -> None:
     page = render_html(report, context)
-    assert page.count('class="util-chart"') == 2  # CPU and memory for the one ecs-rightsize
-    assert "ref-recommended" in page
-    assert "day 14: 45.1%" in page
+    data = _page_data(page)
+    rows = {row[0]: dict(zip(data["fields"], row, strict=True)) for row in data["rows"]}
+    strings = data["strings"]
+    assert set(rows) == {f["id"] for f in report["findings"]}
+    for finding in report["findings"]:
+        row = rows[finding["id"]]
+        resource = row["resource"]
+        full_id = strings[resource] + row["name"] if isinstance(resource, int) else resource
+        assert full_id == finding["resource_id"]
+        assert data["rules"][row["rule"]]["id"] == finding["rule"]
+        assert strings[row["current"]] == describe_setting(finding["current"])
+        assert row["savings"] == finding["monthly_savings_usd"]
+    ecs = next(f for f in report["findings"] if f["rule"] == "ecs-rightsize")
+    facts = _details_by_id(page)[ecs["id"]]["facts"]
+    assert 4 <= len(facts) <= 6
+    assert any(fact.startswith("Window: 14 days") for fact in facts)
 
 
 def test_html_loads_nothing_from_the_network(report: dict[str, Any],
@@ -536,26 +573,21 @@ def test_html_loads_nothing_from_the_network(report: dict[str, Any],
     assert "default-src 'none'" in html.unescape(page)
 
 
-def _page_commands(page: str) -> list[tuple[str, str, str]]:
-    """(tool, label, text) of every How-to-apply block, the text as the browser shows it."""
-    return [(tool, label, html.unescape(text)) for tool, label, text in re.findall(
-        r'<div class="command" data-tool="(\w+)">\s*<div class="command-head"><span>([^<]+)'
-        r'</span>.*?<pre><code>(.*?)</code></pre>', page, re.S)]
-
-
 def test_html_shows_each_findings_own_commands_for_every_tool(
         report: dict[str, Any], context: dict[str, Any]) -> None:
     context["apply"] = {f["id"]: {"cli": "stale context command"} for f in report["findings"]}
     report["findings"][3]["how_to_apply"]["cdk"] = ""  # a tool the rule has nothing for
-    blocks = _page_commands(render_html(report, context))
-    expected = [(tool, label, finding["how_to_apply"][tool]) for finding in report["findings"]
-                for tool, label in (("cli", "AWS CLI"), ("terraform", "Terraform"),
-                                    ("cdk", "CDK (TypeScript)"))
-                if finding["how_to_apply"][tool]]
-    assert blocks == expected  # exact text (what the Copy button copies), in findings order
-    assert all("stale context command" not in text for _, _, text in blocks)
+    details = _details_by_id(render_html(report, context))
+    expected = {finding["id"]: [[tool, label, finding["how_to_apply"][tool]]
+                                for tool, label in (("cli", "AWS CLI"), ("terraform", "Terraform"),
+                                                    ("cdk", "CDK (TypeScript)"))
+                                if finding["how_to_apply"][tool]]
+                for finding in report["findings"]}
+    # exact text (what the Copy button copies), in tool order
+    assert {fid: detail["commands"] for fid, detail in details.items()} == expected
     del report["findings"][0]["how_to_apply"]  # an older report.json: no block, no error
-    assert len(_page_commands(render_html(report, context))) == len(expected) - 3
+    assert _details_by_id(render_html(report, context))[report["findings"][0]["id"]][
+        "commands"] == []
 
 
 @pytest.mark.parametrize("evil", [MALICIOUS, ATTRIBUTE_BREAKER])
@@ -572,7 +604,9 @@ def test_html_escapes_aws_provided_strings(report: dict[str, Any], context: dict
     page = render_html(report, context)
     assert evil not in page
     assert "<img src=x" not in page
-    assert page.count("<script") == 1  # only our own script tag
+    # our own script and the findings data (JSON the browser never runs): nothing closed early
+    assert page.count("<script") == 2 and page.count("</script") == 2
+    assert evil in {row[1] for row in _page_data(page)["rows"]}  # the name, intact as data
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "&#34;&gt;&lt;img" in page
 
 
@@ -735,18 +769,25 @@ def test_chromium_renders_the_page_and_runs_its_script(tmp_path: Path, which: st
         assert 'aria-expanded="false"' in dom
 
 
-def test_html_of_a_huge_report_shows_the_largest_findings_and_says_where_the_rest_are(
+def test_html_of_a_huge_report_carries_every_finding_and_details_per_rule(
         report: dict[str, Any], context: dict[str, Any]) -> None:
-    from rightsizer.outputs.html import MAX_HTML_ROWS
+    from rightsizer.outputs.html_data import DETAILS_PER_RULE
 
-    many = _many_findings(report["findings"][0], MAX_HTML_ROWS + 500)
-    big = {**report, "findings": many}
+    many = _many_findings(report["findings"][0], DETAILS_PER_RULE + 500)
+    small = {**report["findings"][1], "id": "small-one", "monthly_savings_usd": 0.01}
+    big = {**report, "findings": [*many, small]}
     page = render_html(big, context)
-    assert "svc-00000" in page and f"svc-{MAX_HTML_ROWS - 1:05d}" in page
-    assert f"svc-{MAX_HTML_ROWS:05d}" not in page  # smaller savings: in report.json only
-    assert 'id="findings-truncated"' in page
-    assert f"{MAX_HTML_ROWS + 500:,} findings" in page
-    assert 'id="findings-truncated"' not in render_html(report, context)
+    data = _page_data(page)
+    assert len(data["rows"]) == len(many) + 1  # every finding has a row
+    detailed = [row for row in data["rows"] if row[13] >= 0]
+    # the cap is per rule: the small finding of the other rule keeps its details
+    assert len(detailed) == DETAILS_PER_RULE + 1
+    assert "small-one" in {row[0] for row in detailed}
+    # every rule with findings is in the rule filter, with its count
+    options = re.findall(r'<option value="([\w-]+)">([^<]+)</option>', page)
+    assert (many[0]["rule"], f"{many[0]['rule']} ({len(many):,})") in options
+    assert small["rule"] in {value for value, _ in options}
+    assert f"{len(many) + 1:,} findings" in page
 
 
 def test_outputs_are_rendered_with_the_garbage_collector_paused_and_it_is_restored(

@@ -1,10 +1,6 @@
-"""The HTML report in a real browser: headless Chromium driven over the DevTools protocol.
-
-No Selenium/Playwright: Chromium's `--remote-debugging-pipe` speaks DevTools JSON over file
-descriptors 3 (commands in) and 4 (events and replies out), NUL-terminated, so the standard
-library is enough and no port or websocket is involved. Console errors are caught as protocol
-events (uncaught exceptions, console.error, and browser log entries such as CSP violations),
-which is sturdier than grepping Chromium's stderr.
+"""The HTML report in a real browser: headless Chromium driven over the DevTools protocol
+(tests/support/devtools.py: errors are caught as protocol events, sturdier than grepping
+Chromium's stderr).
 
 One demo run (the real `rightsizer analyze --demo`) and one browser per module keep this fast.
 Set RIGHTSIZER_UPDATE_SCREENSHOT=1 to refresh docs/report-screenshot.png from the demo report.
@@ -12,17 +8,10 @@ Set RIGHTSIZER_UPDATE_SCREENSHOT=1 to refresh docs/report-screenshot.png from th
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import fcntl
 import json
 import os
-import queue
-import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,167 +23,17 @@ from rightsizer.outputs.formatting import money
 from rightsizer.outputs.write import write_outputs
 from rightsizer.report.history import build_history
 from rightsizer.rules.findings import stable_finding_id
+from tests.support.devtools import CHROMIUM, DevTools, Page
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
-                                        if Path("/usr/bin/chromium").exists() else None)
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="headless Chromium not found (/usr/bin/chromium): "
     "apt-get install chromium to run the report's browser tests")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "report-screenshot.png"
-VIEWPORT = {"width": 1280, "height": 1400}
 ACCOUNT, REGION = "123456789012", "ap-south-1"
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_ATTRIBUTE = '"><img src=x onerror="window.__xss=1">'
-TIMEOUT = 30.0
-
-
-# --- a minimal DevTools client --------------------------------------------------------------------
-
-class DevTools:
-    """Chromium over --remote-debugging-pipe: send a command, wait for its reply; keep events."""
-
-    def __init__(self, profile: Path) -> None:
-        assert CHROMIUM is not None
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-first-run",
-                "--no-default-browser-check", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-extensions",
-                "--hide-scrollbars", "--mute-audio", "about:blank"]
-
-        def onto_3_and_4() -> None:  # runs in the child, between fork and exec
-            # Park both ends above 9 first, so neither dup2 overwrites the other's source.
-            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
-            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
-            os.dup2(high_r, 3)  # dup2 leaves the copies inheritable: they survive exec
-            os.dup2(high_w, 4)
-
-        # close_fds=False, or Popen would close 3 and 4 after this hook; every other fd Python
-        # opened is close-on-exec anyway.
-        self.process = subprocess.Popen(  # noqa: PLW1509 - single-threaded at this point
-            args, preexec_fn=onto_3_and_4, close_fds=False, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._next_id = 0
-        self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.events: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = os.read(self._from_chrome, 1 << 16)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self._inbox.put(None)
-                return
-            buffer += chunk
-            *messages, buffer = buffer.split(b"\0")
-            for message in messages:
-                self._inbox.put(json.loads(message))
-
-    def send(self, method: str, params: dict[str, Any] | None = None,
-             session: str | None = None) -> dict[str, Any]:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method,
-                                   "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            reply = self._next(deadline, method)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str, session: str) -> dict[str, Any]:
-        deadline = time.monotonic() + TIMEOUT
-        for event in self.events:
-            if event.get("method") == method and event.get("sessionId") == session:
-                return event
-        while True:
-            event = self._next(deadline, method)
-            self.events.append(event)
-            if event.get("method") == method and event.get("sessionId") == session:
-                return event
-
-    def _next(self, deadline: float, waiting_for: str) -> dict[str, Any]:
-        try:
-            item = self._inbox.get(timeout=max(deadline - time.monotonic(), 0.01))
-        except queue.Empty:
-            raise TimeoutError(f"Chromium did not answer {waiting_for} in {TIMEOUT:.0f} s") \
-                from None
-        if item is None:
-            raise RuntimeError(f"Chromium exited (code {self.process.poll()}) while waiting "
-                               f"for {waiting_for}")
-        return item
-
-    def close(self) -> None:
-        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
-            self.send("Browser.close")
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._to_chrome)
-
-
-class Page:
-    """One tab with a file loaded; `errors` are the console/page errors it reported."""
-
-    def __init__(self, browser: DevTools, url: str) -> None:
-        self.browser = browser
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = browser.send("Target.attachToTarget",
-                                    {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Page"):
-            browser.send(f"{domain}.enable", session=self.session)
-        browser.send("Emulation.setDeviceMetricsOverride",
-                     {**VIEWPORT, "deviceScaleFactor": 1, "mobile": False}, self.session)
-        browser.send("Page.navigate", {"url": url}, self.session)
-        browser.wait_for("Page.loadEventFired", self.session)
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.browser.send("Runtime.evaluate", {
-            "expression": expression, "returnByValue": True, "awaitPromise": True,
-        }, self.session)
-        if "exceptionDetails" in result:
-            raise AssertionError(f"script failed: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def errors(self) -> list[str]:
-        found = []
-        for event in self.browser.events:
-            if event.get("sessionId") != self.session:
-                continue
-            method, params = event.get("method"), event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                details = params.get("exceptionDetails", {})
-                found.append("Uncaught: " + str(details.get("exception", {}).get(
-                    "description") or details.get("text")))
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error",
-                                                                                 "assert"):
-                found.append("console." + params["type"] + ": " + " ".join(
-                    str(arg.get("value", arg.get("description", ""))) for arg in
-                    params.get("args", [])))
-            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-                found.append(f"log ({params['entry'].get('source')}): "
-                             f"{params['entry'].get('text')}")
-        return found
-
-    def screenshot(self) -> bytes:
-        data = self.browser.send("Page.captureScreenshot", {"format": "png"}, self.session)
-        return base64.b64decode(data["data"])
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -345,8 +184,8 @@ def test_demo_history_card_shows_last_months_comparison(demo: Path, browser: Dev
 
 def test_clicking_a_column_header_sorts_the_findings(demo: Path, browser: DevTools) -> None:
     page = Page(browser, (demo / "report.html").as_uri())
-    order = "Array.from(document.querySelectorAll('#findings-table tbody.finding'))" \
-            ".map(b => b.dataset.sortName)"
+    order = "Array.from(document.querySelectorAll('#findings-table tbody.finding .res-name'))" \
+            ".map(e => e.textContent.toLowerCase())"
     before = page.evaluate(order)
     page.evaluate("document.querySelector('th[data-sort=\"name\"] button').click()")
     by_name = page.evaluate(order)
@@ -355,8 +194,9 @@ def test_clicking_a_column_header_sorts_the_findings(demo: Path, browser: DevToo
     assert page.evaluate(order) == sorted(before, reverse=True)
     page.evaluate("document.querySelector('th[data-sort=\"savings\"] button').click()")
     savings = page.evaluate("Array.from(document.querySelectorAll('#findings-table "
-                            "tbody.finding')).map(b => parseFloat(b.dataset.sortSavings))")
-    assert savings == sorted(savings, reverse=True)
+                            "tbody.finding td.savings')).map(e => "
+                            "parseFloat(e.textContent.replace(/[$,]/g, '')))")
+    assert savings == sorted(savings, reverse=True) and len(savings) == len(before)
     assert page.errors() == []
 
 
@@ -453,7 +293,9 @@ def test_hostile_strings_render_as_text(tmp_path: Path, browser: DevTools, csp: 
     page = Page(browser, page_path.as_uri())
     page.evaluate("document.getElementById('toggle-all').click()")  # show the detail rows
     assert page.evaluate("typeof window.__xss") == "undefined"
-    assert page.evaluate("document.scripts.length") == 1  # only the report's own script
+    # only the report's own script runs; the other is its findings data (JSON, never run)
+    assert page.evaluate("Array.from(document.scripts).map(s => s.type)") == [
+        "application/json", ""]
     assert page.evaluate("document.images.length") == 0
     text = page.evaluate("document.body.innerText")
     assert XSS_SCRIPT in text and XSS_ATTRIBUTE in text

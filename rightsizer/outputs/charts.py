@@ -28,14 +28,25 @@ def nice_ceiling(value: float) -> float:
     return 10 * magnitude
 
 
-def cost_trend_chart(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Stacked monthly bars by service from context["cost_trend"]; None when there is no data."""
+def cost_trend_chart(rows: list[dict[str, Any]], as_of: str | None = None
+                     ) -> dict[str, Any] | None:
+    """Stacked monthly bars by service from context["cost_trend"]; None when there is no data.
+
+    A month not over yet (the month of `as_of`, the report's timestamp, or later; or a row
+    Cost Explorer marked `estimated`) is drawn as a partial bar labelled "to date", so it does
+    not read as a cheap month. The legend gives each service's cost month by month.
+    """
     amounts: dict[tuple[str, str], float] = defaultdict(float)
+    current_month = str(as_of or "")[:7]
+    partial: set[str] = set()
     for row in rows or []:
         amount = as_number(row.get("amount_usd")) if isinstance(row, dict) else None
         if amount is None or amount <= 0:
             continue  # credits/refunds are negative and cannot be stacked
-        amounts[(str(row.get("month", "")), str(row.get("service", "")))] += amount
+        month = str(row.get("month", ""))
+        amounts[(month, str(row.get("service", "")))] += amount
+        if row.get("estimated") is True or (len(current_month) == 7 and month[:7] >= current_month):
+            partial.add(month)
     if not amounts:
         return None
     months = sorted({month for month, _ in amounts})
@@ -62,14 +73,19 @@ def cost_trend_chart(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
                              "title": f"{month} · {entry['name']}: {money(value)}"})
         bars.append({"x": round(x, 2), "w": round(bar_w, 2), "cx": round(x + bar_w / 2, 2),
                      "month": month, "total": money(totals[month]),
+                     "partial": month in partial,
                      "total_y": round(y_cursor - 6, 2), "segments": segments})
     ticks = [{"y": round(top + plot_h - plot_h * i / 4, 2), "label": _axis_money(y_max * i / 4)}
              for i in range(5)]
-    legend = [{"name": e["name"], "colour": e["colour"], "total": money(e["total"])}
+    legend = [{"name": e["name"], "colour": e["colour"],
+               "months": [money(sum(amounts.get((month, s), 0.0) for s in e["members"]))
+                          for month in months]}
               for e in series]
+    columns = [{"month": month, "partial": month in partial, "total": money(totals[month])}
+               for month in months]
     return {"width": width, "height": height, "left": left, "right": width - right,
             "baseline": top + plot_h, "label_y": height - 8, "ticks": ticks, "bars": bars,
-            "legend": legend}
+            "legend": legend, "columns": columns}
 
 
 def _axis_money(value: float) -> str:

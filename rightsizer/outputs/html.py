@@ -1,9 +1,10 @@
 """report.html: one self-contained page (inline CSS, JS and SVG) that works offline and by email.
 
 Safety: every value reaches the page through Jinja2 with autoescape on, so names, tags, ARNs
-and error messages from AWS render as text. No data is passed to the script at all (it reads
-the DOM), and a Content-Security-Policy pins the one inline script by hash and blocks every
-network load, so even a missed escape could neither run code nor phone home.
+and error messages from AWS render as text. The findings table is drawn by the script from a
+JSON element (html_data: escaped so no value can close it; the script writes values with
+textContent only), and a Content-Security-Policy pins the one inline script by hash and blocks
+every network load, so even a missed escape could neither run code nor phone home.
 """
 
 from __future__ import annotations
@@ -18,20 +19,24 @@ import jinja2
 from markupsafe import Markup
 
 import rightsizer
-from rightsizer.outputs.charts import cost_trend_chart, evidence_charts, savings_trend_chart
+from rightsizer.outputs.charts import cost_trend_chart, savings_trend_chart
 from rightsizer.outputs.formatting import (
-    APPLY_LABELS,
-    MAX_LISTED_ROWS,
     SEVERITIES,
-    apply_commands,
     as_number,
     date_part,
     describe_setting,
-    evidence_value,
-    humanize_key,
     money,
     severity_counts,
     timestamp_text,
+)
+from rightsizer.outputs.html_data import embed_json, findings_data
+from rightsizer.outputs.html_sections import (
+    bill_view,
+    notices_view,
+    plans_view,
+    risks_view,
+    skipped_view,
+    verified_view,
 )
 from rightsizer.outputs.registry import OutputFormat
 from rightsizer.report.model import Finding, Report, Summary
@@ -72,7 +77,14 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = money
+    env.filters["count"] = count_text
     return env
+
+
+def count_text(value: Any) -> str:
+    """A count with thousands separators: `43,564`."""
+    number = as_number(value)
+    return "—" if number is None else f"{number:,.0f}"
 
 
 def render_html(report: Report, context: dict[str, Any]) -> str:
@@ -101,7 +113,9 @@ def _content_security_policy(script: str) -> str:
             f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
-MAX_HTML_ROWS = MAX_LISTED_ROWS  # the page says where the rest are (see formatting)
+# Without the script (an email viewer, a locked-down browser) the page lists this many of the
+# largest findings as plain rows; the script draws every finding from the embedded data.
+NO_SCRIPT_ROWS = 25
 
 
 def _nothing_found(report: Report) -> dict[str, Any] | None:
@@ -121,26 +135,57 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
     rules_meta = _dict(context.get("rules"))
     findings = report.findings
     summary = report.summary
-    rows = [_finding_view(f, rules_meta) for f in findings[:MAX_HTML_ROWS]]
-    skipped = report.skipped
-    history = _history_view(_dict(context.get("history")), rows)
+    history_context = _dict(context.get("history"))
+    statuses = _dict(history_context.get("findings"))
+    largest = sorted(findings, key=lambda f: -(as_number(f.monthly_savings_usd) or 0.0))
+    rows = [_finding_view(f, rules_meta, statuses) for f in largest[:NO_SCRIPT_ROWS]]
+    report_history = _dict(_plain_extra(report, "history"))
+    data = findings_data(largest, rules_meta, statuses, report.window.days)
     return {
         "header": _header_view(report, _dict(context.get("run"))),
+        "notices": notices_view(_plain_extra(report, "notices")),
         "cards": _cards_view(summary, findings, report, _dict(context.get("run"))),
-        "history": history,
-        "top_actions": _top_actions(rows),
+        "bill": bill_view(_plain_extra(summary, "bill"), rules_meta),
+        "history": _history_view(history_context),
+        "verified": verified_view(report_history.get("verified", history_context.get("verified")),
+                                  findings),
+        "top_actions": _top_actions(largest, rules_meta, statuses,
+                                    _plain_extra(report, "plans")),
         "rule_bars": _rule_bars(summary, rules_meta),
-        "trend": cost_trend_chart(_list(context.get("cost_trend"))),
+        "trend": cost_trend_chart(_list(context.get("cost_trend")), report.generated_at),
         "findings": rows,
-        "rule_options": _rule_options(rows),
+        "findings_json": Markup(embed_json(data)),  # escaped for the element by embed_json
+        "rule_options": _rule_options(summary, data["rules"], data["rows"]),
         "severities": SEVERITIES,
-        "skipped": skipped[:MAX_HTML_ROWS],
+        "details_per_rule": data["details_per_rule"],
         "findings_total": len(findings),
-        "skipped_total": len(skipped),
+        "risks": risks_view(_plain_extra(report, "risks"), rules_meta),
+        "skipped": skipped_view(report.skipped),
+        "skipped_total": len(report.skipped),
         "errors": report.errors,
         "footer": _footer_view(context),
         "nothing_found": _nothing_found(report),
     }
+
+
+def _plain_extra(part: Any, key: str) -> Any:
+    """An additive report.json key (plans, risks, notices, summary.bill, history) as plain
+    dicts and lists, or None when this report does not hold it."""
+    try:
+        value = part[key]
+    except (KeyError, TypeError):
+        return None
+    return _plain_value(value)
+
+
+def _plain_value(value: Any) -> Any:
+    if hasattr(value, "to_plain"):
+        return value.to_plain()
+    if isinstance(value, list):
+        return [_plain_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain_value(item) for key, item in value.items()}
+    return value
 
 
 def _header_view(report: Report, run: dict[str, Any]) -> dict[str, Any]:
@@ -168,10 +213,11 @@ def _cards_view(summary: Summary, findings: list[Finding], report: Report,
     return {
         "monthly_savings": money(monthly),
         "yearly_savings": money(monthly * 12),
-        "findings": summary.findings or len(findings),
+        "findings": count_text(summary.findings or len(findings)),
         "severity_counts": severity_counts(findings),
-        "skipped": len(report.skipped),
+        "skipped": count_text(len(report.skipped)),
         "errors": len(report.errors),
+        "errors_text": count_text(len(report.errors)),
         "api_cost": _small_money(run.get("api_cost_usd")),
         "api_calls": None if call_count is None else f"{call_count:,.0f}",
         "api_breakdown": sorted((str(k), v) for k, v in api_calls.items()),
@@ -179,57 +225,41 @@ def _cards_view(summary: Summary, findings: list[Finding], report: Report,
     }
 
 
-def _finding_view(finding: Finding, rules_meta: dict[str, Any]) -> dict[str, Any]:
+def _finding_view(finding: Finding, rules_meta: dict[str, Any],
+                  statuses: dict[str, Any]) -> dict[str, Any]:
+    """One of the plain rows shown without the script (and the top actions' text)."""
     rule = finding.rule
     meta = _dict(rules_meta.get(rule))
-    evidence = finding.evidence
-    severity = finding.severity
-    search = " ".join((finding.name, finding.resource_id, finding.account, finding.region,
-                       rule, finding.reason))
+    entry = _dict(statuses.get(finding.id))
     return {
         "id": finding.id,
         "rule": rule,
         "rule_title": str(meta.get("title") or rule),
-        "rule_why": str(meta.get("why") or ""),
-        "severity": severity,
-        "severity_rank": SEVERITIES.index(severity) if severity in SEVERITIES else 9,
+        "severity": finding.severity,
         "name": finding.name or finding.resource_id,
         "resource_id": finding.resource_id,
-        "resource_type": finding.resource_type,
         "account": finding.account,
         "region": finding.region,
         "current": describe_setting(finding.current),
         "recommended": describe_setting(finding.recommended),
-        "cost": money(finding.monthly_cost_usd),
-        "cost_value": as_number(finding.monthly_cost_usd) or 0.0,
         "savings": money(finding.monthly_savings_usd),
         "savings_value": as_number(finding.monthly_savings_usd) or 0.0,
         "reason": finding.reason,
-        "evidence": [(humanize_key(str(k)), evidence_value(str(k), v))
-                     for k, v in evidence.items()],
-        "charts": evidence_charts(evidence),
-        # the finding's own how_to_apply, as report.json, report.md and findings.csv hold it
-        "commands": [(key, APPLY_LABELS[key], text) for key, text in apply_commands(finding)],
-        "search": search.lower(),
+        "status": str(entry.get("status") or ""),
+        "since": str(entry.get("since") or ""),
+        "steps": [],  # a plan's steps (top actions from report.json plans)
+        "detail": [],
     }
 
 
-def _history_view(history: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The "Since last month" card, and a NEW / "since <month>" mark on each finding row.
+def _history_view(history: dict[str, Any]) -> dict[str, Any] | None:
+    """The "Since last month" card; the NEW / "since <month>" marks travel with the rows.
 
     rightsizer.report.history did the comparing; this only formats it. None (no card) when the
-    report
-    is not in a `<YYYY-MM>` folder, so there is no series of months to speak of.
+    report is not in a `<YYYY-MM>` folder, so there is no series of months to speak of.
     """
     if not history:
-        for row in rows:
-            row["status"], row["since"] = "", ""
         return None
-    statuses = _dict(history.get("findings"))
-    for row in rows:
-        entry = _dict(statuses.get(row["id"]))
-        row["status"] = str(entry.get("status") or "")
-        row["since"] = str(entry.get("since") or "")
     resolved = [_dict(item) for item in _list(history.get("resolved_findings"))]
     previous = history.get("previous_month")
     return {
@@ -248,8 +278,24 @@ def _history_view(history: dict[str, Any], rows: list[dict[str, Any]]) -> dict[s
     }
 
 
-def _top_actions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(rows, key=lambda row: -row["savings_value"])[:TOP_ACTIONS]
+def _top_actions(largest: list[Finding], rules_meta: dict[str, Any], statuses: dict[str, Any],
+                 plans: Any) -> list[dict[str, Any]]:
+    """The biggest changes, each resource once: its plan (the stacked steps) when report.json
+    has plans, else its largest finding."""
+    by_id = {f.id: f for f in largest}
+    if isinstance(plans, list) and plans:
+        return plans_view(plans, by_id, rules_meta, TOP_ACTIONS,
+                          lambda f: _finding_view(f, rules_meta, statuses))
+    actions: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for finding in largest:
+        if finding.resource_id in seen:
+            continue
+        seen.add(finding.resource_id)
+        actions.append(_finding_view(finding, rules_meta, statuses))
+        if len(actions) == TOP_ACTIONS:
+            break
+    return actions
 
 
 def _rule_bars(summary: Summary, rules_meta: dict[str, Any]) -> list[dict[str, Any]]:
@@ -269,11 +315,17 @@ def _rule_bars(summary: Summary, rules_meta: dict[str, Any]) -> list[dict[str, A
     return bars
 
 
-def _rule_options(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    seen: dict[str, str] = {}
+def _rule_options(summary: Summary, rules: list[dict[str, str]],
+                  rows: list[list[Any]]) -> list[dict[str, str]]:
+    """Every rule with findings (summary.by_rule and the rows), with its count."""
+    counts: dict[str, int] = {}
     for row in rows:
-        seen.setdefault(row["rule"], row["rule_title"])
-    return [{"value": rule, "label": rule} for rule in sorted(seen)]
+        rule = rules[row[3]]["id"]
+        counts[rule] = counts.get(rule, 0) + 1
+    for rule, entry in summary.by_rule.items():
+        counts.setdefault(rule, int(as_number(entry.findings) or 0))
+    return [{"value": rule, "label": f"{rule} ({counts[rule]:,})"}
+            for rule in sorted(counts) if counts[rule]]
 
 
 def _footer_view(context: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,164 @@
+"""report.html's sections from the additive report.json keys (DESIGN.md "report.json"): plans,
+risks, summary.bill, history.verified, notices, and the skipped rows grouped by reason.
+
+Each takes the key as plain JSON (or None when a report does not hold it) and returns what the
+template shows, already formatted; anything malformed is left out rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from rightsizer.outputs.formatting import as_number, describe_setting, money, percent
+from rightsizer.report.model import Finding, Skipped
+
+NOTICE_LEVELS = ("info", "warning", "error")
+# Skipped rows listed under each reason (the counts cover them all).
+SKIPPED_ROWS_PER_REASON = 100
+
+
+def notices_view(notices: Any) -> list[dict[str, str]]:
+    banners = []
+    for notice in _list(notices):
+        if not isinstance(notice, dict) or not notice.get("text"):
+            continue
+        level = str(notice.get("level") or "info").lower()
+        banners.append({"level": level if level in NOTICE_LEVELS else "info",
+                        "text": str(notice["text"])})
+    return banners
+
+
+def plans_view(plans: list[Any], by_id: dict[str, Finding], rules_meta: dict[str, Any],
+               limit: int, finding_view: Callable[[Finding], dict[str, Any]]
+               ) -> list[dict[str, Any]]:
+    """The largest plans (one a resource), each with its steps in order and their arithmetic."""
+    ranked = sorted((p for p in plans if isinstance(p, dict)),
+                    key=lambda p: -(as_number(p.get("monthly_savings_usd")) or 0.0))
+    actions: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for plan in ranked:
+        resource = str(plan.get("resource_id") or plan.get("name") or "")
+        steps = [by_id[step] for step in _list(plan.get("steps")) if step in by_id]
+        if not steps or resource in seen:
+            continue
+        seen.add(resource)
+        action = finding_view(steps[0])
+        action.update({
+            "name": str(plan.get("name") or action["name"]),
+            "savings": money(plan.get("monthly_savings_usd")),
+            "steps": [_step(f, rules_meta) for f in steps],
+            "detail": _steps_detail(plan),
+        })
+        actions.append(action)
+        if len(actions) == limit:
+            break
+    return actions
+
+
+def _step(finding: Finding, rules_meta: dict[str, Any]) -> dict[str, str]:
+    meta = rules_meta.get(finding.rule) if isinstance(rules_meta.get(finding.rule), dict) else {}
+    return {"id": finding.id, "rule_title": str(meta.get("title") or finding.rule),
+            "current": describe_setting(finding.current),
+            "recommended": describe_setting(finding.recommended),
+            "savings": money(finding.monthly_savings_usd)}
+
+
+def _steps_detail(plan: dict[str, Any]) -> list[str]:
+    """`steps_detail` (a line a step, or one text) when present, else the plan's `detail`."""
+    detail = plan.get("steps_detail", plan.get("detail"))
+    if isinstance(detail, list):
+        return [str(line) if not isinstance(line, dict) else
+                str(line.get("text") or line.get("detail") or "") for line in detail if line]
+    return [str(detail)] if detail else []
+
+
+def risks_view(risks: Any, rules_meta: dict[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    for risk in _list(risks):
+        if not isinstance(risk, dict):
+            continue
+        rule = str(risk.get("rule") or "")
+        meta = rules_meta.get(rule) if isinstance(rules_meta.get(rule), dict) else {}
+        change = as_number(risk.get("monthly_cost_change_usd"))
+        rows.append({
+            "rule": rule, "rule_title": str(meta.get("title") or rule),
+            "name": str(risk.get("name") or risk.get("resource_id") or ""),
+            "resource_id": str(risk.get("resource_id") or ""),
+            "severity": str(risk.get("severity") or ""),
+            "current": describe_setting(risk.get("current")),
+            "recommended": describe_setting(risk.get("recommended")),
+            "cost_change": "—" if change is None else
+            (f"+{money(change)}" if change > 0 else money(change)),
+            "reason": str(risk.get("reason") or ""),
+        })
+    return rows
+
+
+def bill_view(bill: Any, rules_meta: dict[str, Any]) -> dict[str, Any] | None:
+    """"Your bill: $X/month; rules examined Y% of it" and the services no rule examined."""
+    if not isinstance(bill, dict) or as_number(bill.get("monthly_usd")) is None:
+        return None
+    services = [s for s in _list(bill.get("by_service")) if isinstance(s, dict)]
+    unexamined = sorted((s for s in services if not s.get("examined_by")),
+                        key=lambda s: -(as_number(s.get("monthly_usd")) or 0.0))
+    share = as_number(bill.get("examined_share"))
+    total = as_number(bill.get("monthly_usd")) or 0.0
+    if share is None and as_number(bill.get("examined_usd")) is not None and total > 0:
+        share = (as_number(bill.get("examined_usd")) or 0.0) / total
+    return {
+        "month": str(bill.get("month") or ""),
+        "total": money(total),
+        "share": None if share is None else percent(share * 100),
+        "unexamined": [{"service": str(s.get("service") or "?"),
+                        "amount": money(s.get("monthly_usd"))} for s in unexamined],
+    }
+
+
+def verified_view(verified: Any, findings: list[Finding]) -> dict[str, Any] | None:
+    """"N changes applied since last month: N held, N regressed, $X/month realized"."""
+    entries = verified.get("entries", verified.get("items")) if isinstance(verified, dict) \
+        else verified
+    entries = [e for e in _list(entries) if isinstance(e, dict)]
+    if not entries:
+        return None
+    statuses = Counter(str(e.get("status") or "") for e in entries)
+    realized = as_number(verified.get("realized_savings_usd")) \
+        if isinstance(verified, dict) else None
+    if realized is None:
+        amounts = [as_number(e.get("realized_monthly_savings_usd", e.get("monthly_savings_usd")))
+                   for e in entries if e.get("status") == "held"]
+        realized = sum(a for a in amounts if a is not None) if any(
+            a is not None for a in amounts) else None
+    names = {f.id: f.name for f in findings}
+    return {
+        "applied": len(entries), "held": statuses.get("held", 0),
+        "regressed": statuses.get("regressed", 0),
+        "realized": None if realized is None else money(realized),
+        "rows": [{"name": str(e.get("name") or names.get(str(e.get("finding_id")))
+                              or e.get("finding_id") or ""),
+                  "status": str(e.get("status") or ""), "applied": str(e.get("applied") or ""),
+                  "detail": str(e.get("detail") or "")} for e in entries],
+    }
+
+
+def skipped_view(skipped: list[Skipped]) -> list[dict[str, Any]]:
+    """Skipped rows grouped by reason (most first), each with its count and rules."""
+    groups: dict[str, list[Skipped]] = {}
+    for row in skipped:
+        groups.setdefault(str(row.reason), []).append(row)
+    view = []
+    for reason, rows in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        by_rule = Counter(row.rule for row in rows)
+        view.append({
+            "reason": reason, "count": len(rows),
+            "rules": [{"rule": rule, "count": count} for rule, count in by_rule.most_common()],
+            "rows": rows[:SKIPPED_ROWS_PER_REASON],
+            "more": max(0, len(rows) - SKIPPED_ROWS_PER_REASON),
+        })
+    return view
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
