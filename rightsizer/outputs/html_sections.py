@@ -44,12 +44,13 @@ def plans_view(plans: list[Any], by_id: dict[str, Finding], rules_meta: dict[str
         if not steps or resource in seen:
             continue
         seen.add(resource)
+        arithmetic = _steps_detail(plan)
         action = finding_view(steps[0])
         action.update({
             "name": str(plan.get("name") or action["name"]),
             "savings": money(plan.get("monthly_savings_usd")),
-            "steps": [_step(f, rules_meta) for f in steps],
-            "detail": _steps_detail(plan),
+            "steps": [{**_step(f, rules_meta), **arithmetic.get(f.id, {})} for f in steps],
+            "detail": [str(plan["detail"])] if len(steps) > 1 and plan.get("detail") else [],
         })
         actions.append(action)
         if len(actions) == limit:
@@ -60,18 +61,30 @@ def plans_view(plans: list[Any], by_id: dict[str, Finding], rules_meta: dict[str
 def _step(finding: Finding, rules_meta: dict[str, Any]) -> dict[str, str]:
     meta = rules_meta.get(finding.rule) if isinstance(rules_meta.get(finding.rule), dict) else {}
     return {"id": finding.id, "rule_title": str(meta.get("title") or finding.rule),
+            "arithmetic": "", "note": "",
             "current": describe_setting(finding.current),
             "recommended": describe_setting(finding.recommended),
             "savings": money(finding.monthly_savings_usd)}
 
 
-def _steps_detail(plan: dict[str, Any]) -> list[str]:
-    """`steps_detail` (a line a step, or one text) when present, else the plan's `detail`."""
-    detail = plan.get("steps_detail", plan.get("detail"))
-    if isinstance(detail, list):
-        return [str(line) if not isinstance(line, dict) else
-                str(line.get("text") or line.get("detail") or "") for line in detail if line]
-    return [str(detail)] if detail else []
+def _steps_detail(plan: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each step's arithmetic from `steps_detail`, by finding id: the monthly cost before and
+    after the step (each step priced on what the one before left) and its note."""
+    steps: dict[str, dict[str, str]] = {}
+    for step in _list(plan.get("steps_detail")):
+        if not isinstance(step, dict) or not step.get("finding_id"):
+            continue
+        before, after = as_number(step.get("before_monthly_usd")), \
+            as_number(step.get("after_monthly_usd"))
+        text = ""
+        if before is not None and after is not None:
+            text = f"{money(before)} → {money(after)} a month"
+            alone = as_number(step.get("finding_monthly_savings_usd"))
+            saved = as_number(step.get("monthly_savings_usd"))
+            if alone is not None and saved is not None and round(alone, 2) != round(saved, 2):
+                text += f" (saves {money(saved)} after the steps before; {money(alone)} alone)"
+        steps[str(step["finding_id"])] = {"arithmetic": text, "note": str(step.get("note") or "")}
+    return steps
 
 
 def risks_view(risks: Any, rules_meta: dict[str, Any]) -> list[dict[str, str]]:
