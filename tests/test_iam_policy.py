@@ -60,6 +60,7 @@ OPTIONAL: dict[str, str] = {
                                                  "balancer",
     **{f"ecr:{operation}": "only for a repository DescribeRepositories lists"
        for operation in ("GetLifecyclePolicy", "DescribeImages", "ListTagsForResource")},
+    "ecr:BatchGetImage": "only for a repository holding a tagged multi-architecture image",
     **{f"ec2:{operation}": "only for the VPC of a NAT gateway DescribeNatGateways lists"
        for operation in ("DescribeVpcs", "DescribeVpcEndpoints", "DescribeRouteTables")},
 }
@@ -334,8 +335,9 @@ def test_reads_are_one_statement_on_star_and_only_the_role_and_secret_are_scoped
     for statement in policy["Statement"]:
         for action in statement["Action"]:
             assert "*" not in action
+            # ecr:BatchGetImage reads manifests only (see test_read_only.ALLOWED_NON_READS)
             assert action.split(":")[1].startswith(READ_ONLY_PREFIXES) or \
-                action == "sts:AssumeRole"
+                action in ("sts:AssumeRole", "ecr:BatchGetImage")
     assert {statement["Sid"] for statement in policy["Statement"]
             if statement["Resource"] == "*"} == {"RightsizerReadOnly"}
 

@@ -17,7 +17,9 @@ from rightsizer.collect.engine import collect_snapshot
 from rightsizer.config import _validate
 from rightsizer.demo.run import demo_config, demo_session
 
-ALLOWED_NON_READS = {"sts:AssumeRole"}
+# ecr:BatchGetImage returns image manifests (graviton-migration reads a multi-architecture
+# image's platforms), never image layers: those need ecr:GetDownloadUrlForLayer, never asked.
+ALLOWED_NON_READS = {"sts:AssumeRole", "ecr:BatchGetImage"}
 
 
 def policy_actions(config=None, pricing_refresh: bool = False) -> set[str]:

@@ -206,7 +206,7 @@ def test_spec_declares_the_read_only_actions_it_calls():
     [spec] = SPECS
     assert set(spec.operations.values()) == {
         "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:DescribeImages",
-        "ecr:ListTagsForResource"}
+        "ecr:ListTagsForResource", "ecr:BatchGetImage"}
     assert spec.scope == "region" and spec.id_column == "arn"
     assert spec.inventory is not None and spec.inventory.resource_type == RULE.resource_type
 

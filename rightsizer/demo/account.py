@@ -195,7 +195,8 @@ def _container(spec: _Service, account_id: str) -> dict[str, Any]:
     log_group = f"/ecs/{spec.name}"
     container: dict[str, Any] = {
         "name": spec.name,
-        "image": f"{account_id}.dkr.ecr.{DEMO_REGION}.amazonaws.com/{spec.name}:2025.06.1",
+        "image": f"{account_id}.dkr.ecr.{DEMO_REGION}.amazonaws.com/{spec.name}:"
+                 f"{API_IMAGE_TAG}",
         "essential": True,
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": DEMO_REGION,
@@ -439,6 +440,23 @@ STAGING_MULTI_AZ_DB = "edufly-db-staging-2"
 ECR_API_RELEASES = 24  # tagged releases, one every 5 days
 ECR_API_UNTAGGED = 16  # builds whose tag moved on, one every 7 days
 ECR_IMAGE_MB = 300
+API_IMAGE_TAG = "2025.06.1"  # the tag every demo task definition runs
+
+
+def multi_arch_index(size: int) -> dict[str, Any]:
+    """A Docker manifest list for linux/amd64 and linux/arm64, as `docker buildx build
+    --platform linux/amd64,linux/arm64 --push` writes it
+    (https://docs.docker.com/registry/spec/manifest-v2-2/#manifest-list)."""
+    return {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [
+            {"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+             "size": size, "digest": f"sha256:{index:064x}",
+             "platform": {"architecture": arch, "os": "linux", **extra}}
+            for index, (arch, extra) in enumerate(
+                (("amd64", {}), ("arm64", {"variant": "v8"})), start=0xA1)],
+    }
 
 
 def _registry_and_staging(client: Callable[..., Any], session: boto3.Session,
@@ -466,6 +484,12 @@ def _registry_and_staging(client: Callable[..., Any], session: boto3.Session,
         image = ecr.put_image(repositoryName=ECR_REPOSITORIES["api"], imageManifest=manifest,
                               **kwargs)["image"]
         pushed[image["imageId"]["imageDigest"]] = now - timedelta(days=days_ago)
+
+    # The release the API runs (its task definition's image) is built for x86 and ARM64: a
+    # manifest list (graviton-migration reads its platforms). The per-platform manifests it
+    # names are not pushed: moto does not resolve them, and no rule reads them.
+    ecr.put_image(repositoryName=ECR_REPOSITORIES["api"], imageTag=API_IMAGE_TAG,
+                  imageManifest=json.dumps(multi_arch_index(size=ECR_IMAGE_MB * 1024 * 1024)))
 
     # moto stamps every image "pushed now": the demo gives each its push time back.
     def push_times(parsed: dict[str, Any], **_: Any) -> None:

@@ -126,6 +126,7 @@ def _cluster_services(target: Target, errors: ErrorLog, cluster: dict[str, Any],
             "os_family": info.get("os_family", ""),
             "cpu_architecture": info.get("cpu_architecture", ""),
             "deployments": to_json(_deployments(service, task_definitions, recent)),
+            "container_images": to_json(info.get("images", [])),
         })
     return rows
 
@@ -169,6 +170,10 @@ def _describe(target: Target, errors: ErrorLog, arn: str, *,
         "memory": str(definition.get("memory", "") or ""),
         "os_family": str(platform.get("operatingSystemFamily", "") or ""),
         "cpu_architecture": str(platform.get("cpuArchitecture", "") or ""),
+        # every container's image: whether the task could run on ARM64 (graviton-migration)
+        "images": [str(container.get("image") or "")
+                   for container in definition.get("containerDefinitions") or []
+                   if isinstance(container, dict)],
     }
 
 
@@ -271,7 +276,7 @@ SPECS = (
             "cluster_default_strategy", "load_balancer_count", "desired_count",
             "running_count", "tags", "created_at", "container_insights",
             "deployment_controller", "scheduling_strategy", "platform_version", "os_family",
-            "cpu_architecture", "deployments",
+            "cpu_architecture", "deployments", "container_images",
             load_balancer_count=pa.int64(), desired_count=pa.int64(),
             running_count=pa.int64(), container_insights=pa.bool_()),
         operations=same_name("ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices",

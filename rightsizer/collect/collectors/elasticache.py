@@ -26,6 +26,7 @@ def collect_clusters(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
                     "arn": cluster.get("ARN", cluster["CacheClusterId"]),
                     "node_type": cluster.get("CacheNodeType", ""),
                     "engine": cluster.get("Engine", ""),
+                    "engine_version": cluster.get("EngineVersion", ""),
                     "num_nodes": int(cluster.get("NumCacheNodes", 1) or 1),
                     "status": cluster.get("CacheClusterStatus", ""),
                     "created_at": str(cluster.get("CacheClusterCreateTime", "")),
@@ -59,7 +60,8 @@ SPECS = (
     CollectorSpec(
         table="elasticache_clusters", label="elasticache",
         schema=schema("account", "region", "cluster_id", "arn", "node_type", "engine",
-                      "num_nodes", "status", "created_at", "tags", num_nodes=pa.int64()),
+                      "engine_version", "num_nodes", "status", "created_at", "tags",
+                      num_nodes=pa.int64()),
         operations=same_name("elasticache:DescribeCacheClusters"),
         collect=lambda target, errors, _run: collect_clusters(target, errors),
         id_column="arn",
