@@ -25,7 +25,10 @@ from rightsizer.report.model import Report
 from rightsizer.rules.registry import REGISTRY
 from rightsizer.snapshot.store import Snapshot, merge_snapshots
 
+# rich_markup_mode=None: help texts are plain (rich markup would swallow "[slack]" and
+# "[report] formats"), and a flag shows as `--demo`, not `--demo <bool>`.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Read-only AWS cost-optimization and right-sizing analyzer.")
 log = logging.getLogger("rightsizer")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,22 +81,34 @@ def _stderr_console():
     return Console(stderr=True)
 
 
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    _DEBUG["on"] = debug
-    if version:
+def _print_version(value: bool) -> None:
+    """Eager: `rightsizer --version` answers before a command is required."""
+    if value:
         typer.echo(__version__)
         raise typer.Exit(0)
 
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c",
-                                                   help="config.toml (default: ./config.toml)")]
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.",
+                                          is_eager=True, callback=_print_version)] = False,
+) -> None:
+    _DEBUG["on"] = debug
+
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", metavar="PATH", help="config.toml (default: ./config.toml)")]
 OutputOption = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Directory for report.json and the other formats "
+    "--output", "-o", metavar="DIR", help="Directory for report.json and the other formats "
     "(default: <report.directory>/<YYYY-MM>/).")]
+FormatOption = Annotated[str | None, typer.Option(
+    "--format", "-f", metavar="FORMATS",
+    help="Comma-separated, from: " + ",".join(format_names()) + ". Replaces [report] formats "
+    "for this run (report.json is always written); `table` prints the top findings on "
+    "stdout, which happens anyway on a terminal.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr, and "
+                                           "no table on a terminal.")]
 
 
 def _parse_formats(raw: str | None, config: Config) -> list[str]:
@@ -122,26 +137,28 @@ def _notice_printer(quiet: bool):
 
 def _finish(report: Report, context: dict[str, Any], out_dir: Path,
             formats: list[str], quiet: bool) -> None:
+    from rightsizer.cli_output import print_result
+
     written = write_outputs(report, context, out_dir, formats)
-    summary = report.summary
-    if not quiet:
-        typer.echo(
-            f"{summary.findings} findings, ${summary.monthly_savings_usd or 0:,.2f}/month "
-            f"potential savings; {len(report.skipped)} skipped, {len(report.errors)} "
-            f"errors", err=True)
-        for path in written:
-            typer.echo(f"  wrote {path}", err=True)
+    print_result(report, written, formats, quiet)
 
 
 def _exit_for_fail_on(report: Report, fail_on: str | None) -> None:
-    """Exit 1 once everything else is done (report written, summary posted)."""
-    worst = max((SEVERITY_RANK[finding.severity] for finding in report.findings), default=0)
-    if fail_on and worst >= SEVERITY_RANK[fail_on]:
+    """Exit 1 once everything else is done (report written, summary posted), after saying
+    which findings tripped it."""
+    from rightsizer.cli_output import fail_on_lines
+
+    tripped = [finding for finding in report.findings
+               if fail_on and SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[fail_on]]
+    if tripped and fail_on:
+        for line in fail_on_lines(tripped, fail_on):
+            typer.echo(line, err=True)
         raise typer.Exit(1)
 
 
 FailOn = Annotated[str | None, typer.Option(
-    "--fail-on", help="Exit 1 when a finding is at or above this severity (low|medium|high).")]
+    "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding is at or above this severity "
+    "(low, medium or high), listing those findings on stderr.")]
 
 
 def _check_fail_on(fail_on: str | None) -> None:
@@ -156,13 +173,14 @@ def analyze_command(
     demo: Annotated[bool, typer.Option("--demo", help="Analyze a built-in demo account "
                                        "(no AWS account or network needed).")] = False,
     output: OutputOption = None,
-    formats: Annotated[str | None, typer.Option(
-        "--format", "-f", help="Comma-separated, from: " + ",".join(format_names()))] = None,
-    region: Annotated[list[str] | None, typer.Option("--region", "-r",
-                                                     help="Region (repeatable).")] = None,
-    days: Annotated[int | None, typer.Option("--days", help="Lookback window in days.")] = None,
+    formats: FormatOption = None,
+    region: Annotated[list[str] | None, typer.Option(
+        "--region", "-r", metavar="REGION", help="Region (repeatable); replaces [aws] "
+        "regions.")] = None,
+    days: Annotated[int | None, typer.Option("--days", metavar="N",
+                                             help="Lookback window in days.")] = None,
     fail_on: FailOn = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    quiet: QuietOption = False,
     notify: Annotated[bool, typer.Option("--notify", help="Post the Slack summary after "
                                          "writing the report ([slack] in config.toml).")] = False,
 ) -> None:
@@ -182,21 +200,21 @@ def analyze_command(
 def _notify(report: Report, out_dir: Path, config: Config, quiet: bool) -> None:
     from rightsizer.integrations import slack
 
-    slack.send_summary(report, out_dir / "report.json", config.slack)
+    slack.send_summary(report, out_dir / "report.json", config)
     if not quiet:
         typer.echo("  posted the Slack summary", err=True)
 
 
-@app.command("collect")
+@app.command("collect", short_help="Collect a snapshot only, for `rightsizer report` later.")
 @handles_errors
 def collect_command(
     config_path: ConfigOption = None,
     output: OutputOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Collect the demo account.")] = False,
     accounts: Annotated[str | None, typer.Option(
-        "--accounts", help="Comma-separated account ids: collect only these (one shard of an "
-        "organization).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+        "--accounts", metavar="IDS", help="Comma-separated account ids: collect only these "
+        "(one shard of an organization).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
 ) -> None:
     """Collect a snapshot only (Parquet tables + manifest), for `rightsizer report` later."""
     _setup_logging(quiet)
@@ -210,16 +228,17 @@ def collect_command(
     typer.echo(str(directory))
 
 
-@app.command("report")
+@app.command("report", short_help="Apply the rules to a saved snapshot and write the report.")
 @handles_errors
 def report_command(
     snapshot_dirs: Annotated[list[Path], typer.Argument(
+        metavar="SNAPSHOT_DIR",
         help="One or more directories written by `collect` (shards are merged).")],
     config_path: ConfigOption = None,
     output: OutputOption = None,
-    formats: Annotated[str | None, typer.Option("--format", "-f")] = None,
+    formats: FormatOption = None,
     fail_on: FailOn = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Apply the rules to a saved snapshot and write the report, offline."""
     _setup_logging(quiet)
@@ -234,12 +253,14 @@ def report_command(
     _exit_for_fail_on(report, fail_on)
 
 
-@app.command("iam-policy")
+@app.command("iam-policy",
+             short_help="Print the least-privilege read-only IAM policy for a config.")
 @handles_errors
 def iam_policy_command(
     config_path: ConfigOption = None,
     principal: Annotated[str, typer.Option(
-        "--principal", help="all: one policy for everything (one account, or the same policy "
+        "--principal", metavar="all|caller|role",
+        help="all: one policy for everything (one account, or the same policy "
         "on both sides); caller: what the credentials rightsizer runs with need; role: what "
         "the role it assumes in each account needs ([aws] accounts / organization).")] = "all",
     pricing_refresh: Annotated[bool, typer.Option(
@@ -259,18 +280,20 @@ def iam_policy_command(
     typer.echo(policy_json(config, principal=principal, pricing_refresh=pricing_refresh))
 
 
-pricing_app = typer.Typer(no_args_is_help=True,
+pricing_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="The price tables: where each comes from, and refreshing them.")
 app.add_typer(pricing_app, name="pricing")
 
 
-@pricing_app.command("refresh")
+@pricing_app.command("refresh", short_help="Fetch current prices from the AWS Price List API.")
 @handles_errors
 def pricing_refresh_command(
     regions: Annotated[str | None, typer.Option(
-        "--regions", help="Comma-separated regions (default: each table's own regions).")] = None,
+        "--regions", metavar="REGIONS",
+        help="Comma-separated regions (default: each table's own regions).")] = None,
     cache_dir: Annotated[Path | None, typer.Option(
-        "--cache-dir", help="Where to write the tables (default: $RIGHTSIZER_PRICING_CACHE, "
+        "--cache-dir", metavar="DIR",
+        help="Where to write the tables (default: $RIGHTSIZER_PRICING_CACHE, "
         "else $XDG_CACHE_HOME/rightsizer/pricing).")] = None,
 ) -> None:
     """Fetch current prices from the AWS Price List API into the local cache.
@@ -292,7 +315,7 @@ def pricing_refresh_command(
         typer.echo(line)
 
 
-@pricing_app.command("show")
+@pricing_app.command("show", short_help="List each price table in use, its source and date.")
 def pricing_show_command() -> None:
     """List each price table in use: where it was read from, its source and its date."""
     from rightsizer import pricing
@@ -328,10 +351,11 @@ def rules_command() -> None:
         typer.echo("")
 
 
-@app.command("init")
+@app.command("init", short_help="Write a commented config.toml with every default.")
 @handles_errors
 def init_command(
-    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("config.toml"),
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Where to write it (default: "
+                                         "config.toml).")] = Path("config.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented config.toml with every setting at its default, and [aws] regions set
@@ -355,7 +379,8 @@ def init_command(
 @app.command("notify")
 @handles_errors
 def notify_command(
-    report_path: Annotated[Path, typer.Argument(help="A report.json written by rightsizer.")],
+    report_path: Annotated[Path, typer.Argument(metavar="REPORT_JSON",
+                                                help="A report.json written by rightsizer.")],
     config_path: ConfigOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the Slack payload (JSON) "
                                           "instead of posting it; needs no webhook.")] = False,
@@ -367,16 +392,16 @@ def notify_command(
     config = load_config(config_path)
     report = slack.load_report(report_path)
     if dry_run:
-        payload = slack.build_blocks(
-            report, report_url=slack.report_location(config.slack, report_path),
-            history=slack.history_for(report, report_path))
+        url, hint = slack.report_link(config, report_path, report.generated_at, upload=False)
+        payload = slack.build_blocks(report, report_url=url, link_hint=hint,
+                                     history=slack.history_for(report, report_path))
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    slack.send_summary(report, report_path, config.slack)
+    slack.send_summary(report, report_path, config)
     typer.echo("posted the Slack summary", err=True)
 
 
-@app.command("schedule")
+@app.command("schedule", short_help="Run forever, analyzing on the configured cron.")
 @handles_errors
 def schedule_command(
     config_path: ConfigOption = None,

@@ -4,6 +4,7 @@ file and the key."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import zoneinfo
 from datetime import date
@@ -165,7 +166,24 @@ class ReportSettings(_Section):
     formats: list[str] = Field(
         default_factory=lambda: ["html", "json"],
         description="Formats written besides report.json (always written), by the names "
-        "`rightsizer analyze --help` lists under --format, which overrides this.")
+        "`rightsizer analyze --help` lists under --format; --format replaces this list for "
+        "one run.")
+    s3_bucket: str | None = Field(
+        None, description="Upload report.html to this S3 bucket whenever the Slack summary is "
+        "posted, and link it from the summary with a presigned URL. Off unless set: it is "
+        "rightsizer's one write (s3:PutObject on <s3_bucket>/<s3_prefix>*), and "
+        "`rightsizer iam-policy` grants it only then.",
+        json_schema_extra={"example": "edufly-cost-reports"})
+    s3_prefix: str = Field(
+        "rightsizer/", description="Key prefix of the uploaded reports; each run's report goes "
+        "to <s3_prefix><generated time>/report.html.")
+    s3_region: str | None = Field(
+        None, description="The bucket's region, which the link is signed for (default: the "
+        "first of [aws] regions, else the AWS session's region).",
+        json_schema_extra={"example": "ap-south-1"})
+    link_expires_days: int = Field(
+        7, ge=1, le=7, description="Days the presigned link works; 7 is the most S3 allows "
+        "(it also ends when the credentials that signed it expire).")
 
     @field_validator("formats")
     @classmethod
@@ -176,6 +194,15 @@ class ReportSettings(_Section):
         for name in value:
             if name not in known:
                 raise ValueError(f"unknown format {name!r} (choose from {', '.join(known)})")
+        return value
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            raise ValueError(f"{value!r} is not an S3 bucket name (3-63 lowercase letters, "
+                             "digits, dots and hyphens; no s3:// prefix)")
         return value
 
 

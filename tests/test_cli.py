@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -95,3 +96,118 @@ def test_demo_without_the_demo_extra_is_one_line_naming_the_extra(
     assert lines == ['rightsizer: --demo needs moto, which the demo extra installs: '
                      'pip install "rightsizer[demo]" (or ".[demo]" in a checkout)']
     assert not (tmp_path / "report.json").exists()
+
+
+# --- polish: --version, help texts, what analyze prints, --fail-on --------------------------
+
+def test_version_alone_prints_the_version() -> None:
+    from rightsizer import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == __version__
+
+
+COMMANDS = [["analyze"], ["collect"], ["report"], ["notify"], ["iam-policy"], ["init"],
+            ["rules"], ["schedule"], ["pricing", "refresh"], ["pricing", "show"], []]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
+def test_help_keeps_brackets_shows_flags_as_flags_and_cuts_nothing(command) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "<bool>" not in text and "<str>" not in text and "list[str]" not in text
+    commands = text.partition("\nCommands:\n")[2]
+    assert not [line for line in commands.splitlines() if line.endswith("...")]  # none cut
+    if command == ["analyze"]:
+        words = " ".join(text.split())
+        assert "([slack] in config.toml)" in words and "Replaces [report] formats" in words
+        assert re.search(r"^\s+--demo\s{2,}Analyze", text, re.MULTILINE)
+
+
+def stub_pipeline(monkeypatch: pytest.MonkeyPatch, out: Path, report: dict) -> None:
+    from rightsizer import pipeline
+    from rightsizer.report.model import Report
+
+    monkeypatch.setattr(pipeline, "run_analysis", lambda config, demo, output, **_: (
+        Report.model_validate(report), {}, out))
+
+
+def test_analyze_prints_the_report_path_on_a_pipe_and_the_table_on_a_terminal(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from rightsizer import cli_output
+    from tests.test_slack import sample_report
+
+    out = tmp_path / "out"
+    stub_pipeline(monkeypatch, out, sample_report())
+    piped = CliRunner().invoke(app, ["analyze", "--format", "json"])
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.stdout.strip() == str(out / "report.json")
+    monkeypatch.setattr(cli_output, "stdout_is_terminal", lambda: True)
+    terminal = CliRunner().invoke(app, ["analyze", "--format", "json"], env={"COLUMNS": "120"})
+    assert "Top findings by monthly savings" in terminal.stdout
+    assert "db.t4g.medium Multi-AZ: 1-year No Upfront reservation" in terminal.stdout
+    quiet = CliRunner().invoke(app, ["analyze", "--format", "json", "--quiet"])
+    assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_format_table_prints_the_table_and_replaces_the_configured_formats(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.test_slack import sample_report
+
+    out = tmp_path / "out"
+    stub_pipeline(monkeypatch, out, sample_report())
+    result = CliRunner().invoke(app, ["analyze", "--format", "table,md"])
+    assert result.exit_code == 0, result.stderr
+    assert "Top findings by monthly savings" in result.stdout
+    assert "$119.70/month potential savings" in result.stdout
+    assert sorted(path.name for path in out.iterdir()) == ["report.json", "report.md"]
+    assert "3 findings, $119.70/month potential savings; 0 skipped, 1 error" in result.stderr
+
+
+def test_fail_on_lists_the_findings_that_tripped_it(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    from tests.test_slack import sample_report
+
+    stub_pipeline(monkeypatch, tmp_path / "out", sample_report())
+    result = CliRunner().invoke(app, ["analyze", "--format", "json", "--fail-on", "high",
+                                      "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "rightsizer: --fail-on high: 2 findings at or above high:",
+        "  high   edufly-db (rds-reserved-instance, 123456789012/ap-south-1): db.t4g.medium "
+        "Multi-AZ: 1-year No Upfront reservation, $61.20/month",
+        "  high   edufly-api (ecs-rightsize, 123456789012/ap-south-1): 1 vCPU / 2 GB → "
+        "0.5 vCPU / 1 GB, $40.00/month",
+    ]
+    report = sample_report()
+    report["findings"] = [f for f in report["findings"] if f["severity"] != "high"]
+    stub_pipeline(monkeypatch, tmp_path / "out", report)
+    below = CliRunner().invoke(app, ["analyze", "--format", "json", "--fail-on", "high",
+                                     "--quiet"])
+    assert below.exit_code == 0 and below.stderr == ""
+
+
+def test_summary_counts_have_thousands_separators(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    from tests.test_slack import finding, sample_report
+
+    report = sample_report([finding(i, savings=1.0) for i in range(1234)], errors=0)
+    stub_pipeline(monkeypatch, tmp_path / "out", report)
+    result = CliRunner().invoke(app, ["analyze", "--format", "json"])
+    assert result.stderr.splitlines()[0] == \
+        "1,234 findings, $1,234.00/month potential savings; 0 skipped, 0 errors"
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"AWS_PROFILE": "nope"}, "rightsizer: AWS profile 'nope' not found"),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"},
+     "rightsizer: cannot reach AWS (EndpointConnectionError)"),
+])
+def test_profile_and_endpoint_failures_are_one_line_naming_the_cause(tmp_path, env, expected):
+    result = run(["analyze", "--output", str(tmp_path / "out")], tmp_path,
+                 AWS_DEFAULT_REGION="ap-south-1", **env)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(expected) and "unexpected" not in line

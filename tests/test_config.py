@@ -197,7 +197,7 @@ def _uncomment_examples(text: str) -> tuple[str, set[str]]:
             lines.append(line.removeprefix("# "))
             in_block = line != "# ]"
             continue
-        key = re.match(r"^# (?:example: )?([a-z_]+) = ", line)
+        key = re.match(r"^# (?:example: )?([a-z0-9_]+) = ", line)
         if table is not None and key and key.group(1) in fields[table].model_fields:
             if line.startswith("# example: "):
                 lines.pop()  # the default this example replaces

@@ -23,6 +23,7 @@ from rightsizer.aws.clients import CALLER, ROLE, CallRecorder
 from rightsizer.aws.iam_policy import (
     API_TO_IAM_ACTION,
     READ_ONLY_PREFIXES,
+    REPORT_PUBLISH,
     all_actions,
     iam_action_for,
     planned_operations,
@@ -316,7 +317,9 @@ def test_every_optional_call_is_made_somewhere(demo_runs):
     for recorder in RUNS.values():
         made |= set(recorder.calls)
     assert set(OPTIONAL) | set(ROLE_OPTIONAL) <= made
-    expected = set(API_TO_IAM_ACTION) - {"pricing:GetProducts"}  # tests/test_pricing_refresh
+    # pricing: tests/test_pricing_refresh; the report upload for the Slack link (no collection
+    # call): tests/test_report_upload.py
+    expected = set(API_TO_IAM_ACTION) - {"pricing:GetProducts", *REPORT_PUBLISH}
     assert expected - made == set()
 
 
@@ -354,7 +357,8 @@ def test_pricing_refresh_is_its_own_statement_only_when_asked():
 def test_nothing_unused_is_ever_granted_and_every_action_is_documented():
     everything = set()
     for config in (Config(), roles_config(organization=True),
-                   _validate({"aws": {"regions": "all"}, "slack": {"secret_id": "x"}}, "t")):
+                   _validate({"aws": {"regions": "all"}, "slack": {"secret_id": "x"},
+                              "report": {"s3_bucket": "x-reports"}}, "t")):
         everything |= granted(policy_document(config, pricing_refresh=True))
     assert everything == all_actions()
     assert "ecs:ListTagsForResource" not in everything  # DescribeServices include=TAGS

@@ -715,10 +715,14 @@ def test_money_and_percent_formats() -> None:
 def test_describe_setting_knows_the_design_shapes_and_falls_back() -> None:
     assert describe_setting({"cpu": 512, "memory": 1024}) == "0.5 vCPU / 1 GB"
     assert describe_setting({"term": "1yr", "offering": "No Upfront"}) == \
-        "1yr No Upfront reservation"
+        "1-year No Upfront reservation"
     assert "STANDARD_IA after 30 days" in describe_setting(
         {"transitions": [{"days": 30, "storage_class": "STANDARD_IA"}]})
-    assert describe_setting({"retention_days": 30}) == "retention days: 30"
+    assert describe_setting({"retention_days": 30}) == "30-day retention"
+    # an unknown shape: `key value` pairs, nested values in words, never JSON
+    assert describe_setting({"max_count": 1200, "zones": ["a", "b"], "extra": {"on": True},
+                             "gone": None}) == "max count 1,200, zones a, b, extra on yes, " \
+        "gone none"
 
 
 def test_trend_chart_stacks_services_and_folds_the_tail_into_other() -> None:

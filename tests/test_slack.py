@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,20 +98,26 @@ def test_payload_shape() -> None:
     listing = "\n".join(texts(payload))
     # biggest first, with rule and current -> recommended
     assert listing.index("edufly-db") < listing.index("edufly-api") < listing.index("edufly-worker")
-    assert "cpu 1024, memory 2048 → cpu 512, memory 1024" in listing
+    assert "1 vCPU / 2 GB → 0.5 vCPU / 1 GB" in listing
+    assert "db.t4g.medium Multi-AZ: 1-year No Upfront reservation" in listing
+    assert "Fargate → Fargate Spot" in listing
     assert "*$61.20/month*" in listing
+    assert "*Window:* 17 Nov → 1 Dec 2026 (14 days)" in summary
     context = blocks[-1]
     assert context["type"] == "context"
     assert "<https://reports.example.com/2026-12|open the report>" in context["elements"][0]["text"]
     assert "1 collection error" in context["elements"][1]["text"]
+    assert context["elements"][2]["text"] == "Generated 1 Dec 2026, 06:00 UTC"
     assert payload["text"].startswith("rightsizer: $119.70/month potential savings in 3 findings")
 
 
-def test_no_findings_and_local_path() -> None:
-    payload = slack.build_blocks(sample_report([], errors=0), report_url="/srv/reports/report.html")
+def test_no_findings_and_no_link_says_how_to_set_one() -> None:
+    payload = slack.build_blocks(sample_report([], errors=0), report_url=None)
     joined = "\n".join(texts(payload))
     assert "No findings" in joined
-    assert "`/srv/reports/report.html`" in joined
+    assert payload["blocks"][-1]["elements"][0]["text"] == (
+        "Full report: no link: set [slack] report_url, or [report] s3_bucket to upload the "
+        "report and link it")
     assert "0 collection errors" in joined
 
 
@@ -266,7 +273,9 @@ def test_notify_dry_run_prints_json_without_webhook(report_file: Path, config_fi
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["blocks"][0]["type"] == "header"
-    assert str(report_file.resolve()) in json.dumps(payload)
+    # a local path is no link for a Slack reader: never posted
+    assert str(report_file.parent) not in json.dumps(payload)
+    assert "set [slack] report_url" in json.dumps(payload)
 
 
 def test_notify_posts(httpserver: HTTPServer, report_file: Path, config_file: Path,
@@ -355,3 +364,159 @@ def test_post_failure(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -
     assert "the scheduled run failed: ConfigError: &lt;bad&gt; &amp; worse" in body["text"]
     monkeypatch.delenv("RIGHTSIZER_SLACK_WEBHOOK")
     assert not slack.post_failure("x", SlackSettings())  # no webhook: logged, never raises
+
+
+# --- human words, every finding shape, plans, risks, verified changes ---------------------------
+
+# One finding of each shape the rules write (rightsizer/rules/*: current / recommended).
+EVERY_SHAPE: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("ecs-rightsize", {"cpu": 2048, "memory": 4096}, {"cpu": 1024, "memory": 2048}),
+    ("ecs-fargate-spot", {"capacity_provider": "FARGATE"},
+     {"capacity_provider": "FARGATE_SPOT", "strategy": [
+         {"capacityProvider": "FARGATE", "weight": 1, "base": 0},
+         {"capacityProvider": "FARGATE_SPOT", "weight": 4}]}),
+    ("rds-reserved-instance", {"instance_class": "db.t3.small", "multi_az": True},
+     {"term": "1yr", "offering": "No Upfront"}),
+    ("rds-multi-az-nonprod", {"instance_class": "db.t3.micro", "multi_az": True},
+     {"instance_class": "db.t3.micro", "multi_az": False}),
+    ("rds-rightsize", {"instance_class": "db.m5.large", "multi_az": False},
+     {"instance_class": "db.t3.medium", "multi_az": False}),
+    ("elasticache-reserved-node", {"node_type": "cache.t3.micro", "num_nodes": 2},
+     {"term": "1yr", "offering": "No Upfront", "node_count": 2}),
+    ("public-ipv4", {"public_ipv4": "203.0.113.7", "owner": "nothing (unattached Elastic IP)"},
+     {"action": "release the Elastic IP"}),
+    ("s3-lifecycle", {"lifecycle": "absent"},
+     {"transitions": [{"days": 90, "storage_class": "STANDARD_IA"},
+                      {"days": 365, "storage_class": "GLACIER"}],
+      "abort_incomplete_multipart_upload_days": 7}),
+    ("ecr-lifecycle", {"lifecycle_policy": "absent"},
+     {"untagged_expire_days": 14, "keep_tagged_images": 30}),
+    ("secrets-unused", {"last_accessed": "2026-05-05", "days_unused": 210},
+     {"action": "delete", "recovery_window_days": 30}),
+    ("logs-retention", {"retention_days": None}, {"retention_days": 30}),
+    ("rds-storage-gp3", {"storage_type": "gp2", "allocated_storage_gb": 100,
+                         "baseline_iops": 300},
+     {"storage_type": "gp3", "allocated_storage_gb": 100, "baseline_iops": 3000,
+      "throughput_mibps": 125}),
+    ("ecs-autoscaling-missing", {"desired_count": 4, "autoscaling": "none"},
+     {"policy": "TargetTrackingScaling", "metric": "ECSServiceAverageCPUUtilization",
+      "target_percent": 60, "min_capacity": 1, "max_capacity": 4}),
+    ("rds-idle", {"instance_class": "db.t3.micro", "multi_az": False, "connections_max": 0},
+     {"action": "stop, or snapshot and delete"}),
+    ("nat-gateway", {"nat_gateways_in_vpc": 3}, {"nat_gateways_in_vpc": 1, "keep": "nat-1"}),
+    ("nat-gateway", {"gateway_endpoints": []}, {"gateway_endpoints": ["s3", "dynamodb"]}),
+    ("idle-load-balancer", {"type": "application", "registered_targets": 0,
+                            "healthy_targets": 0, "traffic": None}, {"action": "delete"}),
+    ("some-future-rule", {"nested": {"a": 1}, "flag": True}, {"items": [{"k": "v"}, 2]}),
+]
+
+
+def every_shape_report() -> dict[str, Any]:
+    return sample_report([
+        {**finding(index, f"resource-{index}", savings=50.0 - index), "rule": rule,
+         "current": current, "recommended": recommended}
+        for index, (rule, current, recommended) in enumerate(EVERY_SHAPE)], errors=0)
+
+
+def test_payload_has_no_raw_json_dict_text_or_iso_dates() -> None:
+    """The issue's "done when": no raw JSON or dict text in what Slack shows."""
+    payload = slack.build_blocks(every_shape_report(), report_url="https://r.example.com/x")
+    shown = "\n".join(texts(payload)) + "\n" + payload["text"]
+    for raw in ("{", "}", "[", "]", '"', "':", "True", "False", "None", "multi_az",
+                "instance_class", "capacityProvider", "strategy", "num_nodes",
+                "untagged_expire_days", "abort_incomplete"):
+        assert raw not in shown, raw
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d", shown)  # no ISO timestamps
+    for words in ("db.t3.small Multi-AZ: 1-year No Upfront reservation",
+                  "2 vCPU / 4 GB → 1 vCPU / 2 GB",
+                  "Fargate → Fargate Spot (FARGATE weight 1, FARGATE_SPOT weight 4)",
+                  "db.t3.micro Multi-AZ → Single-AZ",
+                  "cache.t3.micro (2 nodes): 1-year No Upfront reservation for 2 nodes",
+                  "no lifecycle policy → STANDARD_IA after 90 days, GLACIER after 365 days",
+                  "kept forever (no retention) → 30-day retention",
+                  "gp2 100 GB (300 IOPS) → gp3 100 GB (3,000 IOPS, 125 MiB/s)"):
+        assert words in shown, words
+
+
+def test_findings_that_save_nothing_are_not_listed_but_counted() -> None:
+    report = sample_report([finding(1, "edufly-api", 40.0), finding(2, "tiny", 0.004),
+                            finding(3, "nat-owned-ip", 0.0)], errors=0)
+    payload = slack.build_blocks(report, report_url=None)
+    shown = "\n".join(texts(payload))
+    assert "$0.00" not in shown
+    assert "tiny" not in shown and "nat-owned-ip" not in shown
+    assert "*Findings:* 3" in shown
+    assert "…and 2 more findings in the full report" in shown
+    nothing = slack.build_blocks(sample_report([finding(2, "tiny", 0.0)]), report_url=None)
+    assert "none saving a cent" in "\n".join(texts(nothing))
+
+
+def plans_risks_history_report() -> dict[str, Any]:
+    """A report.json with the additive keys of DESIGN.md: plans, risks, history.verified."""
+    api_size = {**finding(1, "edufly-api", 40.0), "id": "f-size"}
+    api_spot = {**finding(2, "edufly-api", 30.0), "id": "f-spot", "rule": "ecs-fargate-spot",
+                "current": {"capacity_provider": "FARGATE"},
+                "recommended": {"capacity_provider": "FARGATE_SPOT"}}
+    db = {**finding(3, "edufly-db", 23.2), "id": "f-ri", "rule": "rds-reserved-instance",
+          "current": {"instance_class": "db.t3.small", "multi_az": True},
+          "recommended": {"term": "1yr", "offering": "No Upfront"}}
+    report = sample_report([api_size, api_spot, db], errors=0)
+    report["plans"] = [
+        {"resource_id": api_size["resource_id"], "name": "edufly-api",
+         "steps": ["f-size", "f-spot"], "monthly_savings_usd": 61.2,
+         "detail": "right-size, then Spot: each step priced on the one before"},
+        {"resource_id": db["resource_id"], "name": "edufly-db", "steps": ["f-ri"],
+         "monthly_savings_usd": 23.2, "detail": "reservation"},
+    ]
+    report["risks"] = [{
+        "id": "r1", "rule": "ecs-underprovisioned", "kind": "under-provisioned",
+        "severity": "high", "resource_type": "ecs-service", "resource_id": "arn:x:svc/exam",
+        "name": "edufly-exam", "account": "123456789012", "region": "ap-south-1",
+        "current": {"cpu": 512, "memory": 1024}, "recommended": {"cpu": 1024, "memory": 2048},
+        "monthly_cost_change_usd": 18.9, "evidence": {}, "reason": "CPU p95 97%"}]
+    report["history"] = {
+        "month": "2026-12", "previous_month": "2026-11", "new": 1, "persisting": 2,
+        "resolved": 3, "realized_savings_usd": 41.2,
+        "verified": [
+            {"finding_id": "a", "applied": "2026-11-10", "status": "held", "detail": "",
+             "monthly_savings_usd": 30.0},
+            {"finding_id": "b", "applied": "2026-11-12", "status": "held", "detail": "",
+             "monthly_savings_usd": 11.2},
+            {"finding_id": "c", "applied": None, "status": "regressed", "detail": "",
+             "monthly_savings_usd": 9.0}]}
+    return report
+
+
+def test_plans_risks_and_verified_changes_are_shown_in_words() -> None:
+    payload = slack.build_blocks(plans_risks_history_report(),
+                                 report_url="https://r.example.com/x")
+    shown = "\n".join(texts(payload))
+    assert "*Verified:* 3 changes applied since last month: 2 held, 1 regressed, " \
+        "$41.20/month realized" in shown
+    assert "Top changes by monthly savings" in shown
+    assert ("• *edufly-api* (ecs-rightsize, ecs-fargate-spot): 1 vCPU / 2 GB → 0.5 vCPU / "
+            "1 GB; then Fargate → Fargate Spot — *$61.20/month*") in shown
+    assert "• *edufly-db* (rds-reserved-instance): db.t3.small Multi-AZ: 1-year No Upfront " \
+        "reservation — *$23.20/month*" in shown
+    # one line a resource: the plan's findings are not listed again on their own
+    assert shown.count("edufly-api") == 1
+    assert "*Risks:* 1 resource short of capacity (fixing them costs $18.90/month more" in shown
+    assert "• *edufly-exam* (ecs-underprovisioned): 0.5 vCPU / 1 GB → 1 vCPU / 2 GB — " \
+        "*+$18.90/month*" in shown
+
+
+def test_verified_line_reads_the_changes_totals_when_present() -> None:
+    report = plans_risks_history_report()
+    report["history"]["changes"] = {"applied": 1, "held": 1, "regressed": 0,
+                                    "realized_monthly_usd": 1234.5}
+    shown = "\n".join(texts(slack.build_blocks(report, report_url=None)))
+    assert "1 change applied since last month: 1 held, 0 regressed, $1,234.50/month " \
+        "realized" in shown
+
+
+def test_counts_have_thousands_separators() -> None:
+    findings = [finding(i, f"svc-{i}", savings=10.0) for i in range(1200)]
+    shown = "\n".join(texts(slack.build_blocks(sample_report(findings, errors=1500),
+                                               report_url=None)))
+    assert "*Findings:* 1,200" in shown and "1,500 collection errors" in shown
+    assert re.search(r"…and 1,1\d\d more findings \(\$1\d,\d\d\d\.00/month\)", shown)

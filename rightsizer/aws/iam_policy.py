@@ -12,6 +12,9 @@
 - organizations:ListAccounts only with `organization = true`;
 - sts:AssumeRole only when roles are assumed, on those roles only;
 - secretsmanager:GetSecretValue only with `[slack] secret_id`, on that secret only;
+- s3:PutObject (and s3:GetObject, which the presigned link acts with) only with `[report]
+  s3_bucket`, on <bucket>/<s3_prefix>* only: publishing report.html for the Slack link is
+  rightsizer's one write, opt-in;
 - pricing:GetProducts only when asked (`pricing_refresh=True`, `iam-policy --pricing-refresh`):
   `rightsizer pricing refresh` is the only command that calls it, never `analyze`, and the
   config says nothing about it, so the analyze policy leaves it out.
@@ -45,6 +48,9 @@ _RUN_ACTIONS: dict[str, str] = {
     "secretsmanager:GetSecretValue": "secretsmanager:GetSecretValue",
     # only `rightsizer pricing refresh` (public list prices, no account data)
     "pricing:GetProducts": "pricing:GetProducts",
+    # only with [report] s3_bucket (integrations/report_upload.py)
+    "s3:PutObject": "s3:PutObject",
+    "s3:GetObject": "s3:GetObject",
 }
 API_TO_IAM_ACTION: dict[str, str] = {
     **_RUN_ACTIONS,
@@ -69,6 +75,10 @@ ORGANIZATION = ("organizations:ListAccounts",)
 ASSUME_ROLE = "sts:AssumeRole"
 SLACK_SECRET = "secretsmanager:GetSecretValue"
 PRICING_REFRESH = "pricing:GetProducts"
+# Uploading the report is the one write; a presigned GET link works only if its signer may
+# GetObject (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html:
+# "The credentials used by the presigned URL are those of the ... principal who generated it").
+REPORT_PUBLISH = ("s3:PutObject", "s3:GetObject")
 
 # Every read is granted on "*": rightsizer reads every cluster, service, database, cache,
 # bucket and reservation of the account, including ones created after the policy, and IAM
@@ -125,6 +135,12 @@ def secret_arn(secret_id: str, partition: str = "aws") -> str:
     return f"arn:{partition}:secretsmanager:*:*:secret:{secret_id}-??????"
 
 
+def report_objects_arn(config: Config) -> str:
+    """The keys `[report] s3_bucket` / `s3_prefix` name, the only objects rightsizer writes."""
+    return (f"arn:{_partitions(config)[0]}:s3:::{config.report.s3_bucket}/"
+            f"{config.report.s3_prefix}*")
+
+
 def planned_operations(config: Config, principal: str = "all", *,
                        pricing_refresh: bool = False) -> set[str]:
     """The operations (CallRecorder names) a run of `config` can make as `principal`."""
@@ -149,6 +165,8 @@ def planned_operations(config: Config, principal: str = "all", *,
             operations.add(SLACK_SECRET)
         if pricing_refresh:
             operations.add(PRICING_REFRESH)
+        if config.report.s3_bucket:
+            operations.update(REPORT_PUBLISH)
     if reader:
         operations.update(INVENTORY)
         if metric_needs(config):
@@ -179,7 +197,7 @@ def policy_document(config: Config | None = None, *, principal: str = "all",
     config = config or Config()
     operations = planned_operations(config, principal, pricing_refresh=pricing_refresh)
     actions = {API_TO_IAM_ACTION[operation] for operation in operations}
-    scoped = {ASSUME_ROLE, SLACK_SECRET, PRICING_REFRESH}
+    scoped = {ASSUME_ROLE, SLACK_SECRET, PRICING_REFRESH, *REPORT_PUBLISH}
     reads = actions - scoped
     statements = []
     if reads:
@@ -191,6 +209,9 @@ def policy_document(config: Config | None = None, *, principal: str = "all",
     if SLACK_SECRET in actions:
         statements.append(_statement("ReadSlackWebhookSecret", {SLACK_SECRET}, secret_arn(
             str(config.slack.secret_id), _partitions(config)[0])))
+    if actions & set(REPORT_PUBLISH):
+        statements.append(_statement("PublishReportForSlackLink", set(REPORT_PUBLISH),
+                                     report_objects_arn(config)))
     if PRICING_REFRESH in actions:
         # only `rightsizer pricing refresh`: AWS's public list prices (no resource types)
         statements.append(_statement("PricingRefreshListPrices", {PRICING_REFRESH}, "*"))

@@ -139,7 +139,7 @@ def run_once(config_path: str | None, demo: bool = False) -> int:
                  config.slack.webhook_url_env)
         return 0
     try:
-        slack.send_summary(report, out_dir / "report.json", config.slack)
+        slack.send_summary(report, out_dir / "report.json", config)
     except RightsizerError as exc:
         log.error("could not post the Slack summary: %s", exc)
         return 2

@@ -23,8 +23,21 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from rightsizer.config import SlackSettings
+from rightsizer.config import Config, SlackSettings
 from rightsizer.errors import RightsizerError
+from rightsizer.outputs.formatting import (
+    SEVERITIES,
+    as_number,
+    change_text,
+    changes_line,
+    count_text,
+    describe_setting,
+    human_timestamp,
+    human_window,
+    report_history,
+    report_rows,
+    severity_counts,
+)
 from rightsizer.report import history
 from rightsizer.report.model import Finding, Report, as_report
 
@@ -88,31 +101,14 @@ def _plain(text: Any, limit: int) -> str:
 
 
 def _money(value: Any) -> str:
-    try:
-        return f"${float(value):,.2f}"
-    except (TypeError, ValueError):
-        return "$?"
-
-
-def _describe(value: Any, limit: int = 120) -> str:
-    """`{"cpu": 1024, "memory": 2048}` -> `cpu 1024, memory 2048` (raw; escaped by the caller)."""
-    if isinstance(value, dict):
-        text = ", ".join(f"{key} {_scalar(item)}" for key, item in value.items())
-    else:
-        text = _scalar(value)
-    return _clip(text or "-", limit)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return str(value)
-    return json.dumps(value, separators=(",", ":"), default=str)
+    number = as_number(value)
+    return "$?" if number is None else f"${number:,.2f}"
 
 
 def _list(items: list[Any], shown: int = 5) -> str:
     names = [str(item) for item in items[:shown]]
     more = len(items) - len(names)
-    return ", ".join(names) + (f" and {more} more" if more > 0 else "") if names else "none"
+    return ", ".join(names) + (f" and {more:,} more" if more > 0 else "") if names else "none"
 
 
 # --- payload --------------------------------------------------------------------------------------
@@ -125,24 +121,54 @@ def _finding_line(finding: Finding) -> str:
     name = escape(_clip(finding.name or finding.resource_id or "?", 80))
     rule = escape(_clip(finding.rule, 40))
     where = escape(_clip(f"{finding.account}/{finding.region}", 40))
-    change = (f"{escape(_describe(finding.current))} → "
-              f"{escape(_describe(finding.recommended))}")
-    return (f"• *{name}* ({rule}, {where}): {change} — "
+    return (f"• *{name}* ({rule}, {where}): {escape(_clip(change_text(finding), 300))} — "
             f"*{_money(finding.monthly_savings_usd)}/month*")
 
 
+def _plan_line(plan: dict[str, Any], by_id: dict[str, Finding]) -> str:
+    """One resource's plan: its steps in order, in the findings' own words."""
+    steps = [by_id[step] for step in plan.get("steps") or [] if step in by_id]
+    name = escape(_clip(str(plan.get("name") or plan.get("resource_id") or "?"), 80))
+    if steps:
+        rules = escape(_clip(", ".join(dict.fromkeys(step.rule for step in steps)), 80))
+        words = "; then ".join(change_text(step) for step in steps)
+    else:  # steps that name no finding of this report: the plan's own summary
+        rules, words = "plan", str(plan.get("detail") or "")
+    return (f"• *{name}* ({rules}): {escape(_clip(words, 400))} — "
+            f"*{_money(plan.get('monthly_savings_usd'))}/month*")
+
+
+def _risk_line(risk: dict[str, Any]) -> str:
+    name = escape(_clip(str(risk.get("name") or risk.get("resource_id") or "?"), 80))
+    rule = escape(_clip(str(risk.get("rule") or "?"), 40))
+    current, recommended = risk.get("current") or {}, risk.get("recommended") or {}
+    change = (f"{describe_setting(current)} → {describe_setting(recommended)}"
+              if recommended else "no valid larger size: see the report")
+    increase = as_number(risk.get("monthly_cost_change_usd"))
+    cost = f" — *+{_money(increase)}/month*" if increase else ""
+    return f"• *{name}* ({rule}): {escape(_clip(change, 300))}{cost}"
+
+
 def _savings(finding: Finding) -> float:
-    return float(finding.monthly_savings_usd or 0)
+    return float(as_number(finding.monthly_savings_usd) or 0)
+
+
+def _shows_money(value: Any) -> bool:
+    """A line that would read "$0.00/month" is left out of the list (it stays in the report)."""
+    number = as_number(value)
+    return number is not None and round(number, 2) >= 0.01
 
 
 def build_blocks(report: Report | Mapping[str, Any], *, report_url: str | None,
-                 history: dict[str, Any] | None = None) -> dict[str, Any]:
+                 history: dict[str, Any] | None = None,
+                 link_hint: str | None = None) -> dict[str, Any]:
     """The summary message: `{"text": fallback, "blocks": [...]}` within Slack's limits
-    (a dict report is validated into a Report first)."""
+    (a dict report is validated into a Report first). Without `report_url`, `link_hint` (or
+    NO_LINK_HINT) says how to get a link."""
     report = as_report(report)
     summary = report.summary
     findings = sorted(report.findings, key=lambda f: -_savings(f))
-    savings = summary.monthly_savings_usd
+    savings = as_number(summary.monthly_savings_usd)
     if savings is None:  # not a number (null in report.json): what the findings say
         savings = sum(map(_savings, findings))
     count = summary.findings
@@ -152,85 +178,138 @@ def build_blocks(report: Report | Mapping[str, Any], *, report_url: str | None,
     errors = len(report.errors)
 
     header = (f"rightsizer: {_money(savings)}/month potential savings · "
-              f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} · "
-              f"{_list(regions, 3)} · {window.days}-day window")
+              f"{count_text(len(accounts), 'account')} · "
+              f"{_list(regions, 3)} · {window.days:,}-day window")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _plain(header, MAX_HEADER_TEXT),
                                     "emoji": True}},
     ]
 
-    by_severity: dict[str, int] = {}
-    for finding in findings:
-        by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
-    severity = ", ".join(f"{by_severity[s]} {s}" for s in ("high", "medium", "low")
-                         if by_severity.get(s))
+    counts = severity_counts(findings)
+    severity = ", ".join(f"{counts[s]:,} {s}" for s in SEVERITIES if counts.get(s))
     lines = [
         f"*Potential savings:* {_money(savings)}/month "
         f"({_money(float(savings or 0) * 12)}/year)",
-        f"*Findings:* {count}" + (f" ({severity})" if severity else ""),
+        f"*Findings:* {count:,}" + (f" ({severity})" if severity else ""),
     ]
     if history:
         parts = []
         if history.get("new") is not None:
-            parts.append(f"{history['new']} new")
+            parts.append(f"{history['new']:,} new")
         if history.get("resolved") is not None:
-            parts.append(f"{history['resolved']} resolved")
+            parts.append(f"{history['resolved']:,} resolved")
         if history.get("realized_savings_usd") is not None:
             parts.append(f"{_money(history['realized_savings_usd'])}/month from resolved "
                          "findings")
         if parts:
             lines.append("*Since last run:* " + ", ".join(parts))
+    verified = changes_line(report_history(report))
+    if verified:
+        lines.append(f"*Verified:* {escape(verified)}")
     lines.append(f"*Accounts:* {escape(_list(accounts))} · *Regions:* {escape(_list(regions))}")
-    lines.append(f"*Window:* {escape(window.start)} → {escape(window.end)}")
+    lines.append(f"*Window:* {escape(human_window(window.start, window.end))} "
+                 f"({window.days:,} days)")
     blocks.append(_section("\n".join(lines)))
 
-    # Blocks kept back for the tail: divider, "…and N more", context.
-    tail_blocks = 3
-    budget = TOTAL_BLOCK_TEXT_BUDGET - sum(len(json.dumps(b)) for b in blocks) - 600
-    listed = 0
-    if findings:
+    plans = [plan for plan in report_rows(report, "plans")
+             if _shows_money(plan.get("monthly_savings_usd"))]
+    if plans:
+        by_id = {finding.id: finding for finding in findings}
+        plans.sort(key=lambda plan: -(as_number(plan.get("monthly_savings_usd")) or 0))
+        title = "*Top changes by monthly savings* (each resource's findings combined)"
+        items = [(_plan_line(plan, by_id), as_number(plan.get("monthly_savings_usd")) or 0)
+                 for plan in plans]
+        total_items = len(report_rows(report, "plans"))
+    else:
+        title = "*Top findings by monthly savings*"
+        items = [(_finding_line(finding), _savings(finding)) for finding in findings
+                 if _shows_money(finding.monthly_savings_usd)]
+        total_items = len(findings)
+    risks = report_rows(report, "risks")
+
+    # Blocks kept back for the tail: divider, "…and N more", risks, context.
+    tail_blocks = 4
+    budget = TOTAL_BLOCK_TEXT_BUDGET - sum(len(json.dumps(b)) for b in blocks) - 600 \
+        - (1200 if risks else 0)
+    if items:
         blocks.append({"type": "divider"})
-        chunk = "*Top findings by monthly savings*"
-        for finding in findings[:MAX_LISTED_FINDINGS]:
-            line = _clip(_finding_line(finding), MAX_SECTION_TEXT - 40)
-            if len(line) + 1 > budget:
-                break
-            if len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
-                if len(blocks) + 1 + tail_blocks > MAX_BLOCKS:
-                    break
-                blocks.append(_section(chunk))
-                chunk = line
-            else:
-                chunk = f"{chunk}\n{line}"
-            budget -= len(line) + 1
-            listed += 1
-        blocks.append(_section(chunk))
-        if listed < len(findings):
-            rest = findings[listed:]
-            rest_savings = sum(map(_savings, rest))
-            blocks.append(_section(f"…and {len(rest)} more "
-                                   f"({_money(rest_savings)}/month) in the full report"))
+        listed = _listing(blocks, title, [line for line, _ in items], budget, tail_blocks)
+        rest = total_items - listed
+        if rest > 0:
+            rest_savings = sum(amount for _, amount in items[listed:])
+            kind = "resource" if plans else "finding"
+            kinds = kind if rest == 1 else f"{kind}s"
+            amount = f" ({_money(rest_savings)}/month)" if _shows_money(rest_savings) else ""
+            blocks.append(_section(f"…and {rest:,} more {kinds}{amount} in the full report"))
+    elif findings:
+        blocks.append(_section(f"{count_text(len(findings), 'finding')}, none saving a cent "
+                               "a month: see the full report."))
     else:
         blocks.append(_section("No findings: nothing to change this month. :tada:"))
+    if risks:
+        blocks.append(_section(_risks_text(risks)))
 
-    where = _where(report_url)
+    where = _where(report_url, link_hint)
     context = [f"Full report: {where}",
-               f"{errors} collection error{'s' if errors != 1 else ''}"
+               f"{count_text(errors, 'collection error')}"
                + (" :warning: (see the report)" if errors else ""),
-               f"Generated {escape(report.generated_at)}"]
+               f"Generated {escape(human_timestamp(report.generated_at))}"]
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_TEXT)}
         for text in context[:MAX_CONTEXT_ELEMENTS]]})
     blocks = blocks[:MAX_BLOCKS]
 
-    fallback = (f"rightsizer: {_money(savings)}/month potential savings in {count} findings; "
-                f"{errors} errors. Full report: {where}")
+    fallback = (f"rightsizer: {_money(savings)}/month potential savings in "
+                f"{count_text(count, 'finding')}; {count_text(errors, 'error')}. "
+                f"Full report: {where}")
     return {"text": _clip(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
-def _where(report_url: str | None) -> str:
+MAX_LISTED_RISKS = 5
+
+
+def _risks_text(risks: list[dict[str, Any]]) -> str:
+    increase = sum(as_number(risk.get("monthly_cost_change_usd")) or 0 for risk in risks)
+    ranked = sorted(risks, key=lambda risk: (SEVERITIES.index(risk.get("severity"))
+                                             if risk.get("severity") in SEVERITIES else 9))
+    lines = [f"*Risks:* {count_text(len(risks), 'resource')} short of capacity "
+             f"(fixing them costs {_money(increase)}/month more; not in the savings above)"]
+    lines += [_risk_line(risk) for risk in ranked[:MAX_LISTED_RISKS]]
+    if len(risks) > MAX_LISTED_RISKS:
+        lines.append(f"…and {len(risks) - MAX_LISTED_RISKS:,} more in the full report")
+    return _clip("\n".join(lines), MAX_SECTION_TEXT)
+
+
+def _listing(blocks: list[dict[str, Any]], title: str, lines: list[str], budget: int,
+             tail_blocks: int) -> int:
+    """Append `title` and as many `lines` as the text budget and the block limit allow, in
+    sections of at most MAX_SECTION_TEXT characters; return how many were listed."""
+    chunk, listed = title, 0
+    for line in lines[:MAX_LISTED_FINDINGS]:
+        line = _clip(line, MAX_SECTION_TEXT - 40)
+        if len(line) + 1 > budget:
+            break
+        if len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
+            if len(blocks) + 1 + tail_blocks > MAX_BLOCKS:
+                break
+            blocks.append(_section(chunk))
+            chunk = line
+        else:
+            chunk = f"{chunk}\n{line}"
+        budget -= len(line) + 1
+        listed += 1
+    blocks.append(_section(chunk))
+    return listed
+
+
+# Said where the link would be when there is none.
+NO_LINK_HINT = ("no link: set [slack] report_url, or [report] s3_bucket to upload the report "
+                "and link it")
+
+
+def _where(report_url: str | None, link_hint: str | None = None) -> str:
     if not report_url:
-        return "not published"
+        return escape(link_hint or NO_LINK_HINT)
     if re.match(r"^https?://", report_url):
         # `|` would end the URL part of the link; escape() handles & < >
         return f"<{escape(report_url).replace('|', '%7C')}|open the report>"
@@ -246,20 +325,41 @@ def history_for(report: Report | Mapping[str, Any], report_path: Path
     return history.slack_counts(history.build_history(report, Path(report_path).parent))
 
 
-def report_location(settings: SlackSettings, report_json: Path) -> str:
-    """Where readers find the full report: [slack] report_url, else the local HTML (or JSON)."""
-    if settings.report_url:
-        return settings.report_url
-    html = Path(report_json).with_name("report.html")
-    return str((html if html.is_file() else Path(report_json)).resolve())
+def report_link(config: Config | SlackSettings, report_json: Path, generated_at: str, *,
+                upload: bool, session_factory: Any = None) -> tuple[str | None, str | None]:
+    """(the "Full report" URL, or None and what to say instead): [slack] report_url if set;
+    else, with [report] s3_bucket, the report uploaded there and a presigned link to it (only
+    when `upload`: a dry run writes nothing); else no link, and NO_LINK_HINT says how to get
+    one. A failed upload is logged and the summary still goes out, saying so."""
+    slack_settings = config if isinstance(config, SlackSettings) else config.slack
+    if slack_settings.report_url:
+        return slack_settings.report_url, None
+    bucket = None if isinstance(config, SlackSettings) else config.report.s3_bucket
+    if not bucket:
+        return None, None
+    assert isinstance(config, Config)
+    where = f"s3://{bucket}/{config.report.s3_prefix}"
+    if not upload:
+        return None, f"uploaded to {where}… and linked when posted (dry run: not uploaded)"
+    from rightsizer.integrations.report_upload import publish_report
+
+    try:
+        return publish_report(report_json, generated_at, config, session_factory), None
+    except RightsizerError as exc:
+        log.warning("%s; posting the summary without a link", exc)
+        return None, f"the upload to {where} failed ({exc}): no link this time"
 
 
 def send_summary(report: Report | Mapping[str, Any], report_json: Path,
-                 settings: SlackSettings, session_factory: Any = None) -> None:
-    """Build the summary for a written report (with history from last month's) and post it."""
+                 config: Config | SlackSettings, session_factory: Any = None) -> None:
+    """Build the summary for a written report (with history from last month's, and the report
+    published when [report] s3_bucket says so) and post it."""
     report = as_report(report)
-    payload = build_blocks(report, report_url=report_location(settings, report_json),
+    url, hint = report_link(config, report_json, report.generated_at, upload=True,
+                            session_factory=session_factory)
+    payload = build_blocks(report, report_url=url, link_hint=hint,
                            history=history_for(report, report_json))
+    settings = config if isinstance(config, SlackSettings) else config.slack
     post(payload, webhook_url(settings, session_factory))
 
 

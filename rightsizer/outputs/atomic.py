@@ -9,7 +9,12 @@ from pathlib import Path
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` through a temp file in the same directory + os.replace.
+    """Write `text` (UTF-8, newlines as given) to `path` atomically: see atomic_write_bytes."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temp file in the same directory + os.replace.
 
     Same directory because os.replace is only atomic within one filesystem; os.open with
     mode 0o666 so the final file gets the user's umask (tempfile's 0o600 would make a shared
@@ -19,8 +24,8 @@ def atomic_write_text(path: Path, text: str) -> Path:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from datetime import UTC, datetime
 from typing import Any
 
-from rightsizer.report.model import Finding
+from rightsizer.report.model import Finding, Report
 
 SEVERITIES = ("high", "medium", "low")
 # A browser stays usable up to a few thousand rows, and a Markdown page is read or pasted, not
@@ -91,28 +93,49 @@ def humanize_key(key: str) -> str:
 
 
 def describe_setting(values: Any) -> str:
-    """One side of "current -> recommended" in plain words.
+    """One side of "current -> recommended" in plain words, never raw JSON.
 
-    Knows the shapes DESIGN.md lists (Fargate size, capacity provider, RDS term, S3
-    transitions); anything else falls back to `key: value` pairs so new rules still render.
+    Knows the shapes the rules write (Fargate size, capacity provider, RDS instance, reserved
+    term, S3 transitions, storage, retention, ...); anything else falls back to `key value`
+    pairs with the units its key names, so a new rule still renders readably.
     """
     if not isinstance(values, dict) or not values:
-        return "—" if not values else str(values)
-    if "cpu" in values and "memory" in values:
-        return fargate_size(values["cpu"], values["memory"])
-    if "capacity_provider" in values:
-        return str(values["capacity_provider"])
-    if "instance_class" in values:
-        multi_az = " Multi-AZ" if values.get("multi_az") else ""
-        return f"{values['instance_class']}{multi_az} on-demand"
-    if "term" in values and "offering" in values:
-        return f"{values['term']} {values['offering']} reservation"
-    if "lifecycle" in values and len(values) == 1:
-        return f"lifecycle: {values['lifecycle']}"
-    if isinstance(values.get("transitions"), list):
-        return _transitions(values["transitions"])
-    return ", ".join(f"{humanize_key(str(k))}: {evidence_value(str(k), v)}"
-                     for k, v in values.items())
+        return "—" if not values else plain_value("", values)
+    for keys, describe in _DESCRIBERS:
+        if keys <= values.keys():
+            return describe(values)
+    return _pairs(values)
+
+
+def change_text(finding: Finding) -> str:
+    """`2 vCPU / 4 GB → 1 vCPU / 2 GB`; a reservation or an action reads as what to do to the
+    current resource: `db.t3.small Multi-AZ: 1-year No Upfront reservation`."""
+    current, recommended = finding.current or {}, finding.recommended or {}
+    if _is_reservation(recommended) or set(recommended) == {"action"}:
+        return f"{describe_setting(current)}: {describe_setting(recommended)}"
+    same_class = "instance_class" in current and \
+        current.get("instance_class") == recommended.get("instance_class")
+    if same_class and set(current) == set(recommended) == {"instance_class", "multi_az"}:
+        return f"{describe_setting(current)} → {_az(recommended.get('multi_az'))}"
+    return f"{describe_setting(current)} → {describe_setting(recommended)}"
+
+
+def plain_value(key: str, value: Any) -> str:
+    """A value inside a setting as words: lists joined, nested tables as `key value` pairs,
+    None as "none", numbers with thousands separators."""
+    if isinstance(value, dict):
+        return _pairs(value) if value else "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(key, item) for item in value) if value else "none"
+    if value is None:
+        return "none"
+    return evidence_value(key, value)
+
+
+def term_text(term: Any) -> str:
+    """`1yr` -> `1-year` (the words AWS's pricing pages use)."""
+    match = re.fullmatch(r"(\d+)\s*yr", str(term))
+    return f"{match.group(1)}-year" if match else str(term)
 
 
 def fargate_size(cpu_units: Any, memory_mib: Any) -> str:
@@ -123,18 +146,172 @@ def fargate_size(cpu_units: Any, memory_mib: Any) -> str:
     return f"{cpu / 1024:g} vCPU / {memory / 1024:g} GB"
 
 
-def _transitions(transitions: list[Any]) -> str:
+def _pairs(values: dict[Any, Any]) -> str:
+    return ", ".join(f"{humanize_key(str(key))} {plain_value(str(key), value)}"
+                     for key, value in values.items())
+
+
+def _is_reservation(values: dict[str, Any]) -> bool:
+    return {"term", "offering"} <= values.keys()
+
+
+def _az(multi_az: Any) -> str:
+    return "Multi-AZ" if multi_az else "Single-AZ"
+
+
+def _fargate(values: dict[str, Any]) -> str:
+    extra = {k: v for k, v in values.items() if k not in ("cpu", "memory")}
+    size = fargate_size(values["cpu"], values["memory"])
+    return f"{size} ({_pairs(extra)})" if extra else size
+
+
+_PROVIDER_WORDS = {"FARGATE": "Fargate", "FARGATE_SPOT": "Fargate Spot"}
+
+
+def _capacity(values: dict[str, Any]) -> str:
+    provider = str(values["capacity_provider"])
+    text = _PROVIDER_WORDS.get(provider, provider)
+    strategy = values.get("strategy")
+    if isinstance(strategy, list) and strategy:
+        parts = []
+        for item in strategy:
+            if not isinstance(item, dict):
+                parts.append(plain_value("", item))
+                continue
+            name = str(item.get("capacityProvider", "?"))
+            base = as_number(item.get("base"))
+            parts.append(f"{name} weight {plain_value('weight', item.get('weight'))}"
+                         + (f" base {base:g}" if base else ""))
+        text += f" ({', '.join(parts)})"
+    return text
+
+
+def _instance(values: dict[str, Any]) -> str:
+    text = f"{values['instance_class']} {_az(values['multi_az'])}"
+    extra = {k: v for k, v in values.items() if k not in ("instance_class", "multi_az")}
+    return f"{text}, {_pairs(extra)}" if extra else text
+
+
+def _reservation(values: dict[str, Any]) -> str:
+    text = f"{term_text(values['term'])} {values['offering']} reservation"
+    count = as_number(values.get("node_count"))
+    units = as_number(values.get("normalized_units"))
+    if count is not None:
+        text += f" for {count:,g} node{'s' if count != 1 else ''}"
+    if units is not None:
+        text += f" of {units:,g} normalized units"
+    extra = {k: v for k, v in values.items()
+             if k not in ("term", "offering", "node_count", "normalized_units")}
+    return f"{text} ({_pairs(extra)})" if extra else text
+
+
+def _node(values: dict[str, Any]) -> str:
+    count = as_number(values.get("num_nodes"))
+    nodes = f" ({count:,g} node{'s' if count != 1 else ''})" if count is not None else ""
+    return f"{values['node_type']}{nodes}"
+
+
+_LIFECYCLE_STATE = {"absent": "no lifecycle policy", "disabled": "lifecycle policy disabled"}
+
+
+def _lifecycle(values: dict[str, Any]) -> str:
+    state = str(values["lifecycle"])
+    text = _LIFECYCLE_STATE.get(state, f"lifecycle {state}")
+    extra = {k: v for k, v in values.items() if k != "lifecycle"}
+    return f"{text}, {_pairs(extra)}" if extra else text
+
+
+def _transitions_setting(values: dict[str, Any]) -> str:
+    text = _transitions(values["transitions"])
+    abort = as_number(values.get("abort_incomplete_multipart_upload_days"))
+    if abort is not None:
+        text += f"; abort incomplete multipart uploads after {abort:g} days"
+    return text
+
+
+def _transitions(transitions: Any) -> str:
+    if not isinstance(transitions, list):
+        return plain_value("transitions", transitions)
     steps = []
     for step in transitions:
         if isinstance(step, dict) and "storage_class" in step:
             steps.append(f"{step['storage_class']} after {step.get('days', '?')} days")
         else:
-            steps.append(compact_json(step))
-    return "; ".join(steps) or "—"
+            steps.append(plain_value("", step))
+    return ", ".join(steps) or "—"
 
 
-def change_text(finding: Finding) -> str:
-    return f"{describe_setting(finding.current)} → {describe_setting(finding.recommended)}"
+def _ecr_policy(values: dict[str, Any]) -> str:
+    state = values["lifecycle_policy"]
+    return "no lifecycle policy" if state == "absent" else f"lifecycle policy {state}"
+
+
+def _ecr_rules(values: dict[str, Any]) -> str:
+    return (f"expire untagged images after {plain_value('', values['untagged_expire_days'])} "
+            f"days, keep the newest {plain_value('', values['keep_tagged_images'])} tagged")
+
+
+def _retention(values: dict[str, Any]) -> str:
+    days = values["retention_days"]
+    return "kept forever (no retention)" if days is None else \
+        f"{plain_value('', days)}-day retention"
+
+
+def _storage(values: dict[str, Any]) -> str:
+    text = f"{values['storage_type']} {plain_value('', values['allocated_storage_gb'])} GB"
+    details = []
+    if values.get("baseline_iops") is not None:
+        details.append(f"{plain_value('', values['baseline_iops'])} IOPS")
+    if values.get("throughput_mibps") is not None:
+        details.append(f"{plain_value('', values['throughput_mibps'])} MiB/s")
+    return f"{text} ({', '.join(details)})" if details else text
+
+
+def _autoscaling(values: dict[str, Any]) -> str:
+    target = values.get("target_percent")
+    text = f"{values['policy']} on {values['metric']}"
+    if target is not None:
+        text += f" at {plain_value('', target)}%"
+    low, high = values.get("min_capacity"), values.get("max_capacity")
+    if low is not None and high is not None:
+        text += f", {plain_value('', low)}-{plain_value('', high)} tasks"
+    return text
+
+
+def _no_autoscaling(values: dict[str, Any]) -> str:
+    return (f"{plain_value('', values['desired_count'])} tasks, autoscaling "
+            f"{plain_value('', values['autoscaling'])}")
+
+
+def _secret_use(values: dict[str, Any]) -> str:
+    return (f"last read {date_part(values['last_accessed']) or 'never'} "
+            f"({plain_value('', values['days_unused'])} days unused)")
+
+
+def _action(values: dict[str, Any]) -> str:
+    extra = {k: v for k, v in values.items() if k != "action"}
+    return f"{values['action']} ({_pairs(extra)})" if extra else str(values["action"])
+
+
+# (keys a setting must hold, its describer), most specific first: the first match wins.
+_DESCRIBERS: tuple[tuple[frozenset[str], Any], ...] = tuple(
+    (frozenset(keys), describe) for keys, describe in (
+        (("cpu", "memory"), _fargate),
+        (("capacity_provider",), _capacity),
+        (("term", "offering"), _reservation),
+        (("instance_class", "multi_az"), _instance),
+        (("node_type",), _node),
+        (("lifecycle",), _lifecycle),
+        (("transitions",), _transitions_setting),
+        (("lifecycle_policy",), _ecr_policy),
+        (("untagged_expire_days", "keep_tagged_images"), _ecr_rules),
+        (("retention_days",), _retention),
+        (("storage_type", "allocated_storage_gb"), _storage),
+        (("policy", "metric"), _autoscaling),
+        (("desired_count", "autoscaling"), _no_autoscaling),
+        (("last_accessed", "days_unused"), _secret_use),
+        (("action",), _action),
+    ))
 
 
 def severity_counts(findings: list[Finding]) -> dict[str, int]:
@@ -157,6 +334,95 @@ def timestamp_text(timestamp: Any) -> str:
         suffix = " UTC" if text.endswith(("Z", "+00:00")) else ""
         return f"{text[:10]} {text[11:16]}{suffix}"
     return text
+
+
+def human_date(timestamp: Any) -> str:
+    """`2026-12-01T06:00:00Z` -> `1 Dec 2026`; text that is not an ISO date unchanged."""
+    moment = _parsed(timestamp)
+    return f"{moment.day} {moment:%b %Y}" if moment else str(timestamp or "")
+
+
+def human_timestamp(timestamp: Any) -> str:
+    """`2026-12-01T06:00:00Z` -> `1 Dec 2026, 06:00 UTC` (UTC: report.json's timestamps are)."""
+    moment = _parsed(timestamp)
+    if moment is None:
+        return str(timestamp or "")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def human_window(start: Any, end: Any) -> str:
+    """`17 Nov → 1 Dec 2026`; the start's year shown only when it differs."""
+    first, last = _parsed(start), _parsed(end)
+    if first is None or last is None:
+        return f"{human_date(start)} → {human_date(end)}"
+    shown = f"{first.day} {first:%b}" + (f" {first:%Y}" if first.year != last.year else "")
+    return f"{shown} → {human_date(end)}"
+
+
+def _parsed(timestamp: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(timestamp))
+    except (TypeError, ValueError):
+        return None
+
+
+def count_text(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 finding`, `1,234 findings`."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def report_rows(report: Report, key: str) -> list[dict[str, Any]]:
+    """report.json's `plans` or `risks` (additive keys: absent in older reports) as plain
+    dicts, whether the model types them or keeps them as extra keys; malformed rows dropped."""
+    try:
+        rows = report[key]
+    except KeyError:
+        return []
+    if not isinstance(rows, list):
+        return []
+    plain = [row.to_plain() if hasattr(row, "to_plain") else row for row in rows]
+    return [row for row in plain if isinstance(row, dict)]
+
+
+def report_history(report: Report) -> dict[str, Any] | None:
+    try:
+        history = report["history"]
+    except KeyError:
+        return None
+    history = history.to_plain() if hasattr(history, "to_plain") else history
+    return history if isinstance(history, dict) else None
+
+
+def changes_line(history: dict[str, Any] | None) -> str | None:
+    """`3 changes applied since last month: 2 held, 1 regressed, $41.20/month realized` from
+    report.json's history (its `changes` totals, else counted from `verified`); None when
+    nothing was verified."""
+    if not history:
+        return None
+    changes = history.get("changes") if isinstance(history.get("changes"), dict) else None
+    verified = [row for row in history.get("verified") or [] if isinstance(row, dict)]
+    if changes:
+        applied = int(as_number(changes.get("applied")) or 0)
+        held = int(as_number(changes.get("held")) or 0)
+        regressed = int(as_number(changes.get("regressed")) or 0)
+        realized = as_number(changes.get("realized_monthly_usd"))
+    elif verified:
+        applied = len(verified)
+        held = sum(row.get("status") == "held" for row in verified)
+        regressed = sum(row.get("status") == "regressed" for row in verified)
+        amounts = [as_number(row.get("monthly_savings_usd")) for row in verified
+                   if row.get("status") == "held"]
+        realized = sum(a for a in amounts if a is not None) if any(
+            a is not None for a in amounts) else None
+    else:
+        return None
+    if not applied:
+        return None
+    text = (f"{count_text(applied, 'change')} applied since last month: {held:,} held, "
+            f"{regressed:,} regressed")
+    return text + (f", {money(realized)}/month realized" if realized is not None else "")
 
 
 def apply_commands(finding: Finding) -> list[tuple[str, str]]:

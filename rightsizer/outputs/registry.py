@@ -16,17 +16,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rightsizer.report.model import Report
 
-# (report, context) -> the file's text. The report is the typed model; the context (rule
-# titles, cost trend, the run, history) is a plain dict the renderer reads with care.
-Render = Callable[["Report", dict[str, Any]], str]
+# (report, context) -> the file's text (bytes for a binary format such as Parquet). The
+# report is the typed model; the context (rule titles, cost trend, the run, history) is a
+# plain dict the renderer reads with care.
+Render = Callable[["Report", dict[str, Any]], "str | bytes"]
 
 
 @dataclass(frozen=True)
 class OutputFormat:
     name: str  # what --format and [report] formats say
-    file_name: str  # written into the output directory
+    file_name: str  # written into the output directory ("" for a stdout format)
     description: str
     render: Render  # (report, context) -> the file's text
+    # printed on stdout by the command line instead of written to a file (the terminal table)
+    stdout: bool = False
 
 
 @cache
