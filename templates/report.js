@@ -8,7 +8,7 @@
   var doc = document;
   doc.documentElement.className += " js";
 
-  var PAGE = 100;        // rows drawn at a time
+  var PAGE = 50;         // rows drawn at a time
   var EAGER_DETAILS = 50; // up to this many findings, details are built up front (print shows them)
   var SVG = "http://www.w3.org/2000/svg";
   var table = doc.getElementById("findings-table");
@@ -22,9 +22,17 @@
   var moreBox = doc.getElementById("findings-more");
   var moreButton = doc.getElementById("show-more");
 
-  var data = { fields: [], strings: [""], rules: [], severities: [], rows: [], details: [] };
+  var data = { fields: [], strings: [""], rules: [], severities: [], rows: [] };
   if (dataNode) {
     try { data = JSON.parse(dataNode.textContent); } catch (e) { data.rows = []; }
+  }
+  var detailList = null;
+  function details() {  // parsed on first use: opening the page needs only the rows
+    if (!detailList) {
+      var node = doc.getElementById("findings-details");
+      try { detailList = node ? JSON.parse(node.textContent) : []; } catch (e) { detailList = []; }
+    }
+    return detailList;
   }
   var S = data.strings, F = {};
   data.fields.forEach(function (name, index) { F[name] = index; });
@@ -57,8 +65,9 @@
   var searchText = null;
   function searchIndex() {
     if (searchText) { return searchText; }
+    var all = details();
     searchText = rows.map(function (row) {
-      var detail = row[F.detail] >= 0 ? data.details[row[F.detail]] : null;
+      var detail = row[F.detail] >= 0 ? all[row[F.detail]] : null;
       return [row[F.id], row[F.name], resourceId(row), S[row[F.account]], S[row[F.region]],
         rule(row).id, S[row[F.current]], S[row[F.recommended]], detail ? detail.reason : ""]
         .join(" ").toLowerCase();
@@ -166,7 +175,7 @@
     var cell = add(tr, el("td"));
     cell.colSpan = 7;
     var box = add(cell, el("div", "detail"));
-    var detail = row[F.detail] >= 0 ? data.details[row[F.detail]] : null;
+    var detail = row[F.detail] >= 0 ? details()[row[F.detail]] : null;
     if (detail) { add(box, el("p", "reason", detail.reason)); }
     if (r.why) {
       var why = add(box, el("p", "why"));
@@ -316,7 +325,8 @@
     add(emptyNote, el("strong", null, "No findings match these filters. "));
     var elsewhere = f.text && (f.rule || f.severity) ? matches(f, true).length : 0;
     if (elsewhere) {
-      emptyNote.appendChild(doc.createTextNode(plural(elsewhere, "finding") + " match \u201c" +
+      emptyNote.appendChild(doc.createTextNode(plural(elsewhere, "finding") +
+        (elsewhere === 1 ? " matches" : " match") + " \u201c" +
         f.text + "\u201d under another rule or severity. "));
       var clear = add(emptyNote, el("button", "btn btn-small", "Show them"));
       clear.type = "button";
@@ -389,15 +399,16 @@
     var id = decodeURIComponent(match[1]), index = -1;
     rows.some(function (row, i) { if (row[F.id] === id) { index = i; return true; } return false; });
     if (index < 0) { return; }
-    if (shown.indexOf(index) < 0 || shown.indexOf(index) >= drawn) {
-      if (shown.indexOf(index) < 0) {  // hidden by a filter: show just this finding
-        if (ruleBox) { ruleBox.value = ""; }
-        if (severityBox) { severityBox.value = ""; }
-        if (textBox) { textBox.value = id; }
-        redraw();
-      } else {
-        drawMore(shown.indexOf(index) - drawn + 1);
-      }
+    var position = shown.indexOf(index);
+    if (position < 0 || position >= drawn + PAGE) {
+      // hidden by a filter, or far down the list: show just this finding (clearing the search
+      // box shows them all again)
+      if (ruleBox) { ruleBox.value = ""; }
+      if (severityBox) { severityBox.value = ""; }
+      if (textBox) { textBox.value = id; }
+      redraw();
+    } else if (position >= drawn) {
+      drawMore(position - drawn + 1);
     }
     var body = bodies[index];
     setOpen(body, true);
@@ -458,6 +469,8 @@
 
   redraw();
   openFromHash();
+  // The search index is built once the page is up, so the first search is as quick as the next.
+  window.setTimeout(searchIndex, 0);
   // Reached only if nothing above threw: tests and curious readers can check it.
   doc.documentElement.setAttribute("data-ready", "true");
 }());

@@ -520,8 +520,10 @@ def _page_data(page: str) -> dict[str, Any]:
     """The findings document report.js draws the table from (html_data.findings_data)."""
     found = re.search(r'<script type="application/json" id="findings-data">(.*?)</script>',
                       page, re.S)
-    assert found, "no findings data in the page"
-    return json.loads(found.group(1))
+    details = re.search(r'<script type="application/json" id="findings-details">(.*?)</script>',
+                        page, re.S)
+    assert found and details, "no findings data in the page"
+    return {**json.loads(found.group(1)), "details": json.loads(details.group(1))}
 
 
 def _details_by_id(page: str) -> dict[str, dict[str, Any]]:
@@ -605,7 +607,7 @@ def test_html_escapes_aws_provided_strings(report: dict[str, Any], context: dict
     assert evil not in page
     assert "<img src=x" not in page
     # our own script and the findings data (JSON the browser never runs): nothing closed early
-    assert page.count("<script") == 2 and page.count("</script") == 2
+    assert page.count("<script") == 3 and page.count("</script") == 3
     assert evil in {row[1] for row in _page_data(page)["rows"]}  # the name, intact as data
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "&#34;&gt;&lt;img" in page
 

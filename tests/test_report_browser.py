@@ -297,10 +297,151 @@ def test_hostile_strings_render_as_text(tmp_path: Path, browser: DevTools, csp: 
     assert page.evaluate("typeof window.__xss") == "undefined"
     # only the report's own script runs; the other is its findings data (JSON, never run)
     assert page.evaluate("Array.from(document.scripts).map(s => s.type)") == [
-        "application/json", ""]
+        "application/json", "application/json", ""]
     assert page.evaluate("document.images.length") == 0
     text = page.evaluate("document.body.innerText")
     assert XSS_SCRIPT in text and XSS_ATTRIBUTE in text
     assert f"svc-0-{XSS_SCRIPT}" in text and f"denied {XSS_ATTRIBUTE}" in text
     assert page.evaluate("document.documentElement.dataset.ready") == "true"
     assert page.errors() == []
+
+
+# --- every finding reachable at any size ----------------------------------------------------------
+
+LARGE_RULES = ("ecs-rightsize", "rds-reserved-instance", "s3-lifecycle")
+LARGE_EACH = 400
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """1,200 findings of three rules, the rds ones all smaller than the rest (so a page of the
+    largest would hold none of them)."""
+    findings = []
+    for rule_index, rule in enumerate(LARGE_RULES):
+        for index in range(LARGE_EACH):
+            resource_id = f"arn:aws:test:{REGION}:{ACCOUNT}:thing/{rule}-{index:04d}"
+            saving = (0.5 if rule == "rds-reserved-instance" else 100.0 + rule_index) - \
+                index / 1000
+            findings.append({
+                "id": stable_finding_id(rule, ACCOUNT, REGION, resource_id), "rule": rule,
+                "severity": ("high", "medium", "low")[index % 3], "resource_type": "thing",
+                "resource_id": resource_id, "name": f"{rule}-{index:04d}", "account": ACCOUNT,
+                "region": REGION, "current": {"size": "big"}, "recommended": {"size": "small"},
+                "monthly_cost_usd": saving * 2, "monthly_savings_usd": round(saving, 3),
+                "evidence": {"coverage": 1.0, "datapoints": 336}, "reason": f"reason {index}",
+                "how_to_apply": {"cli": f"aws test --id {index}", "terraform": "", "cdk": ""}})
+    findings.sort(key=lambda f: -f["monthly_savings_usd"])
+    report = {**_seed_report(findings), "generated_at": "2026-12-01T06:00:00Z",
+              "summary": {"findings": len(findings), "monthly_savings_usd": round(sum(
+                  f["monthly_savings_usd"] for f in findings), 2), "by_rule": {
+                  rule: {"findings": LARGE_EACH, "monthly_savings_usd": 1.0}
+                  for rule in LARGE_RULES}}}
+    out = tmp_path_factory.mktemp("large")
+    return write_outputs(report, {}, out, ["html"])[1], report
+
+
+def _drawn(page: Page) -> list[str]:
+    return page.evaluate("Array.from(document.querySelectorAll('#findings-table "
+                         "tbody.finding')).map(b => b.dataset.id)")
+
+
+def _type(page: Page, element: str, value: str) -> None:
+    page.evaluate(f"(() => {{ const box = document.getElementById({json.dumps(element)}); "
+                  f"box.value = {json.dumps(value)}; "
+                  "box.dispatchEvent(new Event('input', {bubbles: true})); })()")
+
+
+def test_a_large_report_draws_a_page_of_rows_and_finds_any_finding(
+        large: tuple[Path, dict[str, Any]], browser: DevTools) -> None:
+    path, report = large
+    findings = report["findings"]
+    page = Page(browser, path.as_uri())
+    assert _drawn(page) == [f["id"] for f in findings[:50]]  # a page, largest first
+    assert page.evaluate("document.getElementById('filter-count').textContent") == \
+        "1,200 findings"
+    options = page.evaluate("Array.from(document.querySelectorAll('#filter-rule option'))"
+                            ".map(o => o.textContent)")
+    assert options == ["All rules"] + [f"{rule} ({LARGE_EACH})" for rule in sorted(LARGE_RULES)]
+    # the smallest finding of all, by name and by its ARN
+    last = findings[-1]
+    _type(page, "filter-text", last["name"].upper())
+    assert _drawn(page) == [last["id"]]
+    _type(page, "filter-text", last["resource_id"])
+    assert _drawn(page) == [last["id"]]
+    # a rule none of whose findings is among the largest: all of it, in pages
+    _type(page, "filter-text", "")
+    _type(page, "filter-rule", "rds-reserved-instance")
+    rds = [f["id"] for f in findings if f["rule"] == "rds-reserved-instance"]
+    assert _drawn(page) == rds[:50]
+    page.evaluate("document.getElementById('show-more').click()")
+    assert _drawn(page) == rds[:100]
+    assert page.errors() == []
+
+
+def test_an_empty_filter_says_where_the_findings_are(large: tuple[Path, dict[str, Any]],
+                                                     browser: DevTools) -> None:
+    path, report = large
+    page = Page(browser, path.as_uri())
+    _type(page, "filter-rule", "s3-lifecycle")
+    _type(page, "filter-text", "ecs-rightsize-001")
+    assert _drawn(page) == []
+    note = page.evaluate("document.getElementById('filter-empty').innerText")
+    assert "No findings match these filters." in note
+    assert "10 findings match “ecs-rightsize-001” under another rule or severity" in note
+    page.evaluate("document.querySelector('#filter-empty button').click()")
+    assert len(_drawn(page)) == 10
+    _type(page, "filter-text", "no-such-thing")
+    assert "every one of the report's 1,200 findings" in page.evaluate(
+        "document.getElementById('filter-empty').innerText")
+
+
+def test_a_finding_link_opens_it_wherever_it_is_and_says_where_its_details_are(
+        large: tuple[Path, dict[str, Any]], browser: DevTools) -> None:
+    from rightsizer.outputs.html_data import DETAILS_PER_RULE
+
+    path, report = large
+    last = report["findings"][-1]  # beyond the details cap of its rule
+    page = Page(browser, f"{path.as_uri()}#f-{last['id']}")
+    opened = page.evaluate(f"""(() => {{
+        const body = document.getElementById('f-{last["id"]}');
+        const rect = body.getBoundingClientRect();
+        return {{open: body.classList.contains('open'), top: rect.top,
+                 text: body.querySelector('.detail-row').innerText}}; }})()""")
+    assert opened["open"] and opened["top"] >= 0 and opened["top"] < 1400  # in view
+    assert "report.json" in opened["text"] and last["id"] in opened["text"]
+    assert f"the {DETAILS_PER_RULE} largest findings of each rule" in opened["text"]
+    first = report["findings"][0]
+    page.evaluate(f"location.hash = '#f-{first['id']}'")
+    page.evaluate("new Promise(done => setTimeout(done, 50))")
+    detail = page.evaluate(f"document.querySelector('#f-{first['id']} .detail-row').innerText")
+    assert "reason 0" in detail and "aws test --id 0" in detail and "KEY FACTS" in detail
+    assert page.errors() == []
+
+
+# --- phone and print ------------------------------------------------------------------------------
+
+def test_on_a_phone_each_finding_is_a_card_that_fits(demo: Path, browser: DevTools) -> None:
+    page = Page(browser, (demo / "report.html").as_uri(), {"width": 390, "height": 844})
+    cards = page.evaluate("""Array.from(document.querySelectorAll('tbody.finding')).map(b => {
+        const r = b.getBoundingClientRect(), n = b.querySelector('.res-name')
+              .getBoundingClientRect(), s = b.querySelector('td.savings').getBoundingClientRect();
+        return {left: r.left, right: r.right, saveRight: s.right, saveTop: s.top,
+                nameTop: n.top, display: getComputedStyle(b).display}; })""")
+    assert cards
+    for card in cards:
+        assert card["display"] == "block"
+        assert card["left"] >= 0 and card["right"] <= 390 and card["saveRight"] <= card["right"]
+        assert abs(card["saveTop"] - card["nameTop"]) < 12  # name and saving on the first line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.errors() == []
+
+
+def test_print_shows_every_finding_with_its_details(demo: Path, browser: DevTools) -> None:
+    report = json.loads((demo / "report.json").read_text())
+    page = Page(browser, (demo / "report.html").as_uri())
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, page.session)
+    shown = page.evaluate("""Array.from(document.querySelectorAll('tbody.finding')).map(b =>
+        getComputedStyle(b.querySelector('tr.detail-row')).display)""")
+    assert shown == ["table-row"] * len(report["findings"])
+    assert page.evaluate("getComputedStyle(document.querySelector('.filters')).display") == \
+        "none"

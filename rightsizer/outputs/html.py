@@ -154,7 +154,9 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
         "rule_bars": _rule_bars(summary, rules_meta),
         "trend": cost_trend_chart(_list(context.get("cost_trend")), report.generated_at),
         "findings": rows,
-        "findings_json": Markup(embed_json(data)),  # escaped for the element by embed_json
+        # escaped for the element by embed_json; the details apart (parsed on first use)
+        "findings_json": Markup(embed_json({k: v for k, v in data.items() if k != "details"})),
+        "details_json": Markup(embed_json(data["details"])),
         "rule_options": _rule_options(summary, data["rules"], data["rows"]),
         "severities": SEVERITIES,
         "details_per_rule": data["details_per_rule"],

@@ -7,7 +7,10 @@ resource id as a shared prefix plus the name), and the script draws only the row
 Details (reason, key facts, evidence, charts, commands) travel for the largest findings of
 each rule (DETAILS_PER_RULE); a row without them says where its details are.
 
-Safety: the JSON sits in a `<script type="application/json">` element, which the browser never
+The details travel in a second element, parsed only when a reader opens a finding or searches,
+so opening the page parses just the rows.
+
+Safety: the JSON sits in `<script type="application/json">` elements, which the browser never
 runs; `<`, `>` and `&` are written as `\\u003c`-style escapes so no value can close the element,
 and the script puts every value into the page with textContent, never as markup.
 """
@@ -32,7 +35,7 @@ from rightsizer.report.model import Finding
 
 # Full details for this many findings of each rule (the largest savings first); every finding
 # still has its row. Sized so the 100,000-resource benchmark page stays under 8 MB.
-DETAILS_PER_RULE = 150
+DETAILS_PER_RULE = 100
 
 # Positions in a row array; report.js reads the same order (its ROW constant).
 ROW_FIELDS = ("id", "name", "resource", "rule", "severity", "account", "region", "current",

@@ -170,4 +170,4 @@ def _hourly(value: Any) -> str:
     number = as_number(value)
     if number is None:
         return "—"
-    return f"${number:,.5f}".rstrip("0").rstrip(".") if abs(number) < 1 else money(number)
+    return f"${number:,.6f}".rstrip("0").rstrip(".") if abs(number) < 1 else money(number)
