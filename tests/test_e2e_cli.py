@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,8 +51,11 @@ def account(moto_endpoint: str) -> DemoAccount:
 
 
 def run_cli(args: list[str], endpoint: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # The module's fixtures run outside the autouse fixture's environment: without a cache
+    # of this process's own, Cost Explorer answers cached by an earlier run (~/.cache) came back.
     env = {**os.environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
-           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+           "XDG_CACHE_HOME": str(Path(tempfile.gettempdir()) / f"rightsizer-e2e-{os.getpid()}")}
     return subprocess.run([sys.executable, "-m", "rightsizer", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -176,3 +180,58 @@ def test_fail_on_exits_1_when_findings_reach_the_severity(moto_endpoint, account
     result = run_cli(["analyze", "--output", str(tmp_path), "--fail-on", "low", "--quiet",
                       "--format", "json"], moto_endpoint, tmp_path)
     assert result.returncode == 1, result.stderr
+
+
+# --- the rest of the bill: CloudFront, Route 53, log ingestion, summary.bill --------------------
+
+def test_the_rules_examine_at_least_98_percent_of_the_demo_bill(report):
+    bill = report["summary"]["bill"]
+    assert bill["examined_share"] >= 0.98
+    assert bill["examined_usd"] == pytest.approx(bill["monthly_usd"] * bill["examined_share"],
+                                                 abs=0.05)
+    lines = {line["service"]: line for line in bill["by_service"]}
+    assert "cloudfront-idle" in lines["Amazon CloudFront"]["examined_by"]
+    assert "route53-orphan-health-check" in lines["Amazon Route 53"]["examined_by"]
+    assert {"logs-retention", "logs-ingestion"} <= set(lines["AmazonCloudWatch"]["examined_by"])
+    assert lines["Tax"]["examined_by"] == [] and bill["tax_usd"] == lines["Tax"]["monthly_usd"]
+    assert bill["unexamined"] == [name for name, line in lines.items()
+                                  if not line["examined_by"] and name != "Tax"]
+
+
+def test_the_demo_edge_leftovers_and_the_heaviest_log_group_are_found(report):
+    idle = list(findings(report, "cloudfront-idle").values())
+    assert [f["evidence"]["comment"] for f in idle] == ["edufly web (EC2 era)"]
+    orphan = findings(report, "route53-orphan-health-check")
+    assert list(orphan) == ["edufly-web-ec2"]
+    assert orphan["edufly-web-ec2"]["evidence"]["kind"] == "deleted-load-balancer"
+    assert orphan["edufly-web-ec2"]["monthly_savings_usd"] == 0.5
+    ingestion = findings(report, "logs-ingestion")
+    assert list(ingestion) == ["/ecs/edufly-api"]
+    assert ingestion["/ecs/edufly-api"]["monthly_cost_usd"] > 5
+
+
+def _run_pasted(cli: str, endpoint: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", cli], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_health_check_and_distribution_commands_work_as_pasted(report, moto_endpoint,
+                                                                  tmp_path):
+    # runs last in this module: it deletes what the report found
+    session = boto3.Session(**{"region_name": "us-east-1",
+                               "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                               "aws_secret_access_key": "testing"})
+    route53 = session.client("route53", endpoint_url=moto_endpoint)
+    cloudfront = session.client("cloudfront", endpoint_url=moto_endpoint)
+    check = next(iter(findings(report, "route53-orphan-health-check").values()))
+    result = _run_pasted(check["how_to_apply"]["cli"], moto_endpoint, tmp_path)
+    assert result.returncode == 0, result.stderr
+    left = {hc["Id"] for hc in route53.list_health_checks()["HealthChecks"]}
+    assert check["resource_id"].rsplit("/", 1)[-1] not in left and len(left) == 1
+    idle = next(iter(findings(report, "cloudfront-idle").values()))
+    result = _run_pasted(idle["how_to_apply"]["cli"], moto_endpoint, tmp_path)
+    assert result.returncode == 0, result.stderr
+    remaining = cloudfront.list_distributions()["DistributionList"].get("Items", [])
+    assert [d["Comment"] for d in remaining] == ["edufly static assets"]

@@ -64,6 +64,8 @@ OPTIONAL: dict[str, str] = {
     "ecr:BatchGetImage": "only for a repository holding a tagged multi-architecture image",
     **{f"ec2:{operation}": "only for the VPC of a NAT gateway DescribeNatGateways lists"
        for operation in ("DescribeVpcs", "DescribeVpcEndpoints", "DescribeRouteTables")},
+    "cloudfront:ListTagsForResource": "only for a distribution ListDistributions lists",
+    "route53:ListTagsForResources": "only where ListHealthChecks finds health checks",
 }
 # ... and for the role in caller mode (cost_explorer = "auto" with accounts, or "caller"):
 ROLE_OPTIONAL: dict[str, str] = {

@@ -197,6 +197,20 @@ def metric_needs(config: Config) -> list[MetricNeed]:
     return list(dict.fromkeys(needs))
 
 
+def _metric_region(row: dict[str, Any]) -> Any:
+    """Where a resource's series live: its own region, or metric_region for a global
+    resource (CloudFront, Route 53: us-east-1)."""
+    return row.get("metric_region") or row.get("region")
+
+
+def metric_regions(regions: list[str], tables: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The run's regions, then any other region a global resource's series live in (only
+    rows that name a metric_region: a bucket elsewhere stays out, as before)."""
+    extra = {str(row["metric_region"]) for rows in tables.values() for row in rows
+             if row.get("metric_region")} - set(regions)
+    return [*regions, *sorted(extra)]
+
+
 def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str, Any]]],
                         period_seconds: int) -> list[cloudwatch.MetricQuery]:
     queries: dict[cloudwatch.MetricQuery, None] = {}
@@ -339,13 +353,12 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
         metric_tables = {registry.metric_resource(need.resource_kind)[0] for need in needs}
         metric_jobs = []
         for account in accounts:
-            for region in regions:
-                regional = {
-                    name: [row for row in tables[name]
-                           if row.get("account") == account.account_id
-                           and row.get("region") == region]
-                    for name in metric_tables
-                }
+            mine = {name: [row for row in tables[name]
+                           if row.get("account") == account.account_id]
+                    for name in metric_tables}
+            for region in metric_regions(regions, mine):
+                regional = {name: [row for row in rows if _metric_region(row) == region]
+                            for name, rows in mine.items()}
                 queries = plan_metric_queries(needs, regional, window.period_seconds)
                 if queries:
                     target = Target(account.account_id, region, account.clients)

@@ -135,6 +135,7 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
     _registry_and_staging(client, session, now)
     _leftovers(client, session, now)
     _nat_and_addresses(client, window_start, window_end, period_seconds)
+    _edge_and_logs(client, window_start, window_end, period_seconds)
     series = _Series(window_start, window_end, period_seconds)
     _publish(client("cloudwatch"), series.all_metrics())
     _queue_costs(now.date(), account_id, endpoint_url)
@@ -505,6 +506,94 @@ def _registry_and_staging(client: Callable[..., Any], session: boto3.Session,
         MasterUserPassword="demo-password-not-secret", DBName="edufly",
         PubliclyAccessible=False, StorageEncrypted=True,
         Tags=_kv(_tags("platform", env="staging")))
+
+
+# CloudFront, Route 53 and log ingestion (cloudfront-idle, route53-orphan-health-check,
+# logs-ingestion): the static-assets CDN in use and the EC2-era web distribution nobody
+# requests; a health check on the EC2-era web ALB, deleted since, beside one on the live API;
+# the API's log group ingesting most of the account's logs.
+CDN_COMMENTS = {"assets": "edufly static assets", "legacy": "edufly web (EC2 era)"}
+DELETED_ALB = "edufly-web-ec2"
+LIVE_API_HOST = "api.edufly.example"
+LOG_GB_PER_DAY = {"/ecs/edufly-api": 0.35, "/ecs/edufly-report-worker": 0.04}
+GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront's and Route 53's series live there
+
+
+def _distribution(cloudfront: Any, comment: str, origin: str) -> str:
+    config = {
+        "CallerReference": comment, "Comment": comment, "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "origin", "DomainName": origin,
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "origin", "ViewerProtocolPolicy": "redirect-to-https",
+            "MinTTL": 0, "TrustedSigners": {"Enabled": False, "Quantity": 0},
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+    }
+    created = cloudfront.create_distribution_with_tags(DistributionConfigWithTags={
+        "DistributionConfig": config, "Tags": {"Items": _kv(_tags("platform"))}})
+    return str(created["Distribution"]["Id"])
+
+
+def _edge_and_logs(client: Callable[..., Any], start: datetime, end: datetime,
+                   period_seconds: int) -> None:
+    cloudfront = client("cloudfront", GLOBAL_METRICS_REGION)
+    assets = _distribution(cloudfront, CDN_COMMENTS["assets"],
+                           f"{BUCKETS['assets']}.s3.amazonaws.com")
+    _distribution(cloudfront, CDN_COMMENTS["legacy"], "edufly-web-ec2.s3.amazonaws.com")
+    elbv2, ec2 = client("elbv2"), client("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
+        "VpcId"]
+    subnets = sorted(
+        ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"],
+        key=lambda subnet: subnet["AvailabilityZone"])[:2]
+    old = elbv2.create_load_balancer(Name=DELETED_ALB, Type="application",
+                                     Subnets=[subnet["SubnetId"] for subnet in subnets])[
+        "LoadBalancers"][0]
+    route53 = client("route53", GLOBAL_METRICS_REGION)
+    orphan = route53.create_health_check(CallerReference=DELETED_ALB, HealthCheckConfig={
+        "Type": "HTTPS", "FullyQualifiedDomainName": old["DNSName"], "Port": 443,
+        "ResourcePath": "/health", "RequestInterval": 30, "FailureThreshold": 3})[
+        "HealthCheck"]["Id"]
+    live = route53.create_health_check(CallerReference=LIVE_API_HOST, HealthCheckConfig={
+        "Type": "HTTPS", "FullyQualifiedDomainName": LIVE_API_HOST, "Port": 443,
+        "ResourcePath": "/health", "RequestInterval": 30, "FailureThreshold": 3})[
+        "HealthCheck"]["Id"]
+    for check, name in ((orphan, "edufly-web-ec2"), (live, "edufly-api")):
+        route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check,
+                                         AddTags=_kv({"Name": name, **COMMON_TAGS}))
+    elbv2.delete_load_balancer(LoadBalancerArn=old["LoadBalancerArn"])
+    rng = random.Random(SEED + 11)
+    step = timedelta(seconds=period_seconds)
+    requests, status, logs = [], [], []
+    stamp = start
+    while stamp < end:
+        local = (stamp + IST).hour
+        level = 1.0 if 8 <= local < 16 else 0.35 if 6 <= local < 21 else 0.08
+        requests.append(_sum("Requests", {"DistributionId": assets, "Region": "Global"}, stamp,
+                             round(18_000 * level * rng.uniform(0.8, 1.2)), "None"))
+        for check, healthy in ((orphan, 0.0), (live, 1.0)):
+            status.append({"MetricName": "HealthCheckStatus",
+                           "Dimensions": [{"Name": "HealthCheckId", "Value": check}],
+                           "Timestamp": stamp, "Unit": "None",
+                           "StatisticValues": {"SampleCount": 60.0, "Sum": 60 * healthy,
+                                               "Minimum": healthy, "Maximum": healthy}})
+        for group, gb_per_day in LOG_GB_PER_DAY.items():
+            hourly = gb_per_day / 24 * level / 0.5 * rng.uniform(0.9, 1.1)  # 0.5: mean level
+            logs.append(_sum("IncomingBytes", {"LogGroupName": group}, stamp,
+                             round(hourly * GB * period_seconds / 3600), "Bytes"))
+        stamp += step
+    _publish(client("cloudwatch", GLOBAL_METRICS_REGION),
+             {"AWS/CloudFront": requests, "AWS/Route53": status})
+    _publish(client("cloudwatch"), {"AWS/Logs": logs})
+
+
+def _sum(metric: str, dims: dict[str, str], stamp: datetime, value: float,
+         unit: str) -> dict[str, Any]:
+    """One period's datum of a Sum-only metric (counts, bytes) as StatisticValues."""
+    return {"MetricName": metric, "Dimensions": _kv(dims, "Name", "Value"), "Timestamp": stamp,
+            "Unit": unit, "StatisticValues": {"SampleCount": 1.0, "Sum": float(value),
+                                              "Minimum": float(value),
+                                              "Maximum": float(value)}}
 
 
 # ------------------------------------------------------------------------------------ metrics

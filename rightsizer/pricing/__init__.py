@@ -70,6 +70,7 @@ COST_EXPLORER_USD_PER_REQUEST: float = 0.01
 
 _TABLES = ("fargate", "rds_postgres", "elasticache_redis", "s3", "cloudwatch", "vpc", "ecr")
 _TABLES += ("elb", "secretsmanager")  # idle-load-balancer, secrets-unused
+_TABLES += ("logs_ingestion", "route53", "cloudfront")  # looked up in pricing/bill_lines.py
 
 log = logging.getLogger("rightsizer")
 

@@ -321,6 +321,16 @@ class SyntheticAws:
                                   params: dict[str, Any]) -> dict[str, Any]:
         return {"repositories": []}
 
+    def _cloudfront_ListDistributions(self, account: str, region: str,
+                                      params: dict[str, Any]) -> dict[str, Any]:
+        # An empty list has no Items (API_ListDistributions.html)
+        return {"DistributionList": {"Marker": "", "MaxItems": 100, "IsTruncated": False,
+                                     "Quantity": 0}}
+
+    def _route53_ListHealthChecks(self, account: str, region: str,
+                                  params: dict[str, Any]) -> dict[str, Any]:
+        return {"HealthChecks": [], "Marker": "", "IsTruncated": False, "MaxItems": "100"}
+
     # --- ecs -------------------------------------------------------------------------------
 
     def _clusters(self, account: str, region: str) -> dict[str, list[_Service]]:
@@ -707,7 +717,8 @@ class SyntheticAws:
 # --- protocols ---------------------------------------------------------------------------
 
 _PROTOCOLS = {"rds": "query", "elasticache": "query", "sts": "query", "ec2": "ec2",
-              "s3": "rest-xml", "elbv2": "query"}
+              "s3": "rest-xml", "elbv2": "query", "cloudfront": "rest-xml",
+              "route53": "rest-xml"}
 _THROTTLE = {"json": ("ThrottlingException", 400), "query": ("Throttling", 400),
              "ec2": ("RequestLimitExceeded", 503), "rest-xml": ("SlowDown", 503),
              "cbor": ("ThrottlingException", 400)}

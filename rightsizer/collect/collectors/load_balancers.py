@@ -118,6 +118,7 @@ def _row(target: Target, lb: Mapping[str, Any],
         "name": lb.get("LoadBalancerName", ""),
         "type": lb.get("Type", ""),
         "scheme": lb.get("Scheme", ""),
+        "dns_name": str(lb.get("DNSName") or "").lower(),  # what a Route 53 health check names
         "state": (lb.get("State") or {}).get("Code", ""),
         "created_at": str(lb.get("CreatedTime", "")),
         "metric_dimension": metric_dimension(arn),
@@ -140,7 +141,8 @@ SPECS = (
     CollectorSpec(
         table="load_balancers", label="load balancers",
         schema=schema(
-            "account", "region", "arn", "name", "type", "scheme", "state", "created_at",
+            "account", "region", "arn", "name", "type", "scheme", "dns_name", "state",
+            "created_at",
             "metric_dimension", "targets_known", "target_group_count", "registered_targets",
             "healthy_targets", "target_states", "target_groups", "tags",
             targets_known=pa.bool_(), target_group_count=pa.int64(),

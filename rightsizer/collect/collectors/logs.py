@@ -1,4 +1,7 @@
-"""CloudWatch Logs: log groups with their retention and stored bytes."""
+"""CloudWatch Logs: log groups with their retention and stored bytes; their IncomingBytes
+series (AWS/Logs, dimension LogGroupName, Sum: "the volume of log events in uncompressed bytes
+uploaded to the log group", as @pulumi/awsx and aws-cdk-lib's LogsMetrics document it) come
+through the metric planner."""
 
 from __future__ import annotations
 
@@ -7,7 +10,13 @@ from typing import Any
 import pyarrow as pa
 
 from rightsizer.collect.collectors.base import ErrorLog, Target, recorded_failure
-from rightsizer.collect.spec import CollectorSpec, Inventory, same_name, schema
+from rightsizer.collect.spec import (
+    CollectorSpec,
+    Inventory,
+    MetricResource,
+    same_name,
+    schema,
+)
 
 
 def collect_log_groups(target: Target, errors: ErrorLog) -> list[dict[str, Any]]:
@@ -38,5 +47,8 @@ SPECS = (
         collect=lambda target, errors, _run: collect_log_groups(target, errors),
         id_column="arn",
         inventory=Inventory("log-group", "log groups", "logs:DescribeLogGroups"),
+        metric_resources=(MetricResource(
+            "log-group", lambda _metric, row: ((("LogGroupName", str(row["log_group"])),),
+                                               str(row["log_group"]))),),
     ),
 )
