@@ -14,7 +14,11 @@ import typer
 from botocore.exceptions import ProfileNotFound
 
 from rightsizer import __version__, pipeline
-from rightsizer.aws.clients import make_session, profile_not_found_message
+from rightsizer.aws.clients import (
+    invalid_endpoint_message,
+    make_session,
+    profile_not_found_message,
+)
 from rightsizer.aws.iam_policy import PRINCIPALS, policy_json
 from rightsizer.config import Config, load_config
 from rightsizer.errors import RightsizerError
@@ -59,6 +63,9 @@ def handles_errors(command: F) -> F:
         except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback
             if _DEBUG["on"]:
                 raise
+            endpoint = invalid_endpoint_message(exc)  # a ValueError wherever a client is made
+            if endpoint:
+                raise fail(endpoint) from None
             raise fail(f"unexpected error: {type(exc).__name__}: {exc} "
                        "(run with --debug for details)") from None
 

@@ -204,6 +204,8 @@ def test_summary_counts_have_thousands_separators(monkeypatch: pytest.MonkeyPatc
     ({"AWS_PROFILE": "nope"}, "rightsizer: AWS profile 'nope' not found"),
     ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"},
      "rightsizer: cannot reach AWS (EndpointConnectionError)"),
+    ({"AWS_ENDPOINT_URL": "localhost:5000"},
+     "rightsizer: invalid AWS endpoint 'localhost:5000' (from AWS_ENDPOINT_URL"),
 ])
 def test_profile_and_endpoint_failures_are_one_line_naming_the_cause(tmp_path, env, expected):
     result = run(["analyze", "--output", str(tmp_path / "out")], tmp_path,

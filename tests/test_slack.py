@@ -233,6 +233,26 @@ def test_webhook_url_from_secrets_manager(monkeypatch: pytest.MonkeyPatch, store
             slack.webhook_url(SlackSettings(secret_id="missing"))
 
 
+def test_a_secret_name_is_read_in_aws_region_and_without_a_region_is_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore reads AWS_DEFAULT_REGION but not AWS_REGION; a plain secret name is looked up in
+    either. Without any region: one line naming the fix, never NoRegionError's traceback."""
+    monkeypatch.delenv("RIGHTSIZER_SLACK_WEBHOOK", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    with mock_aws():
+        boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+            Name="rightsizer/slack", SecretString="https://hooks.example.com/x")
+        assert slack.webhook_url(SlackSettings(secret_id="rightsizer/slack")) == \
+            "https://hooks.example.com/x"
+        monkeypatch.delenv("AWS_REGION")
+        with pytest.raises(RightsizerError) as raised:
+            slack.webhook_url(SlackSettings(secret_id="rightsizer/slack"))
+    assert str(raised.value) == (
+        "cannot read the Slack webhook from Secrets Manager secret 'rightsizer/slack': no AWS "
+        "region (set AWS_REGION, or name the resource by its ARN)")
+
+
 # --- history ----------------------------------------------------------------------------------
 
 def test_history_from_last_months_report(tmp_path: Path) -> None:

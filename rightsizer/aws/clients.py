@@ -153,3 +153,28 @@ def caller_identity_failure(exc: BaseException, operation: str = "sts:GetCallerI
     if isinstance(exc, NoRegionError):
         return RightsizerError("no AWS region: set [aws] regions in config.toml, or AWS_REGION")
     return RightsizerError(f"{operation} failed ({name}): {exc}")
+
+
+# botocore's ValueError for an endpoint that is no URL (AWS_ENDPOINT_URL=localhost:5000).
+_INVALID_ENDPOINT = "Invalid endpoint: "
+
+
+def invalid_endpoint_message(exc: BaseException) -> str | None:
+    """The one line for a malformed endpoint URL, or None when `exc` is another error."""
+    text = str(exc)
+    if not isinstance(exc, ValueError) or not text.startswith(_INVALID_ENDPOINT):
+        return None
+    return (f"invalid AWS endpoint {text.removeprefix(_INVALID_ENDPOINT)!r} (from "
+            "AWS_ENDPOINT_URL or the profile's endpoint_url): expected a URL such as "
+            "http://localhost:5000")
+
+
+def aws_failure_text(exc: BaseException) -> str:
+    """What went wrong with an AWS call made after the run's own (the Slack secret, the report
+    upload), in the words caller_identity_failure uses, without its "try --demo" advice."""
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+    if isinstance(exc, NoRegionError):
+        return "no AWS region (set AWS_REGION, or name the resource by its ARN)"
+    return invalid_endpoint_message(exc) or str(caller_identity_failure(exc))
+

@@ -36,9 +36,10 @@ def publish_report(report_json: Path, generated_at: str, config: Config,
     """Upload the report beside `report_json` to `[report] s3_bucket` and return a presigned
     GET URL for it; any failure is one RightsizerError line naming the bucket and the cause."""
     from botocore.config import Config as BotoConfig
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    from rightsizer.aws.clients import caller_identity_failure, make_session
+    from rightsizer.aws.clients import aws_failure_text, make_session
+    from rightsizer.config import session_region
 
     settings = config.report
     bucket = settings.s3_bucket
@@ -48,31 +49,31 @@ def publish_report(report_json: Path, generated_at: str, config: Config,
     path, content_type = next(((p, k) for p, k in found if p.is_file()), found[-1])
     key = object_key(settings.s3_prefix, generated_at, path.name)
     where = f"s3://{bucket}/{key}"
-    session = (session_factory or make_session)()
-    region = settings.s3_region or _first_region(config) or session.region_name
-    client = session.client("s3", region_name=region, config=BotoConfig(
-        signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5},
-        connect_timeout=5, read_timeout=30))
     try:
         body = path.read_bytes()
     except OSError as exc:
         raise RightsizerError(f"cannot read {path} to upload it: {exc.strerror}") from None
     try:
+        session = (session_factory or make_session)()
+        # the link is signed for the bucket's region: the configured one, else the run's
+        region = settings.s3_region or _first_region(config) or (
+            (session_region(session) or (None, ""))[0])
+        client = session.client("s3", region_name=region, config=BotoConfig(
+            signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=5, read_timeout=30))
         client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         return client.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key},
             ExpiresIn=min(settings.link_expires_days * 86_400, MAX_EXPIRES_SECONDS))
-    except NoCredentialsError as exc:
-        raise caller_identity_failure(exc) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = error.get("Code") or "ClientError"
         message = error.get("Message") or ""
         raise RightsizerError(f"cannot upload the report to {where}: {code}"
                               + (f" ({message})" if message else "")) from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, ValueError) as exc:
         raise RightsizerError(f"cannot upload the report to {where}: "
-                              f"{type(exc).__name__}: {exc}") from None
+                              f"{aws_failure_text(exc)}") from None
 
 
 def _first_region(config: Config) -> str | None:

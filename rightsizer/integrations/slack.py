@@ -385,22 +385,27 @@ def _secret_value(secret_id: str, session_factory: Any) -> str:
     from botocore.config import Config as BotoConfig
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = (session_factory or boto3.Session)()
-    # a secret ARN carries its region; a plain name uses the session's default region
-    arn = re.match(r"^arn:[^:]+:secretsmanager:([^:]+):", secret_id)
-    client = session.client(
-        "secretsmanager", region_name=arn.group(1) if arn else None,
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": 5},
-                          connect_timeout=5, read_timeout=15))
+    from rightsizer.aws.clients import aws_failure_text
+    from rightsizer.config import session_region
+
     where = f"Secrets Manager secret {secret_id!r}"
     try:
+        session = (session_factory or boto3.Session)()
+        # a secret ARN carries its region; a plain name is looked up in the session's region
+        # (AWS_REGION included, which botocore itself does not read)
+        arn = re.match(r"^arn:[^:]+:secretsmanager:([^:]+):", secret_id)
+        found = None if arn else session_region(session)
+        client = session.client(
+            "secretsmanager", region_name=arn.group(1) if arn else found and found[0],
+            config=BotoConfig(retries={"mode": "standard", "max_attempts": 5},
+                              connect_timeout=5, read_timeout=15))
         raw = client.get_secret_value(SecretId=secret_id).get("SecretString") or ""
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "error")
         raise RightsizerError(f"cannot read the Slack webhook from {where}: {code}") from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, ValueError) as exc:
         raise RightsizerError(f"cannot read the Slack webhook from {where}: "
-                              f"{type(exc).__name__}") from None
+                              f"{aws_failure_text(exc)}") from None
     value = raw.strip()
     if value.startswith("{"):  # {"webhook_url": "..."} is common for key/value secrets
         try:
