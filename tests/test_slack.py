@@ -427,6 +427,13 @@ EVERY_SHAPE: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("nat-gateway", {"gateway_endpoints": []}, {"gateway_endpoints": ["s3", "dynamodb"]}),
     ("idle-load-balancer", {"type": "application", "registered_targets": 0,
                             "healthy_targets": 0, "traffic": None}, {"action": "delete"}),
+    ("graviton-migration", {"cpu_architecture": "X86_64"},
+     {"cpu_architecture": "ARM64", "operating_system_family": "LINUX"}),
+    ("graviton-migration", {"node_type": "cache.t3.micro", "num_nodes": 1},
+     {"node_type": "cache.t4g.micro", "num_nodes": 1}),
+    ("compute-savings-plan", {"savings_plans_coverage_percent": 12.5},
+     {"plan_type": "Compute", "term": "1yr", "payment_option": "No Upfront",
+      "hourly_commitment_usd": 0.0512}),
     ("some-future-rule", {"nested": {"a": 1}, "flag": True}, {"items": [{"k": "v"}, 2]}),
 ]
 
@@ -444,7 +451,8 @@ def test_payload_has_no_raw_json_dict_text_or_iso_dates() -> None:
     shown = "\n".join(texts(payload)) + "\n" + payload["text"]
     for raw in ("{", "}", "[", "]", '"', "':", "True", "False", "None", "multi_az",
                 "instance_class", "capacityProvider", "strategy", "num_nodes",
-                "untagged_expire_days", "abort_incomplete"):
+                "untagged_expire_days", "abort_incomplete", "cpu_architecture",
+                "payment_option"):
         assert raw not in shown, raw
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d", shown)  # no ISO timestamps
     for words in ("db.t3.small Multi-AZ: 1-year No Upfront reservation",
@@ -454,7 +462,12 @@ def test_payload_has_no_raw_json_dict_text_or_iso_dates() -> None:
                   "cache.t3.micro (2 nodes): 1-year No Upfront reservation for 2 nodes",
                   "no lifecycle policy → STANDARD_IA after 90 days, GLACIER after 365 days",
                   "kept forever (no retention) → 30-day retention",
-                  "gp2 100 GB (300 IOPS) → gp3 100 GB (3,000 IOPS, 125 MiB/s)"):
+                  "gp2 100 GB (300 IOPS) → gp3 100 GB (3,000 IOPS, 125 MiB/s)",
+                  "x86_64 → ARM64 (Graviton) Linux",
+                  "12.5% covered by Savings Plans: Compute Savings Plan, 1-year No Upfront, "
+                  "$0.0512/hour commitment",
+                  "delete (30-day recovery window)",
+                  "nested a 1, flag yes → items k v, 2"):
         assert words in shown, words
 
 

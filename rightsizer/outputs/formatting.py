@@ -152,7 +152,9 @@ def _pairs(values: dict[Any, Any]) -> str:
 
 
 def _is_reservation(values: dict[str, Any]) -> bool:
-    return {"term", "offering"} <= values.keys()
+    """A purchase (reserved instance or node, Savings Plan): said of the current resource."""
+    return {"term", "offering"} <= values.keys() or \
+        {"plan_type", "term", "payment_option"} <= values.keys()
 
 
 def _az(multi_az: Any) -> str:
@@ -289,8 +291,35 @@ def _secret_use(values: dict[str, Any]) -> str:
 
 
 def _action(values: dict[str, Any]) -> str:
-    extra = {k: v for k, v in values.items() if k != "action"}
-    return f"{values['action']} ({_pairs(extra)})" if extra else str(values["action"])
+    extra = {k: v for k, v in values.items() if k not in ("action", "recovery_window_days")}
+    notes = [f"{plain_value('', values['recovery_window_days'])}-day recovery window"] \
+        if values.get("recovery_window_days") is not None else []
+    notes += [_pairs(extra)] if extra else []
+    return f"{values['action']} ({'; '.join(notes)})" if notes else str(values["action"])
+
+
+_ARCHITECTURE_WORDS = {"ARM64": "ARM64 (Graviton)", "X86_64": "x86_64"}
+
+
+def _architecture(values: dict[str, Any]) -> str:
+    arch = str(values["cpu_architecture"])
+    text = _ARCHITECTURE_WORDS.get(arch, arch)
+    system = values.get("operating_system_family")
+    return f"{text} {str(system).capitalize()}" if system else text
+
+
+def _savings_plan(values: dict[str, Any]) -> str:
+    text = (f"{values['plan_type']} Savings Plan, {term_text(values['term'])} "
+            f"{values['payment_option']}")
+    hourly = as_number(values.get("hourly_commitment_usd"))
+    return text + (f", {evidence_value('hourly_commitment_usd', hourly)}/hour commitment"
+                   if hourly is not None else "")
+
+
+def _plan_coverage(values: dict[str, Any]) -> str:
+    share = as_number(values["savings_plans_coverage_percent"])
+    return "Savings Plans coverage unknown" if share is None else \
+        f"{percent(share)} covered by Savings Plans"
 
 
 # (keys a setting must hold, its describer), most specific first: the first match wins.
@@ -299,6 +328,9 @@ _DESCRIBERS: tuple[tuple[frozenset[str], Any], ...] = tuple(
         (("cpu", "memory"), _fargate),
         (("capacity_provider",), _capacity),
         (("term", "offering"), _reservation),
+        (("plan_type", "term", "payment_option"), _savings_plan),
+        (("savings_plans_coverage_percent",), _plan_coverage),
+        (("cpu_architecture",), _architecture),
         (("instance_class", "multi_az"), _instance),
         (("node_type",), _node),
         (("lifecycle",), _lifecycle),
