@@ -492,8 +492,8 @@ def test_markdown_of_a_huge_report_lists_the_largest_findings_and_says_where_the
     assert f"svc-{MAX_LISTED_ROWS:05d}" not in text  # smaller savings: in report.json only
     assert (f"Showing the {MAX_LISTED_ROWS:,} largest of {MAX_LISTED_ROWS + 500:,} findings; "
             "every finding is in report.json") in text
-    assert f"from {MAX_LISTED_ROWS + 500} findings" in text  # the summary counts them all
-    assert f"## Skipped resources ({MAX_LISTED_ROWS + 500})" in text
+    assert f"from {MAX_LISTED_ROWS + 500:,} findings" in text  # the summary counts them all
+    assert f"## Skipped resources ({MAX_LISTED_ROWS + 500:,})" in text
     assert f"idle-{MAX_LISTED_ROWS - 1:05d}" in text and f"idle-{MAX_LISTED_ROWS:05d}" not in text
     assert f"Showing {MAX_LISTED_ROWS:,} of {MAX_LISTED_ROWS + 500:,} skipped" in text
     assert "Showing" not in render_markdown(report)

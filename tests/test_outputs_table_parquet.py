@@ -120,3 +120,55 @@ def test_table_falls_back_to_findings_without_priced_plans_and_ignores_bad_risks
     text = render_table(as_report(report), width=160)
     assert "Top changes" not in text and "Risks" not in text
     assert "Top findings by monthly savings" in text
+
+
+# --- report.md for a pull request or a wiki --------------------------------------------------
+
+def test_markdown_shows_plans_risks_and_verified_changes_in_words() -> None:
+    from rightsizer.outputs.markdown import render_markdown
+
+    text = render_markdown(as_report(plans_risks_history_report()))
+    assert "**Verified:** 3 changes applied since last month: 2 held, 1 regressed, " \
+        "$41.20/month realized." in text
+    assert "| 1 | edufly-api | 1. 1 vCPU / 2 GB → 0.5 vCPU / 1 GB (ecs-rightsize)<br>2. " \
+        "Fargate → Fargate Spot (ecs-fargate-spot) | **$61.20** |" in text
+    assert "| 2 | edufly-db | db.t3.small Multi-AZ: 1-year No Upfront reservation " \
+        "(rds-reserved-instance) | **$23.20** |" in text
+    assert "## Risks (1): short of capacity, not counted in the savings" in text
+    assert "| high | edufly-exam | ecs-underprovisioned | 0.5 vCPU / 1 GB → 1 vCPU / 2 GB | " \
+        "+$18.90 | CPU p95 97% |" in text
+    assert text.index("## Plans") < text.index("## Risks") < text.index("## Findings")
+    assert "- Window: 17 Nov → 1 Dec 2026 (14 days)" in text
+    assert "- Generated: 1 Dec 2026, 06:00 UTC" in text
+
+
+def test_markdown_folds_each_findings_commands_and_keeps_them_verbatim() -> None:
+    from rightsizer.outputs.markdown import render_markdown
+
+    report = sample_report([finding(1, "edufly-api", 40.0)], errors=0)
+    report["findings"][0]["how_to_apply"] = {
+        "cli": "aws ecs update-service --cluster edufly --service edufly-api "
+               "--task-definition \"$(aws ecs register-task-definition --cpu 512 <x>)\"",
+        "terraform": "cpu = 512", "cdk": ""}
+    text = render_markdown(as_report(report))
+    block = text[text.index("### How to apply"):]
+    assert block.startswith(
+        "### How to apply\n\n**1. edufly-api** (ecs-rightsize): 1 vCPU / 2 GB → 0.5 vCPU / 1 GB"
+        "\n\n<details><summary>AWS CLI, Terraform</summary>\n\nAWS CLI:\n\n```bash\n"
+        + report["findings"][0]["how_to_apply"]["cli"] + "\n```\n\nTerraform:\n\n```hcl\n"
+        "cpu = 512\n```\n\n</details>")
+
+
+def test_markdown_over_githubs_body_limit_says_so_at_the_top() -> None:
+    from rightsizer.outputs.markdown import GITHUB_BODY_LIMIT, render_markdown
+
+    small = render_markdown(as_report(sample_report()))
+    assert len(small) < GITHUB_BODY_LIMIT and "characters; a GitHub comment" not in small
+    many = [finding(i, f"svc-{i:04d}", savings=1000.0 - i) for i in range(600)]
+    big = render_markdown(as_report(sample_report(many)))
+    assert len(big) > GITHUB_BODY_LIMIT
+    lines = big.splitlines()
+    assert lines[0] == "# rightsizer report"
+    without_note = len(big) - len(lines[2]) - 2  # the note and the blank line before it
+    assert lines[2].startswith(f"> This page has {without_note:,} characters; ")
+    assert "a GitHub comment, issue or pull request description holds 65,536" in lines[2]

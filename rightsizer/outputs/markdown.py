@@ -1,7 +1,10 @@
-"""report.md: a summary that pastes into an issue, a PR comment or a wiki page."""
+"""report.md: GitHub-flavoured Markdown that pastes into an issue, a PR comment or a wiki page:
+the summary, each resource's plan and the risks first, then every finding with its reason and
+the commands that apply it (each in a folded block, so a pasted comment stays short)."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -11,13 +14,19 @@ from rightsizer.outputs.formatting import (
     MAX_LISTED_ROWS,
     SEVERITIES,
     apply_commands,
+    as_number,
     change_text,
+    changes_line,
     compact_json,
-    date_part,
+    count_text,
+    describe_setting,
     evidence_value,
+    human_timestamp,
+    human_window,
     money,
+    report_history,
+    report_rows,
     severity_counts,
-    timestamp_text,
 )
 from rightsizer.outputs.registry import OutputFormat
 from rightsizer.report.model import ErrorRow, Finding, Report, Skipped
@@ -28,15 +37,29 @@ from rightsizer.report.model import ErrorRow, Finding, Report, Skipped
 _SPECIAL = ("\\", "`", "*", "_", "{", "}", "[", "]", "<", ">", "|", "~", "&")
 
 
+# GitHub refuses a comment, issue or PR body over 65,536 characters: its API answers "Body is
+# too long (maximum is 65536 characters)" (quoted in https://github.com/danger/danger/issues/424).
+GITHUB_BODY_LIMIT = 65_536
+
+
 def render_markdown(report: Report) -> str:
     sections = [
         _header(report),
         _summary(report),
+        _plans(report),
+        _risks(report),
         _findings(report.findings),
         _skipped(report.skipped),
         _errors(report.errors),
     ]
-    return "\n\n".join(section for section in sections if section) + "\n"
+    text = "\n\n".join(section for section in sections if section) + "\n"
+    if len(text) > GITHUB_BODY_LIMIT:
+        title, _, rest = text.partition("\n")
+        note = (f"> This page has {len(text):,} characters; a GitHub comment, issue or pull "
+                f"request description holds {GITHUB_BODY_LIMIT:,}: paste the sections you need "
+                "(the summary and the plans come first), or link the file.")
+        text = f"{title}\n\n{note}\n{rest}"
+    return text
 
 
 def _header(report: Report) -> str:
@@ -46,9 +69,8 @@ def _header(report: Report) -> str:
         "",
         f"- Accounts: {_text(', '.join(report.accounts) or '—')}",
         f"- Regions: {_text(', '.join(report.regions) or '—')}",
-        f"- Window: {_text(date_part(window.start))} to "
-        f"{_text(date_part(window.end))} ({_text(window.days)} days)",
-        f"- Generated: {_text(timestamp_text(report.generated_at))}",
+        f"- Window: {_text(human_window(window.start, window.end))} ({window.days:,} days)",
+        f"- Generated: {_text(human_timestamp(report.generated_at))}",
     ]
     return "\n".join(lines)
 
@@ -62,18 +84,66 @@ def _summary(report: Report) -> str:
         "## Summary",
         "",
         f"**Potential savings: {money(total)} / month** "
-        f"({money((total or 0) * 12)} / year) from {summary.findings} "
-        "findings"
-        + (" (" + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s)) + ")"
+        f"({money((total or 0) * 12)} / year) from {count_text(summary.findings, 'finding')}"
+        + (" (" + ", ".join(f"{counts[s]:,} {s}" for s in SEVERITIES if counts.get(s)) + ")"
            if findings else "") + ".",
     ]
+    verified = changes_line(report_history(report))
+    if verified:
+        lines += ["", f"**Verified:** {_text(verified)}."]
     by_rule = summary.by_rule
     if by_rule:
         lines += ["", "| Rule | Findings | Monthly savings |", "|---|---:|---:|"]
         ranked = sorted(by_rule.items(), key=lambda item: -(item[1].monthly_savings_usd or 0))
         for rule, entry in ranked:
-            lines.append(f"| {_text(rule)} | {entry.findings} | "
+            lines.append(f"| {_text(rule)} | {entry.findings:,} | "
                          f"{money(entry.monthly_savings_usd)} |")
+    return "\n".join(lines)
+
+
+def _plans(report: Report) -> str:
+    """Each resource's findings combined, one row a resource (report.json `plans`)."""
+    plans = [plan for plan in report_rows(report, "plans")
+             if as_number(plan.get("monthly_savings_usd"))]
+    if not plans:
+        return ""
+    plans.sort(key=lambda plan: -(as_number(plan.get("monthly_savings_usd")) or 0))
+    by_id = {finding.id: finding for finding in report.findings}
+    lines = ["## Plans (each resource's findings combined)", "",
+             "| # | Resource | Steps, in order | Monthly savings |", "|---:|---|---|---:|"]
+    for number, plan in enumerate(plans[:MAX_LISTED_ROWS], 1):
+        steps = [by_id[step] for step in plan.get("steps") or [] if step in by_id]
+        # <br> is a line break inside a GitHub table cell; the step texts are escaped first
+        words = "<br>".join(f"{f'{index}. ' if len(steps) > 1 else ''}"
+                            f"{_text(change_text(step))} ({_text(step.rule)})"
+                            for index, step in enumerate(steps, 1))
+        lines.append(f"| {number} | {_text(plan.get('name') or plan.get('resource_id'))} | "
+                     f"{words or _text(plan.get('detail'))} | "
+                     f"**{money(plan.get('monthly_savings_usd'))}** |")
+    if len(plans) > MAX_LISTED_ROWS:
+        lines += ["", f"Showing the {MAX_LISTED_ROWS:,} largest of {len(plans):,} plans; all "
+                      "are in report.json."]
+    return "\n".join(lines)
+
+
+def _risks(report: Report) -> str:
+    """Under-provisioned resources: what fixing them costs, never counted in the savings."""
+    risks = report_rows(report, "risks")
+    if not risks:
+        return ""
+    lines = [f"## Risks ({len(risks):,}): short of capacity, not counted in the savings", "",
+             "| Severity | Resource | Rule | Change | Monthly cost change | Why |",
+             "|---|---|---|---|---:|---|"]
+    for risk in risks[:MAX_LISTED_ROWS]:
+        recommended = risk.get("recommended") or {}
+        change = (f"{describe_setting(risk.get('current') or {})} → "
+                  f"{describe_setting(recommended)}" if recommended else "no valid larger size")
+        increase = as_number(risk.get("monthly_cost_change_usd"))
+        lines.append(f"| {_text(risk.get('severity'))} | "
+                     f"{_text(risk.get('name') or risk.get('resource_id'))} | "
+                     f"{_text(risk.get('rule'))} | {_text(change)} | "
+                     f"{'+' if increase and increase > 0 else ''}{money(increase)} | "
+                     f"{_text(risk.get('reason'))} |")
     return "\n".join(lines)
 
 
@@ -130,11 +200,17 @@ def _how_to_apply(findings: list[Finding]) -> list[str]:
         commands = apply_commands(finding)
         if not commands:
             continue
-        lines += ["", f"**{number}. {_text(finding.name)}** ({_text(finding.rule)})"]
+        tools = ", ".join(APPLY_LABELS[key] for key, _ in commands)
+        # folded, so a pasted PR comment lists the findings and each command is one click away;
+        # GitHub renders Markdown inside <details> after a blank line
+        lines += ["", f"**{number}. {_text(finding.name)}** ({_text(finding.rule)}): "
+                      f"{_text(change_text(finding))}",
+                  "", f"<details><summary>{html.escape(tools)}</summary>"]
         for key, text in commands:
             fence = _fence(text)
             lines += ["", f"{APPLY_LABELS[key]}:", "", f"{fence}{APPLY_LANGUAGES[key]}", text,
                       fence]
+        lines += ["", "</details>"]
     return ["", "### How to apply", *lines] if lines else []
 
 
@@ -152,7 +228,7 @@ def _raw(value: Any) -> str:
 def _skipped(skipped: list[Skipped]) -> str:
     if not skipped:
         return ""
-    lines = [f"## Skipped resources ({len(skipped)})", "",
+    lines = [f"## Skipped resources ({len(skipped):,})", "",
              "| Rule | Resource | Region | Reason | Detail |", "|---|---|---|---|---|"]
     for row in skipped[:MAX_LISTED_ROWS]:
         lines.append(f"| {_text(row.rule)} | {_text(row.name)} | {_text(row.region)} | "
@@ -166,7 +242,7 @@ def _skipped(skipped: list[Skipped]) -> str:
 def _errors(errors: list[ErrorRow]) -> str:
     if not errors:
         return ""
-    lines = [f"## Errors ({len(errors)})", "",
+    lines = [f"## Errors ({len(errors):,})", "",
              "| Account | Region | Service | Operation | Code | Message |",
              "|---|---|---|---|---|---|"]
     for row in errors:

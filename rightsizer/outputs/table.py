@@ -117,8 +117,9 @@ def _plans_table(plans: list[dict[str, Any]], findings: list[Finding]) -> list[R
                    ("$/month", {"justify": "right", "no_wrap": True}))
     for number, plan in enumerate(shown[:MAX_ROWS], 1):
         steps = [by_id[step] for step in plan.get("steps") or [] if step in by_id]
-        words = "\n".join(f"{index}. {change_text(step)} ({step.rule})"
-                          for index, step in enumerate(steps, 1)) or str(plan.get("detail") or "")
+        words = "\n".join(f"{f'{index}. ' if len(steps) > 1 else ''}{change_text(step)} "
+                          f"({step.rule})" for index, step in enumerate(steps, 1)) \
+            or str(plan.get("detail") or "")
         table.add_row(str(number), str(plan.get("name") or plan.get("resource_id") or "?"),
                       words, money(plan.get("monthly_savings_usd")))
     return [table, *_footer(len(plans), min(len(shown), MAX_ROWS), "resource")]
