@@ -3,6 +3,7 @@
 #   docker run --rm -v "$PWD/config.toml:/srv/rightsizer/config.toml:ro" \
 #     -v rightsizer-reports:/srv/rightsizer/reports -e RIGHTSIZER_SLACK_WEBHOOK rightsizer
 #   docker run --rm rightsizer analyze --demo --output /tmp/out
+#   docker run --rm rightsizer collect --shard auto/8 --output s3://bucket/runs/2026-12/   # a shard (docs/deploy.md)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

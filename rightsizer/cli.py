@@ -15,6 +15,7 @@ from botocore.exceptions import ProfileNotFound
 
 from rightsizer import __version__, pipeline
 from rightsizer.aws.clients import (
+    ROLE,
     invalid_endpoint_message,
     make_session,
     profile_not_found_message,
@@ -27,7 +28,6 @@ from rightsizer.outputs.write import write_outputs
 from rightsizer.report.build import SEVERITY_RANK
 from rightsizer.report.model import Report
 from rightsizer.rules.registry import REGISTRY
-from rightsizer.snapshot.store import Snapshot, merge_snapshots
 
 # rich_markup_mode=None: help texts are plain (rich markup would swallow "[slack]" and
 # "[report] formats"), and a flag shows as `--demo`, not `--demo <bool>`.
@@ -138,6 +138,22 @@ def _overrides(config: Config, regions: list[str] | None, days: int | None) -> C
     return config.with_overrides(**changes) if changes else config
 
 
+WorkersOption = Annotated[int | None, typer.Option(
+    "--workers", min=1, metavar="N", help="Processes collecting account groups side by "
+    "side (default: the number of cores); 1: one process.")]
+
+
+class Location(str):
+    """A directory or s3://bucket/prefix (a Path would fold the "//" of a URL); its name is
+    what --help shows as the argument's type."""
+
+
+def _workers(workers: int | None) -> int:
+    from rightsizer.collect.processes import default_workers
+
+    return default_workers() if workers is None else workers
+
+
 def _notice_printer(quiet: bool):
     return None if quiet else (lambda message: typer.echo(f"rightsizer: {message}", err=True))
 
@@ -190,6 +206,7 @@ def analyze_command(
     quiet: QuietOption = False,
     notify: Annotated[bool, typer.Option("--notify", help="Post the Slack summary after "
                                          "writing the report ([slack] in config.toml).")] = False,
+    workers: WorkersOption = None,
 ) -> None:
     """Collect, apply the rules and write the report."""
     _setup_logging(quiet)
@@ -197,7 +214,8 @@ def analyze_command(
     config = _overrides(load_config(config_path), region, days)
     chosen = _parse_formats(formats, config)
     report, context, out_dir = pipeline.run_analysis(
-        config, demo, output, progress=not quiet, notice=_notice_printer(quiet))
+        config, demo, output, progress=not quiet, notice=_notice_printer(quiet),
+        workers=_workers(workers))
     _finish(report, context, out_dir, chosen, quiet)
     if notify:
         _notify(report, out_dir, config, quiet)
@@ -216,44 +234,70 @@ def _notify(report: Report, out_dir: Path, config: Config, quiet: bool) -> None:
 @handles_errors
 def collect_command(
     config_path: ConfigOption = None,
-    output: OutputOption = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="DIR|S3_URL",
+        help="Directory or s3://bucket/prefix for the snapshot (default: "
+        "<report.directory>/<YYYY-MM>/snapshot); with --shard, the run's: each shard writes "
+        "into shard-INDEX-of-COUNT/ under it.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Collect the demo account.")] = False,
     accounts: Annotated[str | None, typer.Option(
         "--accounts", metavar="IDS", help="Comma-separated account ids: collect only these "
         "(one shard of an organization).")] = None,
+    shard: Annotated[str | None, typer.Option(
+        "--shard", metavar="INDEX/COUNT", help="Collect the accounts whose id mod COUNT is "
+        "INDEX; auto/COUNT reads INDEX from AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX.")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", metavar="ID", help="The id every shard of one run shares (default: "
+        "$RIGHTSIZER_RUN_ID, else AWS Batch's $AWS_BATCH_JOB_ID).")] = None,
+    workers: WorkersOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
 ) -> None:
     """Collect a snapshot only (Parquet tables + manifest), for `rightsizer report` later."""
+    from rightsizer.snapshot.sharding import collect_location, shard_and_run
+
     _setup_logging(quiet)
     config = load_config(config_path)
     account_filter = {a.strip() for a in accounts.split(",") if a.strip()} if accounts else None
-    snapshot = pipeline.collect(config, demo, progress=not quiet, account_filter=account_filter)
-    pipeline.checked_inventory(snapshot, _notice_printer(quiet))
-    directory = output or Path(config.report.directory) / \
-        snapshot.window_end.strftime("%Y-%m") / "snapshot"
-    snapshot.save(directory)
-    typer.echo(str(directory))
+    chosen_shard, chosen_run = shard_and_run(shard, run_id)
+    snapshot = pipeline.collect(config, demo, progress=not quiet, account_filter=account_filter,
+                                workers=_workers(workers), shard=chosen_shard)
+    snapshot.manifest["run_id"] = chosen_run
+    if snapshot.manifest["accounts"]:
+        pipeline.checked_inventory(snapshot, _notice_printer(quiet))
+    elif not quiet:
+        typer.echo(f"rightsizer: shard {chosen_shard} holds none of the accounts; writing it "
+                   "empty, so the report knows it ran", err=True)
+    location = collect_location(output, config, snapshot, chosen_shard)
+    typer.echo(snapshot.save_to(location))
 
 
 @app.command("report", short_help="Apply the rules to a saved snapshot and write the report.")
 @handles_errors
 def report_command(
-    snapshot_dirs: Annotated[list[Path], typer.Argument(
-        metavar="SNAPSHOT_DIR",
-        help="One or more directories written by `collect` (shards are merged).")],
+    snapshot_dirs: Annotated[list[Location], typer.Argument(
+        metavar="SNAPSHOT", parser=Location,
+        help="Snapshots written by `collect`: directories or s3://bucket/prefix, each a "
+        "snapshot or holding several under it (the shards of a run are merged).")],
     config_path: ConfigOption = None,
     output: OutputOption = None,
     formats: FormatOption = None,
     fail_on: FailOn = None,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Report a run with missing or doubled shards from what is "
+        "there (said in the report) instead of exit 2.")] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Apply the rules to a saved snapshot and write the report, offline."""
+    from rightsizer.collect.engine import inventory_coverage
+    from rightsizer.snapshot.runs import load_run
+
     _setup_logging(quiet)
     _check_fail_on(fail_on)
     config = load_config(config_path)
-    snapshot = merge_snapshots([Snapshot.load(directory) for directory in snapshot_dirs])
-    from rightsizer.collect.engine import inventory_coverage
-
+    snapshot, check = load_run(list(snapshot_dirs), allow_partial=allow_partial)
+    if not check.complete and not quiet:
+        typer.echo(f"rightsizer: partial report: {check.problem()}", err=True)
     report, context, out_dir = pipeline.report_for(snapshot, config, output,
                                                    inventory_coverage(snapshot))
     _finish(report, context, out_dir, _parse_formats(formats, config), quiet)
@@ -273,6 +317,10 @@ def iam_policy_command(
     pricing_refresh: Annotated[bool, typer.Option(
         "--pricing-refresh", help="Also allow pricing:GetProducts, which only `rightsizer "
         "pricing refresh` calls.")] = False,
+    snapshots: Annotated[str | None, typer.Option(
+        "--snapshots", metavar="S3_URL", help="s3://bucket/prefix given to `collect "
+        "--output` and `report`: also allow writing and reading snapshots there (the "
+        "caller's).")] = None,
 ) -> None:
     """Print the least-privilege read-only IAM policy for this config: only the calls its run
     makes (enabled rules, Cost Explorer mode, accounts, organization, Slack secret)."""
@@ -284,7 +332,15 @@ def iam_policy_command(
         raise RightsizerError(f"--principal {principal}: this config assumes no role ([aws] "
                               "accounts or organization), so its one principal needs the "
                               "whole policy (--principal all)")
-    typer.echo(policy_json(config, principal=principal, pricing_refresh=pricing_refresh))
+    text = policy_json(config, principal=principal, pricing_refresh=pricing_refresh)
+    if snapshots is not None and principal != ROLE:
+        from rightsizer.aws.iam_policy import _partitions
+        from rightsizer.aws.snapshot_policy import snapshot_store_statements
+
+        document = json.loads(text)
+        document["Statement"] += snapshot_store_statements(snapshots, _partitions(config)[0])
+        text = json.dumps(document, indent=2)
+    typer.echo(text)
 
 
 pricing_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,

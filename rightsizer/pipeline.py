@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.report.build import analyze
@@ -19,8 +20,10 @@ Notice = Callable[[str], None]
 
 
 def collect(config: Config, demo: bool = False, *, progress: bool = False,
-            account_filter: set[str] | None = None) -> Snapshot:
-    """A snapshot of the configured accounts, or of the embedded demo account."""
+            account_filter: set[str] | None = None, workers: int = 1,
+            shard: Shard | None = None) -> Snapshot:
+    """A snapshot of the configured accounts, or of the embedded demo account; `workers`
+    processes side by side, `shard` one share of the accounts (collect/shards.py)."""
     from rightsizer.aws.clients import make_session
     from rightsizer.collect.engine import collect_snapshot
 
@@ -28,9 +31,10 @@ def collect(config: Config, demo: bool = False, *, progress: bool = False,
         demo_config, demo_session = _demo()
         config = demo_config(config)
         with demo_session(config) as (session, now):
-            return collect_snapshot(config, session, now=now, demo=True, progress=progress)
+            return collect_snapshot(config, session, now=now, demo=True, progress=progress,
+                                    workers=workers, shard=shard)
     return collect_snapshot(config, make_session(), progress=progress,
-                            account_filter=account_filter)
+                            account_filter=account_filter, workers=workers, shard=shard)
 
 
 def _demo() -> tuple[Any, Any]:
@@ -74,6 +78,8 @@ def report_for(snapshot: Snapshot, config: Config, output: Path | None,
     (Report.from_build: this process made it)."""
     data, context = analyze(snapshot, config)
     data["inventory"] = inventory  # additive to schema_version "1"
+    if "collection" in snapshot.manifest:  # a sharded run's shards (snapshot/runs.py)
+        data["collection"] = snapshot.manifest["collection"]
     report = Report.from_build(data)
     out_dir = report_dir(output, config, snapshot)
     # Compared with earlier months only, so re-running a month gives the same history.
@@ -82,10 +88,11 @@ def report_for(snapshot: Snapshot, config: Config, output: Path | None,
 
 
 def run_analysis(config: Config, demo: bool, output: Path | None, *, progress: bool = False,
-                 notice: Notice | None = None) -> tuple[Report, dict[str, Any], Path]:
+                 notice: Notice | None = None,
+                 workers: int = 1) -> tuple[Report, dict[str, Any], Path]:
     """collect + analyze (`analyze` and `schedule`); returns the report and where it goes."""
     started = time.monotonic()
-    snapshot = collect(config, demo, progress=progress)
+    snapshot = collect(config, demo, progress=progress, workers=workers)
     inventory = checked_inventory(snapshot, notice)
     report, context, out_dir = report_for(snapshot, config, output, inventory)
     context["run"]["duration_seconds"] = round(time.monotonic() - started, 2)

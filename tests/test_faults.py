@@ -20,7 +20,6 @@ from typing import Any
 import boto3
 import botocore.retries.adaptive
 import botocore.retries.standard
-import pandas as pd
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import (
@@ -449,17 +448,17 @@ def test_an_interrupted_snapshot_save_keeps_the_previous_snapshot(
     directory = first.save(tmp_path / "snapshot")
     before = {path.name: path.read_bytes() for path in directory.iterdir()}
 
-    real_to_parquet = pd.DataFrame.to_parquet
+    real_write_bytes = Path.write_bytes
     calls: list[str] = []
 
-    def fails_on_the_third(frame: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> None:
+    def fails_on_the_third(path: Path, data: bytes) -> int:
         calls.append(str(path))
         if len(calls) == 3:
-            Path(path).write_bytes(b"PAR1 half a file")  # the crash comes mid-write
+            real_write_bytes(path, data[:10])  # the crash comes mid-write
             raise OSError(28, "No space left on device")
-        real_to_parquet(frame, path, *args, **kwargs)
+        return real_write_bytes(path, data)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", fails_on_the_third)
+    monkeypatch.setattr(Path, "write_bytes", fails_on_the_third)
     with pytest.raises(OSError, match="No space left"):
         second.save(directory)
     monkeypatch.undo()

@@ -30,7 +30,9 @@ from typing import Any
 from rightsizer.aws.clients import AwsClients, CallRecorder
 from rightsizer.collect.collectors import cloudwatch, costs
 from rightsizer.collect.engine import Window, assume_role_session, metric_needs, plan_metric_queries
+from rightsizer.collect.processes import default_workers
 from rightsizer.config import Config
+from rightsizer.rules.support import year_ago
 from rightsizer.snapshot.store import Snapshot
 from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
@@ -42,10 +44,11 @@ FULL = {"ecs_services": 2000, "rds_instances": 500, "buckets": 5000}
 NOW = datetime(2026, 1, 15, 6, tzinfo=UTC)  # fixed: same windows and datapoints every run
 
 
-def peak_rss_mib() -> float:
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak RSS of this process, or (RUSAGE_CHILDREN) of its largest finished child."""
     # ru_maxrss is KiB on Linux (bytes on macOS)
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+    return resource.getrusage(who).ru_maxrss / scale
 
 
 def minimum_metric_calls(snapshot: Snapshot, config: Config) -> tuple[int, int]:
@@ -61,12 +64,15 @@ def minimum_metric_calls(snapshot: Snapshot, config: Config) -> tuple[int, int]:
         regional = {name: [r for r in rows if r["account"] == account and r["region"] == region]
                     for name, rows in tables.items()}
         queries = plan_metric_queries(metric_needs(config), regional, window.period_seconds)
-        by_period = Counter(query.period_seconds for query in queries)
-        for period, count in by_period.items():
-            start = window.start
+        # one GetMetricData call has one StartTime/EndTime: the year-back series (a window a
+        # year earlier) cannot share a call with this window's
+        by_period = Counter((query.period_seconds, query.year_ago) for query in queries)
+        for (period, then), count in by_period.items():
+            start, end = year_ago.window(window.start, window.end) if then else \
+                (window.start, window.end)
             if period >= cloudwatch.DAY_SECONDS:
                 start = start.replace(hour=0)
-            points = math.ceil((window.end - start).total_seconds() / period)
+            points = math.ceil((end - start).total_seconds() / period)
             limit = cloudwatch.MAX_DATAPOINTS_PER_CALL
             slices = max(1, math.ceil(points * min(count, 500) / limit))
             per_query += math.ceil(count / 500) * slices
@@ -75,15 +81,22 @@ def minimum_metric_calls(snapshot: Snapshot, config: Config) -> tuple[int, int]:
     return per_query, bound
 
 
-def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path) -> dict[str, Any]:
+def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path,
+                   workers: int = 1) -> dict[str, Any]:
+    """Our whole run; with workers > 1 the accounts go to that many processes (the fake is
+    inherited by fork), whose calls the recorder adds up (attempts below count only this
+    process's: the parent's own calls)."""
     from rightsizer.collect.engine import collect_snapshot
 
     fake.reset_counts()
     recorder = CallRecorder()
     started = time.monotonic()
+    cpu_before = _cpu_seconds()
     snapshot = collect_snapshot(config, fake.session(), now=NOW, recorder=recorder,
-                                cost_cache=costs.MonthlyCache(cache_dir, NOW.date()))
+                                cost_cache=costs.MonthlyCache(cache_dir, NOW.date()),
+                                workers=workers)
     wall = time.monotonic() - started
+    cpu = _cpu_seconds() - cpu_before
     calls = dict(recorder.calls)
     ce_calls = sum(count for name, count in calls.items() if name.startswith("ce:"))
     bill = (recorder.metric_queries * GET_METRIC_DATA_USD_PER_METRIC
@@ -91,7 +104,15 @@ def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path) -> dict[
     return {"snapshot": snapshot, "wall": wall, "calls": calls, "attempts": dict(fake.calls),
             "throttled": sum(fake.throttled.values()),
             "metric_queries": recorder.metric_queries, "ce_calls": ce_calls, "bill": bill,
-            "rss": peak_rss_mib()}
+            "rss": peak_rss_mib(), "child_rss": peak_rss_mib(resource.RUSAGE_CHILDREN),
+            "workers": workers, "cpu": cpu}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_per_resource(fake: SyntheticAws, config: Config, snapshot: Snapshot) -> dict[str, Any]:
@@ -144,6 +165,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="processes for our run (default: the cores, as `collect` does)")
+    parser.add_argument("--single", action="store_true",
+                        help="also run ours in one process, right before, for an A/B")
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else 1.0
     spec = SyntheticSpec(seed=args.seed, latency=args.latency, throttle=args.throttle,
@@ -158,16 +183,25 @@ def main(argv: list[str] | None = None) -> None:
           f" {spec.ecs_services} ECS services, {spec.rds_instances} RDS instances, "
           f"{spec.buckets} buckets; latency {spec.latency * 1000:.0f} ms/call, throttle "
           f"{spec.throttle:.0%}", flush=True)
-    with fake.installed(), tempfile.TemporaryDirectory() as cache_dir:
-        ours = run_rightsizer(fake, config, Path(cache_dir))
-        snapshot: Snapshot = ours["snapshot"]
-        second = run_rightsizer(fake, config, Path(cache_dir)) if args.quick else None
+    with fake.installed():
+        single = None
+        if args.single and args.workers > 1:
+            with tempfile.TemporaryDirectory() as cache_dir:
+                single = run_rightsizer(fake, config, Path(cache_dir), workers=1)
+            print(f"one process: wall {single['wall']:.1f} s, CPU {single['cpu']:.1f} s, "
+                  f"peak RSS {single['rss']:.0f} MiB", flush=True)
+            single.pop("snapshot")
+        with tempfile.TemporaryDirectory() as cache_dir:
+            ours = run_rightsizer(fake, config, Path(cache_dir), workers=args.workers)
+            snapshot: Snapshot = ours["snapshot"]
+            second = run_rightsizer(fake, config, Path(cache_dir), workers=args.workers) \
+                if args.quick else None
         theirs = None if args.skip_baseline else run_per_resource(fake, config, snapshot)
-    report(ours, theirs, second, snapshot, config)
+    report(ours, theirs, second, snapshot, config, single)
 
 
 def report(ours: dict[str, Any], theirs: dict[str, Any] | None, second: dict[str, Any] | None,
-           snapshot: Snapshot, config: Config) -> None:
+           snapshot: Snapshot, config: Config, single: dict[str, Any] | None = None) -> None:
     inventory = {name: len(snapshot.table(name)) for name in
                  ("ecs_services", "rds_instances", "s3_buckets", "elasticache_clusters")}
     print(f"\ncollected: {inventory}, {len(snapshot.table('metrics')):,} datapoints, "
@@ -183,7 +217,11 @@ def report(ours: dict[str, Any], theirs: dict[str, Any] | None, second: dict[str
           f"minimum {per_query_min} (ceil(queries/500) per account-region and time slice) -> "
           f"{metric_calls / per_query_min:.2f}x; datapoint bound {bound} -> "
           f"{metric_calls / bound:.2f}x")
-    print(f"rightsizer: wall {ours['wall']:.1f} s, peak RSS {ours['rss']:.0f} MiB, API bill "
+    children = (f" + largest worker {ours['child_rss']:.0f} MiB (x{ours['workers']} at most)"
+                if ours["workers"] > 1 else "")
+    print(f"rightsizer ({ours['workers']} process{'es' if ours['workers'] > 1 else ''}): "
+          f"wall {ours['wall']:.1f} s, CPU {ours['cpu']:.1f} s, peak RSS {ours['rss']:.0f} MiB"
+          f"{children}, API bill "
           f"${ours['bill']:.3f} (GetMetricData ${ours['metric_queries'] / 1e5:.3f} + "
           f"{ours['ce_calls']} Cost Explorer requests ${ours['ce_calls'] * 0.01:.2f})")
     if second is not None:
@@ -198,3 +236,7 @@ def report(ours: dict[str, Any], theirs: dict[str, Any] | None, second: dict[str
               f"than the per-resource metric phase; {theirs['requests'] / metric_calls:.0f}x "
               f"fewer metric calls; bill ratio {ours['bill'] / theirs['bill']:.2f}")
         print(f"peak RSS of the process after both: {theirs['rss']:.0f} MiB")
+        if single is not None:
+            print(f"one process instead: {theirs['wall'] / single['wall']:.1f}x "
+                  f"({single['wall']:.1f} s); {ours['workers']} processes: "
+                  f"{single['wall'] / ours['wall']:.2f}x the one-process run")

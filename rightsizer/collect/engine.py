@@ -29,6 +29,7 @@ from rightsizer.collect.collectors.base import (
     Target,
     describe_exception,
 )
+from rightsizer.collect.shards import Shard
 from rightsizer.collect.spec import RunContext
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
@@ -136,19 +137,37 @@ def assume_role_session(clients: AwsClients, account_id: str, config: Config,
                          aws_session_token=credentials["SessionToken"], region_name=region)
 
 
-def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecorder,
-                     errors: ErrorLog, home_region: str,
-                     account_filter: set[str] | None) -> tuple[Account, list[Account]]:
-    """The caller's own account, and the accounts to collect."""
-    base = AwsClients(session, max_attempts=config.aws.max_attempts)
-    home = current_account(base, home_region)
+def wanted_accounts(config: Config, base: AwsClients, errors: ErrorLog, home: str,
+                    account_filter: set[str] | None, shard: Shard | None = None) -> list[str]:
+    """The ids of the accounts to collect: [aws] accounts, the organization's, or the
+    caller's own; only those in `account_filter` when it is given, and only `shard`'s share
+    (collect/shards.py)."""
     wanted = list(config.aws.accounts)
     if config.aws.organization:
         wanted = sorted(set(wanted) | set(organization_accounts(base, errors, home)))
     if not wanted:
         wanted = [home]
-    if account_filter:
+    if account_filter is not None:
         wanted = [account for account in wanted if account in account_filter]
+    if shard is not None:
+        wanted = shard.select(wanted)
+    return wanted
+
+
+def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecorder,
+                     errors: ErrorLog, home_region: str,
+                     account_filter: set[str] | None,
+                     known: tuple[str, list[str]] | None = None,
+                     shard: Shard | None = None) -> tuple[Account, list[str], list[Account]]:
+    """The caller's own account, the ids of the accounts to collect, and those whose
+    credentials could be had (`known`: the caller's id and the account ids, already resolved
+    by the process that handed this one its group)."""
+    base = AwsClients(session, max_attempts=config.aws.max_attempts)
+    if known is None:
+        home = current_account(base, home_region)
+        wanted = wanted_accounts(config, base, errors, home, account_filter, shard)
+    else:
+        home, wanted = known
     accounts: list[Account] = []
     for account_id in wanted:
         if account_id == home and not config.aws.accounts and not config.aws.organization:
@@ -162,7 +181,7 @@ def resolve_accounts(config: Config, session: boto3.Session, recorder: CallRecor
         recorder.attach(assumed, ROLE)
         accounts.append(Account(account_id, AwsClients(assumed,
                                                        max_attempts=config.aws.max_attempts)))
-    return Account(home, base), accounts
+    return Account(home, base), wanted, accounts
 
 
 def cost_explorer_from_caller(config: Config) -> bool:
@@ -172,7 +191,7 @@ def cost_explorer_from_caller(config: Config) -> bool:
     return config.aws.cost_explorer == "caller"
 
 
-def _regions(config: Config, clients: AwsClients) -> list[str]:
+def resolved_regions(config: Config, clients: AwsClients) -> list[str]:
     regions = config.aws.resolved_regions(clients.session)
     if regions != "all":
         return list(regions)
@@ -304,22 +323,56 @@ def _reservation_insights_job(target: Target, errors: ErrorLog, today: date,
 def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | None = None,
                      recorder: CallRecorder | None = None, demo: bool = False,
                      account_filter: set[str] | None = None, progress: bool = False,
-                     cost_cache: costs.MonthlyCache | None = None) -> Snapshot:
-    started = time.monotonic()
+                     cost_cache: costs.MonthlyCache | None = None,
+                     workers: int = 1, shard: Shard | None = None) -> Snapshot:
+    """A snapshot of the configured accounts; with `workers` > 1 and several accounts, the
+    accounts are collected in that many processes and merged (collect/processes.py)."""
     now = now or datetime.now(UTC)
     recorder = recorder or CallRecorder()
     recorder.attach(session)
-    errors = ErrorLog()
-    base = AwsClients(session, max_attempts=config.aws.max_attempts)
-    regions = _regions(config, base)
-    caller, accounts = resolve_accounts(config, session, recorder, errors, regions[0],
-                                        account_filter)
-    from_caller = cost_explorer_from_caller(config)
-    collected = {account.account_id for account in accounts}
-    window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
     # The demo's costs are made up: never cache them beside a real account's.
     cache = cost_cache or costs.MonthlyCache(None if demo else costs.default_cache_dir(),
                                              now.date())
+    if workers > 1:
+        from rightsizer.collect.processes import collect_in_processes
+
+        snapshot = collect_in_processes(config, session, now=now, recorder=recorder, demo=demo,
+                                        account_filter=account_filter, progress=progress,
+                                        cost_cache=cache, workers=workers, shard=shard)
+    else:
+        snapshot = collect_accounts(config, session, now=now, recorder=recorder, demo=demo,
+                                    account_filter=account_filter, progress=progress,
+                                    cost_cache=cache, shard=shard)
+    if shard is not None:
+        snapshot.manifest["shard"] = shard.manifest()
+    # a shard may hold no account of the organization: an answer, written like any other
+    if not snapshot.manifest["accounts"] and (shard is None
+                                              or snapshot.manifest["accounts_planned"]):
+        rows = snapshot.table("errors")
+        raise RightsizerError("no account could be read: " + (
+            str(rows.iloc[0]["message"]) if not rows.empty else "none configured"))
+    return snapshot
+
+
+def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
+                     recorder: CallRecorder, demo: bool, cost_cache: costs.MonthlyCache,
+                     account_filter: set[str] | None = None, progress: bool = False,
+                     known: tuple[str, list[str]] | None = None,
+                     caller_costs: bool = True, shard: Shard | None = None) -> Snapshot:
+    """Every collector for the accounts in this process, on its thread pools. With
+    `caller_costs` False the caller's Cost Explorer reads are left to the process that
+    merges this one's snapshot with others (collect/processes.py), so they are asked once."""
+    started = time.monotonic()
+    errors = ErrorLog()
+    base = AwsClients(session, max_attempts=config.aws.max_attempts)
+    regions = resolved_regions(config, base)
+    caller, planned_ids, accounts = resolve_accounts(config, session, recorder, errors, regions[0],
+                                        account_filter, known, shard)
+    from_caller = cost_explorer_from_caller(config)
+    ask_caller = from_caller and caller_costs
+    collected = {account.account_id for account in accounts}
+    window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
+    cache = cost_cache
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
     bar = Progress(progress)
 
@@ -337,7 +390,7 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
             if not from_caller:
                 planned.append(_costs_job(home, errors, now.date(), cache))
         caller_target = Target(caller.account_id, regions[0], caller.clients)
-        if from_caller and accounts:
+        if ask_caller and accounts:
             planned.append(_costs_job(caller_target, errors, now.date(), cache, collected))
         for account in accounts:
             for region in regions:
@@ -364,7 +417,8 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
                     target = Target(account.account_id, region, account.clients)
                     metric_jobs.append(pool.submit(cloudwatch.fetch_metrics, target, errors,
                                                    queries, window.start, window.end))
-        insight_targets = [(caller_target, collected)] if from_caller and accounts else [
+        insight_targets = ([(caller_target, collected)] if ask_caller and accounts else []) \
+            if from_caller else [
             (Target(account.account_id, regions[0], account.clients), {account.account_id})
             for account in accounts]
         insight_jobs = [
@@ -378,7 +432,7 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
         cost_jobs = [
             pool.submit(_costs_job(Target(account.account_id, regions[0], account.clients),
                                    errors, now.date(), cache)[2])
-            for account in accounts if from_caller and account.account_id not in costed]
+            for account in accounts if ask_caller and account.account_id not in costed]
         bar.add(len(metric_jobs) + len(insight_jobs) + len(cost_jobs))
         for job in metric_jobs:
             metric_frames.append(job.result())
@@ -391,9 +445,6 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
             bar.done("cost explorer")
 
     tables["errors"] = errors.rows
-    if not accounts:
-        raise RightsizerError("no account could be read: " + (
-            errors.rows[0]["message"] if errors.rows else "none configured"))
     manifest = {
         "tool_version": __version__,
         "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -401,6 +452,8 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
                    "days": window.days},
         "period_seconds": window.period_seconds,
         "accounts": [account.account_id for account in accounts],
+        # the ones it was to collect: an account missing from "accounts" could not be read
+        "accounts_planned": sorted(planned_ids),
         "regions": regions,
         "demo": demo,
         "resources_collected": sum(len(tables[spec.table])

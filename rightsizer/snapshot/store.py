@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,9 +23,11 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from rightsizer.collect.registry import specs as collector_specs
 from rightsizer.errors import RightsizerError
+from rightsizer.snapshot.location import S3Prefix, get_object, is_s3, list_keys, put_object
 from rightsizer.snapshot.series import OneSeries, SeriesStats
 
 T = TypeVar("T")
@@ -262,19 +265,38 @@ class Snapshot:
         """Write every table into a hidden staging directory first, then move the files in,
         manifest last: a failure while writing (disk full, a crash in Parquet) leaves the
         previous snapshot in `directory` as it was and no temp files behind."""
+        files = self._files()
         directory.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".snapshot-", suffix=".tmp", dir=directory))
         try:
-            for name in TABLE_COLUMNS:
-                self.table(name).to_parquet(staging / f"{name}.parquet", index=False)
-            (staging / MANIFEST_FILE).write_text(
-                json.dumps(self.manifest, indent=2, sort_keys=True, default=str))
-            for name in TABLE_COLUMNS:  # same filesystem: each replace is atomic
-                os.replace(staging / f"{name}.parquet", directory / f"{name}.parquet")
-            os.replace(staging / MANIFEST_FILE, directory / MANIFEST_FILE)
+            for name, body in files.items():
+                (staging / name).write_bytes(body)
+            for name in files:  # same filesystem: each replace is atomic; the manifest last
+                os.replace(staging / name, directory / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return directory
+
+    def save_to(self, location: str | Path) -> str:
+        """save() to a local directory or an S3 prefix: tables first, the manifest last, so
+        a reader (which starts from the manifest) never reads a half-written snapshot."""
+        if not is_s3(location):
+            return str(self.save(Path(location)))
+        where = S3Prefix.parse(str(location))
+        for name, body in self._files().items():
+            put_object(where, name, body)
+        return str(where)
+
+    def _files(self) -> dict[str, bytes]:
+        """The files of a snapshot, the manifest last. Every table carries the write's id,
+        as the manifest does: a table left from another write is caught on load."""
+        write_id = uuid.uuid4().hex
+        self.manifest["write_id"] = write_id
+        files = {f"{name}.parquet": _parquet_bytes(self.table(name), write_id)
+                 for name in TABLE_COLUMNS}
+        files[MANIFEST_FILE] = json.dumps(self.manifest, indent=2, sort_keys=True,
+                                          default=str).encode()
+        return files
 
     @classmethod
     def load(cls, directory: Path) -> Snapshot:
@@ -283,14 +305,81 @@ class Snapshot:
             raise RightsizerError(f"{directory}: not a rightsizer snapshot (no {MANIFEST_FILE})")
         try:
             manifest = json.loads(manifest_path.read_text())
-            tables = {
-                name: pd.read_parquet(directory / f"{name}.parquet")
-                for name in TABLE_COLUMNS
-                if (directory / f"{name}.parquet").is_file()
-            }
+            present = {name: directory / f"{name}.parquet" for name in TABLE_COLUMNS
+                       if (directory / f"{name}.parquet").is_file()}
+            tables = {name: _read_table(path, manifest, str(directory))
+                      for name, path in present.items()}
         except (OSError, ValueError) as exc:
             raise RightsizerError(f"{directory}: unreadable snapshot: {exc}") from exc
         return cls(manifest=manifest, tables=tables)
+
+    @classmethod
+    def load_from(cls, location: str | Path) -> Snapshot:
+        """load() from a local directory or an S3 prefix."""
+        if not is_s3(location):
+            return cls.load(Path(location))
+        where = S3Prefix.parse(str(location))
+        manifest_bytes = get_object(where, MANIFEST_FILE)
+        if manifest_bytes is None:
+            raise RightsizerError(f"{where}: not a rightsizer snapshot (no {MANIFEST_FILE})")
+        try:
+            manifest = json.loads(manifest_bytes)
+            tables = {}
+            for name in TABLE_COLUMNS:
+                body = get_object(where, f"{name}.parquet")
+                if body is not None:
+                    tables[name] = _read_table(pa.BufferReader(body), manifest, str(where))
+        except (OSError, ValueError) as exc:
+            raise RightsizerError(f"{where}: unreadable snapshot: {exc}") from exc
+        return cls(manifest=manifest, tables=tables)
+
+
+WRITE_ID = b"rightsizer.write_id"
+
+
+def _parquet_bytes(frame: pd.DataFrame, write_id: str) -> bytes:
+    """frame.to_parquet(index=False), with the write's id in the file's metadata."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           WRITE_ID: write_id.encode()})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue())
+
+
+def _read_table(source: Any, manifest: dict[str, Any], where: str) -> pd.DataFrame:
+    """One table; a ValueError when it was written by another write than the manifest (a
+    collect into the same place that stopped half way, or is still running)."""
+    expected = manifest.get("write_id")
+    if expected is not None:
+        found = (pq.read_schema(source).metadata or {}).get(WRITE_ID, b"").decode()
+        if found != expected:
+            raise ValueError(f"a table from another write than its manifest ({found or 'none'}"
+                             f" != {expected}): collect it again")
+        if isinstance(source, pa.BufferReader):
+            source.seek(0)
+    return pd.read_parquet(source)
+
+
+def snapshot_locations(location: str | Path) -> list[str]:
+    """The snapshot at `location`, or every snapshot under it (the shards of a run): each a
+    place holding a manifest, which a writer puts last, so a shard still being written is not
+    one yet."""
+    if is_s3(location):
+        where = S3Prefix.parse(str(location))
+        suffix = f"/{MANIFEST_FILE}"
+        found = [str(S3Prefix(where.bucket, key[:-len(MANIFEST_FILE)]))
+                 for key in list_keys(where)
+                 if key == where.key(MANIFEST_FILE) or key.endswith(suffix)]
+    else:
+        root = Path(location)
+        if not root.is_dir():
+            raise RightsizerError(f"{root}: no such directory")
+        found = [str(path.parent) for path in sorted(root.rglob(MANIFEST_FILE))]
+    if not found:
+        raise RightsizerError(f"{location}: no rightsizer snapshot there (no {MANIFEST_FILE} "
+                              "in it or under it)")
+    return sorted(found)
 
 
 def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
@@ -322,4 +411,7 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
     for name in TABLE_COLUMNS:
         frames = [s.table(name) for s in snapshots if not s.table(name).empty]
         tables[name] = pd.concat(frames, ignore_index=True) if frames else empty_table(name)
+    # Cost Explorer asked by the caller answers for the whole organization: every shard of a
+    # run holds the same reservation pages (one row a page), which count once
+    tables["ce_insights"] = tables["ce_insights"].drop_duplicates(ignore_index=True)
     return Snapshot(manifest=manifest, tables=tables)
