@@ -226,9 +226,16 @@ def test_key_facts_say_need_peak_headroom_price_and_window() -> None:
         "75.8% used, 24.2% free.",
         "Price: $0.05 an hour now, $0.025 after ($0.04048 per vCPU-hour, $0.004445 per "
         "GB-hour, as of 2026-09-29).",
-        "Costs $80.00 a month now; the change saves $40.00 a month (50% of it).",
         "Window: 14 days, 333 hourly datapoints, 99.0% of it covered.",
+        "Costs $80.00 a month now; the change saves $40.00 a month (50% of it).",
     ]
+    reserved = as_report(sample_report()).findings[0]  # rds-reserved-instance
+    evidence = {**reserved.evidence, "normalized_units": 4, "covered_units": 1.5,
+                "reservation_states_counted": ["active", "payment-pending"]}
+    assert key_facts(reserved.model_copy(update={"evidence": evidence}), 14)[:2] == [
+        "Reservations cover 1.5 of its 4 normalized units (reservations active or "
+        "payment-pending counted).",
+        "Price: $0.1425 an hour on-demand, $0.0998 reserved."]
     bare = finding.model_copy(update={"evidence": {}})
     assert key_facts(bare, 14) == ["Costs $80.00 a month now; the change saves $40.00 a month "
                                    "(50% of it)."]

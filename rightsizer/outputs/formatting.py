@@ -14,9 +14,9 @@ from typing import Any
 from rightsizer.report.model import Finding, Report
 
 SEVERITIES = ("high", "medium", "low")
-# A browser stays usable up to a few thousand rows, and a Markdown page is read or pasted, not
-# searched: report.html and report.md list the largest findings (and the first skipped rows) up
-# to this many and say where the rest are. report.json and findings.csv always hold every one.
+# A Markdown page is read or pasted, not searched: report.md lists the largest findings (and
+# the first skipped rows) up to this many and says where the rest are. report.html carries every
+# finding (outputs/html_data.py); report.json and findings.csv always hold every one.
 MAX_LISTED_ROWS = 2000
 # A finding's how_to_apply keys (DESIGN.md "report.json"), in the order every output shows
 # them, with the label a reader sees and the language of a Markdown code block.

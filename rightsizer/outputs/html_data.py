@@ -18,6 +18,7 @@ and the script puts every value into the page with textContent, never as markup.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from rightsizer.outputs.charts import evidence_charts
@@ -69,6 +70,16 @@ def findings_data(findings: list[Finding], rules_meta: dict[str, Any],
     detailed: dict[str, int] = {}
     details: list[dict[str, Any]] = []
     rows: list[list[Any]] = []
+    settings: dict[str, int] = {}  # repr of a current/recommended dict -> its words' index
+
+    def setting(values: Any) -> int:
+        # The same few shapes repeat across thousands of findings: describe each once.
+        key = repr(values)
+        index = settings.get(key)
+        if index is None:
+            index = settings[key] = strings(describe_setting(values))
+        return index
+
     for finding in _by_savings(findings):
         rule = finding.rule
         if rule not in rule_index:
@@ -92,8 +103,7 @@ def findings_data(findings: list[Finding], rules_meta: dict[str, Any],
             finding.id, name, resource, rule_index[rule],
             SEVERITIES.index(finding.severity) if finding.severity in SEVERITIES else 2,
             strings(finding.account), strings(finding.region),
-            strings(describe_setting(finding.current)),
-            strings(describe_setting(finding.recommended)),
+            setting(finding.current), setting(finding.recommended),
             _amount(finding.monthly_cost_usd), _amount(finding.monthly_savings_usd),
             STATUS_CODES.get(status, 0), strings(str(entry.get("since") or "")),
             detail, strings(finding.resource_type),
@@ -136,5 +146,7 @@ def _by_savings(findings: list[Finding]) -> list[Finding]:
 
 
 def _amount(value: Any) -> float | None:
+    if type(value) is float and math.isfinite(value):
+        return round(value, 2)
     number = as_number(value)
     return None if number is None else round(number, 2)

@@ -25,7 +25,8 @@ def key_facts(finding: Finding, window_days: int | None) -> list[str]:
     evidence = finding.evidence if isinstance(finding.evidence, dict) else {}
     facts = [fact for fact in (
         _peak(evidence, finding), _need(evidence), _new_size_headroom(evidence, finding),
-        _price(evidence), _cost(finding), _window(evidence, window_days),
+        _memory(evidence), _reserved(evidence), _stored(evidence), _spot(evidence),
+        _price(evidence), _window(evidence, window_days), _cost(finding),
     ) if fact]
     return facts[:MAX_FACTS]
 
@@ -111,12 +112,52 @@ def _new_size_headroom(evidence: dict[str, Any], finding: Finding) -> str | None
             f"{' and '.join(parts)}.")
 
 
+def _reserved(evidence: dict[str, Any]) -> str | None:
+    units, covered = _num(evidence, "normalized_units"), _num(evidence, "covered_units")
+    if units is None or covered is None:
+        return None
+    states = evidence.get("reservation_states_counted")
+    counted = f" (reservations {' or '.join(map(str, states))} counted)" \
+        if isinstance(states, list) and states else ""
+    return f"Reservations cover {covered:,.4g} of its {units:,.4g} normalized units{counted}."
+
+
+def _memory(evidence: dict[str, Any]) -> str | None:
+    used, needed = _num(evidence, "memory_in_use_gib"), _num(evidence, "memory_needed_gib")
+    target = _num(evidence, "target_memory_gib")
+    if used is None or needed is None or target is None:
+        return None
+    return (f"Memory: {used:,.2f} GiB in use, {needed:,.2f} GiB with headroom; the new class "
+            f"has {target:,.4g} GiB.")
+
+
+def _stored(evidence: dict[str, Any]) -> str | None:
+    standard = _num(evidence, "standard_gb")
+    if standard is None:
+        return None
+    text = f"Stores {standard:,.1f} GB in STANDARD"
+    older = _num(evidence, "gb_older_than_ia_days")
+    if older is not None:
+        text += f", {older:,.1f} GB of it old enough for the first transition"
+    return text + "."
+
+
+def _spot(evidence: dict[str, Any]) -> str | None:
+    share, tasks = _num(evidence, "spot_share"), _num(evidence, "task_count")
+    if share is None or tasks is None:
+        return None
+    return (f"Runs {tasks:,.0f} task{'s' if tasks != 1 else ''}; {percent(share * 100)} of them "
+            "would run on Spot.")
+
+
 # (before key, after key, what the two prices are)
 _PRICE_PAIRS = (
     ("hourly_cost_current_usd", "hourly_cost_recommended_usd", "now", "after"),
     ("hourly_current_usd", "hourly_recommended_usd", "now", "after"),
     ("hourly_on_demand_usd", "hourly_reserved_usd", "on-demand", "reserved"),
     ("hourly_on_demand_usd", "hourly_spot_usd", "on-demand", "Spot"),
+    ("price_standard_gb_month_usd", "price_standard_ia_gb_month_usd", "per GB-month in STANDARD",
+     "in STANDARD_IA"),
 )
 
 
@@ -125,7 +166,8 @@ def _price(evidence: dict[str, Any]) -> str | None:
         old, new = _num(evidence, before), _num(evidence, after)
         if old is None or new is None:
             continue
-        text = f"Price: {_hourly(old)} an hour {before_label}, {_hourly(new)} {after_label}"
+        unit = "" if "gb_month" in before else " an hour"
+        text = f"Price: {_hourly(old)}{unit} {before_label}, {_hourly(new)} {after_label}"
         rates = [f"{_hourly(v)} per {unit}" for key, unit in (
             ("price_vcpu_hour_usd", "vCPU-hour"), ("price_gb_hour_usd", "GB-hour"))
             if (v := _num(evidence, key)) is not None]
