@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rightsizer.errors import ConfigError
 from rightsizer.rules.base import RuleSettings
 from rightsizer.rules.registry import REGISTRY
+from rightsizer.rules.support import sizing_history
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -147,6 +148,11 @@ class AnalysisSettings(_Section):
     lookback_days: int = Field(
         14, ge=1, le=455, description="Days of CloudWatch data the rules judge, ending now "
         "(`analyze --days` overrides it); at most 455, as long as CloudWatch keeps hourly data.")
+    sizing_history_days: int = Field(
+        sizing_history.DEFAULT_DAYS, ge=1, le=455, description="Days of hourly Maximum "
+        "ecs-rightsize sizes and backtests from, ending now (GetMetricData bills per series, "
+        "not per datapoint); `lookback_days` still sets the recent window judged for coverage. "
+        "A younger service uses what it has.")
     period_seconds: int = Field(
         3600, ge=60, le=86400, description="CloudWatch period of each datapoint, in seconds (a "
         "multiple of 60, at most a day); each rule fetches only the statistics it reads.")

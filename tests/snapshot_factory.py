@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rightsizer.rules.support import year_ago
+from rightsizer.rules.support import sizing_history, year_ago
 from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 ACCOUNT = "123456789012"
@@ -44,10 +44,12 @@ def daily_spikes(base: float, spike: float, hours: int = HOURS, spike_hours: int
 
 class SnapshotBuilder:
     def __init__(self, days: int = DAYS, end: datetime = WINDOW_END,
-                 period_seconds: int = PERIOD_SECONDS) -> None:
+                 period_seconds: int = PERIOD_SECONDS, history_days: int | None = None) -> None:
         self.days = days
         self.end = end
         self.start = end - timedelta(days=days)
+        # the sizing history (analysis.sizing_history_days), when longer than the window
+        self.history_start = min(self.start, end - timedelta(days=history_days or days))
         self.period_seconds = period_seconds
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
 
@@ -88,12 +90,30 @@ class SnapshotBuilder:
                         region=region)
         return self
 
+    def ecs_history(self, service: str, cpu_max: np.ndarray, memory_max: np.ndarray, *,
+                    cluster: str = CLUSTER) -> SnapshotBuilder:
+        """Hourly CPU and memory Maximum over the last len(series) periods before the window's
+        end (a young service: fewer than the history), stored as the collector does: the
+        window's part under "Maximum", the part before it under "Maximum@history"."""
+        key = f"{cluster}/{service}"
+        step = timedelta(seconds=self.period_seconds)
+        for metric, series in (("CPUUtilization", cpu_max), ("MemoryUtilization", memory_max)):
+            series = np.asarray(series, dtype=float)
+            first = self.end - len(series) * step
+            head = max(0, int((self.start - first) / step))
+            self.metric("AWS/ECS", metric, key, sizing_history.stored_stat("Maximum"),
+                        series[:head], start=first)
+            self.metric("AWS/ECS", metric, key, "Maximum", series[head:],
+                        start=first + head * step)
+        return self
+
     def ecs_year_ago(self, service: str, cpu_daily: np.ndarray | list[float],
                      memory_daily: np.ndarray | list[float], *,
                      cluster: str = CLUSTER) -> SnapshotBuilder:
         """Daily Maximum CPU and memory from the start of the window's year-ago counterpart
         (year_ago.window), as the collector stores them."""
-        start = year_ago.window(self.start, self.end)[0].replace(hour=0, minute=0, second=0)
+        start = year_ago.window(self.history_start, self.end)[0].replace(hour=0, minute=0,
+                                                                          second=0)
         for metric, series in (("CPUUtilization", cpu_daily), ("MemoryUtilization", memory_daily)):
             self.metric("AWS/ECS", metric, f"{cluster}/{service}",
                         year_ago.stored_stat("Maximum"), np.asarray(series, dtype=float),
@@ -369,6 +389,8 @@ class SnapshotBuilder:
             "generated_at": self.end.isoformat(),
             "window": {"start": self.start.isoformat(), "end": self.end.isoformat(),
                        "days": self.days},
+            "sizing_history": {"start": self.history_start.isoformat(),
+                               "days": (self.end - self.history_start).days},
             "period_seconds": self.period_seconds,
             "accounts": [ACCOUNT],
             "regions": [REGION],

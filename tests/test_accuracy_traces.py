@@ -80,7 +80,48 @@ def test_ours_makes_no_unsafe_downsize_on_a_small_run():
     assert result.unsafe == 0, result.unsafe_names
 
 
-def test_without_a_year_back_only_unforeseeable_exam_weeks_are_unsafe():
-    small = generate(seed=11, per_archetype=3)
-    result = scoring.score(small, strategies.ours_window_only(small))
-    assert result.unsafe_foreseeable == 0, result.unsafe_names
+def test_the_shown_history_is_eight_weeks_ending_where_judging_starts():
+    trace = _many("steady", count=1)[0]
+    assert len(trace.train(trace.cpu_max)) == 56 * 24
+    assert len(trace.recent(trace.cpu_max)) == 14 * 24
+    assert np.array_equal(trace.recent(trace.cpu_max), trace.train(trace.cpu_max)[-14 * 24:])
+    assert len(trace.judge(trace.cpu_max)) == 14 * 24
+    snapshot = strategies.training_snapshot([trace])
+    metrics = snapshot.table("metrics")
+    hourly = metrics[metrics["stat"].isin(["Maximum", "Maximum@history"])]
+    assert len(hourly) == 2 * 56 * 24
+    assert hourly.loc[hourly["stat"] == "Maximum", "timestamp"].min() == snapshot.window_start
+    assert hourly["timestamp"].min() == snapshot.history_start
+
+
+def test_planted_throttling_services_pin_a_limit_in_every_busy_week():
+    planted = [t for t in generate(5, 10) if t.archetype == traces.THROTTLED]
+    assert len(planted) == 2
+    for trace in _many(traces.THROTTLED):
+        for window in (trace.recent, trace.judge):
+            assert window(trace.cpu_max).max() >= 99 or window(trace.memory_max).max() >= 96
+
+
+def _flat_trace(cpu_percent: float, memory_percent: float) -> traces.Trace:
+    full = np.full(traces.TOTAL_HOURS, 1.0)
+    return traces.Trace("flat", "steady", 1024, 2048, 1, full * cpu_percent,
+                        full * cpu_percent, full * memory_percent, full * memory_percent,
+                        np.zeros(traces.TOTAL_HOURS, bool))
+
+
+def test_a_peak_at_95_percent_of_the_new_size_is_unsafe_and_an_unchanged_size_is_not():
+    # 48% of 1024 units = 491.5, over 95% of 512 (486.4); 47% = 481.3 is under it
+    assert scoring.is_unsafe(_flat_trace(48, 20), (512, 2048))
+    assert not scoring.is_unsafe(_flat_trace(47, 20), (512, 2048))
+    # memory at 97% of today's size, left as it is: no harm done by this recommendation
+    assert not scoring.is_unsafe(_flat_trace(20, 97), (512, 2048))
+    assert scoring.is_unsafe(_flat_trace(20, 48), (512, 1024))
+    # the ideal holds the peak under 95% too
+    assert scoring.ideal_size(_flat_trace(48, 20)) == (1024, 2048)
+    assert scoring.ideal_size(_flat_trace(47, 20)) == (512, 1024)
+
+
+def test_ours_leaves_planted_throttling_services_alone():
+    planted = [t for t in _many(traces.THROTTLED, count=6)]
+    result = scoring.score(planted, strategies.ours(planted))
+    assert result.unsafe == 0, result.unsafe_names

@@ -361,8 +361,10 @@ def test_shards_in_caller_mode_never_count_a_cost_twice(fake):
 def test_only_the_statistics_rules_read_are_fetched(fake):
     metrics = collect(fake).table("metrics")
     ecs = metrics[metrics["namespace"] == "AWS/ECS"]
-    # the hourly Maximum of the window, and ecs-rightsize's daily Maximum of a year ago
-    assert not ecs.empty and set(ecs["stat"]) == {"Maximum", "Maximum@year-ago"}
+    # the hourly Maximum of the window and of the sizing history before it, and
+    # ecs-rightsize's daily Maximum of a year ago
+    assert not ecs.empty and set(ecs["stat"]) == {"Maximum", "Maximum@history",
+                                                  "Maximum@year-ago"}
     rds = metrics[metrics["namespace"] == "AWS/RDS"]
     assert set(zip(rds["metric"], rds["stat"], strict=True)) == {
         ("CPUUtilization", "Maximum"), ("FreeableMemory", "Minimum"),
@@ -387,3 +389,51 @@ def test_a_disabled_rule_fetches_none_of_its_series(fake):
     metrics = collect(fake, cfg).table("metrics")
     assert not metrics.empty
     assert "AWS/S3" not in set(metrics["namespace"])
+
+
+def test_the_sizing_history_is_one_query_a_series_over_the_long_range(fake):
+    snapshot = collect(fake)
+    window_start = NOW.replace(minute=0) - timedelta(days=14)
+    history_start = NOW.replace(minute=0) - timedelta(days=56)
+    assert snapshot.history_start == history_start
+    metrics = snapshot.table("metrics")
+    ecs = metrics[(metrics["namespace"] == "AWS/ECS") & (metrics["metric"] == "CPUUtilization")]
+    hourly = ecs[ecs["stat"].isin(["Maximum", "Maximum@history"])]
+    # the window's part under its own statistic, the weeks before it apart
+    assert hourly.loc[hourly["stat"] == "Maximum", "timestamp"].min() >= window_start
+    assert hourly.loc[hourly["stat"] == "Maximum@history", "timestamp"].max() < window_start
+    assert hourly["timestamp"].min() == history_start
+    # other rules' series keep the lookback window
+    rds = metrics[metrics["namespace"] == "AWS/RDS"]
+    assert rds["timestamp"].min() >= window_start
+    # the window and the weeks before it are one query a series: as many series as the
+    # window alone would have
+    services = len(snapshot.table("ecs_services"))
+    both = metrics[(metrics["namespace"] == "AWS/ECS") & metrics["stat"].isin(
+        ["Maximum", "Maximum@history"])]
+    assert len(both.groupby(["account", "region", "metric", "resource"])) == 2 * services
+    only_window = collect(fake, Config.model_validate({
+        "aws": config().aws.model_dump(), "analysis": {"sizing_history_days": 14}}))
+    assert only_window.manifest["metric_queries"] == snapshot.manifest["metric_queries"]
+
+
+def test_a_history_no_longer_than_the_lookback_fetches_the_window_only(fake):
+    cfg = Config.model_validate({"aws": config().aws.model_dump(),
+                                 "analysis": {"sizing_history_days": 14}})
+    snapshot = collect(fake, cfg)
+    assert snapshot.history_start == snapshot.window_start
+    assert "Maximum@history" not in set(snapshot.table("metrics")["stat"])
+
+
+def test_history_queries_are_packed_by_their_own_datapoints(fake):
+    queries = [cloudwatch.MetricQuery("AWS/ECS", "CPUUtilization",
+                                      (("ClusterName", "c"), ("ServiceName", f"s{i}")),
+                                      "Maximum", 3600, f"c/s{i}", history=True)
+               for i in range(150)]
+    frame = cloudwatch.fetch_metrics(_target(fake), ErrorLog(), queries,
+                                     NOW - timedelta(days=14), NOW, NOW - timedelta(days=56))
+    # 1,344 points a series: 75 series fill a call's 100,800 datapoints, so 2 calls
+    assert fake.calls["cloudwatch:GetMetricData"] == 2
+    assert fake.metric_queries == 150
+    assert len(frame) == 150 * 1344
+    assert (frame["stat"] == "Maximum@history").sum() == 150 * (1344 - 336)

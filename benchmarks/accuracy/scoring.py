@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from benchmarks.accuracy.strategies import Size, cheapest_covering, hourly_usd
 from benchmarks.accuracy.traces import Trace
 from rightsizer.pricing import HOURS_PER_MONTH
@@ -13,20 +15,34 @@ def monthly_usd(trace: Trace, size: Size) -> float:
     return hourly_usd(*size) * HOURS_PER_MONTH * trace.task_count
 
 
-def ideal_size(trace: Trace) -> Size:
-    """The cheapest valid size that holds the judge window's CPU and memory peaks exactly (no
-    headroom): the best any strategy could have done with hindsight."""
-    size = cheapest_covering(trace.judge_cpu_peak_units, trace.judge_memory_peak_mib)
+# A peak that reaches this share of a size counts as not held: an hourly Maximum is the highest
+# 1-minute average of the hour, so a minute at 95% of the task had seconds at its limit.
+SAFE_SHARE = 0.95
+
+
+def _holding(trace: Trace, cpu_peak_units: float, memory_peak_mib: float) -> Size:
+    """The cheapest valid size that keeps both peaks under SAFE_SHARE of it, a dimension already
+    at or past that share kept at today's size (not shrinking it is no harm done here)."""
+    def need(peak: float, current: int) -> float:
+        return min(float(current), np.nextafter(peak / SAFE_SHARE, np.inf))
+    size = cheapest_covering(need(cpu_peak_units, trace.cpu_units),
+                             need(memory_peak_mib, trace.memory_mib))
     return size or (trace.cpu_units, trace.memory_mib)
 
 
+def ideal_size(trace: Trace) -> Size:
+    """The cheapest valid size that holds the judge window's CPU and memory peaks with nothing
+    to spare (under SAFE_SHARE of it): the best any strategy could have done with
+    hindsight."""
+    return _holding(trace, trace.judge_cpu_peak_units, trace.judge_memory_peak_mib)
+
+
 def promised_size(trace: Trace) -> Size:
-    """The cheapest valid size that holds the judge window's peaks and the training window's:
+    """The cheapest valid size that holds the judge window's peaks and the shown history's:
     the best a tool can do that keeps its promise (never a downsize that would have throttled
     or OOM-killed the peak it was shown), still with hindsight and zero margin."""
-    cpu = max(trace.judge_cpu_peak_units, trace.train_cpu_peak_units)
-    memory = max(trace.judge_memory_peak_mib, trace.train_memory_peak_mib)
-    return cheapest_covering(cpu, memory) or (trace.cpu_units, trace.memory_mib)
+    return _holding(trace, max(trace.judge_cpu_peak_units, trace.train_cpu_peak_units),
+                    max(trace.judge_memory_peak_mib, trace.train_memory_peak_mib))
 
 
 def ideal_savings_usd(trace: Trace) -> float:
@@ -43,9 +59,11 @@ def _savings_to(trace: Trace, size: Size) -> float:
 
 
 def is_unsafe(trace: Trace, size: Size) -> bool:
-    """Below the next window's peak in CPU units (throttling) or in MiB (OOM kills)."""
+    """A dimension the recommendation shrinks whose next-window peak reaches SAFE_SHARE of the
+    new size: CPU units (throttling) or MiB (OOM kills)."""
     cpu, memory = size
-    return cpu < trace.judge_cpu_peak_units or memory < trace.judge_memory_peak_mib
+    return (cpu < trace.cpu_units and trace.judge_cpu_peak_units >= SAFE_SHARE * cpu) or \
+        (memory < trace.memory_mib and trace.judge_memory_peak_mib >= SAFE_SHARE * memory)
 
 
 @dataclass

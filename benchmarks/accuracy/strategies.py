@@ -14,16 +14,17 @@ import pandas as pd
 
 from benchmarks.accuracy.traces import (
     HOURS_PER_DAY,
+    RECENT_DAYS,
+    RECENT_START,
     TIMESTAMPS,
     TRAIN_DAYS,
     TRAIN_END,
-    TRAIN_START,
     YEAR_AGO_HOURS,
     Trace,
 )
 from rightsizer import pricing
 from rightsizer.rules import ecs_rightsize
-from rightsizer.rules.support import year_ago
+from rightsizer.rules.support import sizing_history, year_ago
 from rightsizer.rules.support.fargate_sizes import cheapest_valid_size
 from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
@@ -57,13 +58,20 @@ def _cheaper(trace: Trace, size: Size | None) -> Size | None:
 
 # --- (a) ours: the real rule on a real Snapshot -------------------------------------------------
 
-def training_snapshot(traces: list[Trace]) -> Snapshot:
-    """The training window as the collectors would have written it: one ecs_services row, four
-    hourly AWS/ECS series per service, and the daily Maximum of CPU and memory a year back."""
+def training_snapshot(traces: list[Trace], history_days: int = TRAIN_DAYS) -> Snapshot:
+    """The shown history as the collectors would have written it: one ecs_services row; the
+    hourly Maximum of CPU and memory, the recent window under "Maximum" and the weeks before
+    it under "Maximum@history" (sizing_history); the daily Maximum a year back.
+    `history_days` = RECENT_DAYS: what today's rule read (the recent window alone)."""
     services = []
     frames = []
-    stamps = TIMESTAMPS[TRAIN_START:TRAIN_END]
-    days_ago = TIMESTAMPS[YEAR_AGO_HOURS][::HOURS_PER_DAY]
+    first = TRAIN_END - history_days * HOURS_PER_DAY
+    stamps = TIMESTAMPS[first:TRAIN_END]
+    recent = stamps >= TIMESTAMPS[RECENT_START]
+    stats = np.where(recent, "Maximum", sizing_history.stored_stat("Maximum"))
+    year_hours = slice(YEAR_AGO_HOURS.stop - (history_days + year_ago.AHEAD_DAYS) *
+                       HOURS_PER_DAY, YEAR_AGO_HOURS.stop)
+    days_ago = TIMESTAMPS[year_hours][::HOURS_PER_DAY]
     for trace in traces:
         services.append({
             "account": ACCOUNT, "region": REGION, "cluster": CLUSTER, "service": trace.name,
@@ -76,30 +84,27 @@ def training_snapshot(traces: list[Trace]) -> Snapshot:
             "tags": "{}", "created_at": "2025-01-01 00:00:00+00:00",
             "container_insights": False,
         })
-        for metric, stat, series in (
-            ("CPUUtilization", "Maximum", trace.cpu_max),
-            ("CPUUtilization", "Average", trace.cpu_avg),
-            ("MemoryUtilization", "Maximum", trace.memory_max),
-            ("MemoryUtilization", "Average", trace.memory_avg),
-        ):
-            frames.append(pd.DataFrame({
-                "account": ACCOUNT, "region": REGION, "namespace": "AWS/ECS", "metric": metric,
-                "resource": f"{CLUSTER}/{trace.name}", "stat": stat, "timestamp": stamps,
-                "value": trace.train(series).astype(float),
-            }))
+        resource = f"{CLUSTER}/{trace.name}"
         for metric, series in (("CPUUtilization", trace.cpu_max),
                                ("MemoryUtilization", trace.memory_max)):
-            # a daily Maximum is the highest of the day's hourly Maximums
-            daily = trace.year_ago(series).reshape(-1, HOURS_PER_DAY).max(axis=1)
             frames.append(pd.DataFrame({
                 "account": ACCOUNT, "region": REGION, "namespace": "AWS/ECS", "metric": metric,
-                "resource": f"{CLUSTER}/{trace.name}", "stat": year_ago.stored_stat("Maximum"),
+                "resource": resource, "stat": stats, "timestamp": stamps,
+                "value": series[first:TRAIN_END].astype(float),
+            }))
+            # a daily Maximum is the highest of the day's hourly Maximums
+            daily = series[year_hours].reshape(-1, HOURS_PER_DAY).max(axis=1)
+            frames.append(pd.DataFrame({
+                "account": ACCOUNT, "region": REGION, "namespace": "AWS/ECS", "metric": metric,
+                "resource": resource, "stat": year_ago.stored_stat("Maximum"),
                 "timestamp": days_ago, "value": daily.astype(float),
             }))
     end = stamps[-1] + pd.Timedelta(hours=1)
     manifest = {
         "generated_at": end.isoformat(),
-        "window": {"start": stamps[0].isoformat(), "end": end.isoformat(), "days": TRAIN_DAYS},
+        "window": {"start": TIMESTAMPS[RECENT_START].isoformat(), "end": end.isoformat(),
+                   "days": RECENT_DAYS},
+        "sizing_history": {"start": stamps[0].isoformat(), "days": history_days},
         "period_seconds": 3600, "accounts": [ACCOUNT], "regions": [REGION],
     }
     tables = {
@@ -119,6 +124,19 @@ def ours(traces: list[Trace], settings: ecs_rightsize.Settings | None = None,
             for finding in result.findings}
 
 
+def ours_fixed_margin(traces: list[Trace], snapshot: Snapshot | None = None) -> dict[str, Size]:
+    """The production rule on the same 8 weeks with `backtest = false`: today's one fixed
+    margin for every service (peak_headroom_percent for CPU, headroom_percent for memory)."""
+    return ours(traces, ecs_rightsize.Settings(backtest=False), snapshot)
+
+
+def todays_rule(traces: list[Trace]) -> dict[str, Size]:
+    """The rule as it was before the sizing history: the recent 14 days and the fixed
+    margins."""
+    return ours(traces, ecs_rightsize.Settings(backtest=False),
+                training_snapshot(traces, history_days=RECENT_DAYS))
+
+
 # --- (b) KRR-style: p95 CPU, memory max + 15% ----------------------------------------------------
 
 KRR_CPU_PERCENTILE = 95
@@ -127,12 +145,13 @@ KRR_MEMORY_BUFFER = 0.15  # KRR "simple" strategy: memory_buffer_percentage defa
 
 def krr(traces: list[Trace]) -> dict[str, Size]:
     """KRR's simple strategy sets the request at p95 of CPU usage samples and the memory at the
-    max plus 15%. Its samples are fine-grained usage; the hourly Maximum is the closest series
-    CloudWatch gives at this period (and the kinder of the two to the baseline)."""
+    max plus 15%, over 14 days. Its samples are fine-grained usage; the hourly Maximum is the
+    closest series CloudWatch gives at this period (and the kinder of the two to the
+    baseline)."""
     out: dict[str, Size] = {}
     for trace in traces:
-        cpu = np.percentile(trace.train(trace.cpu_max), KRR_CPU_PERCENTILE) / 100
-        memory = trace.train(trace.memory_max).max() / 100 * (1 + KRR_MEMORY_BUFFER)
+        cpu = np.percentile(trace.recent(trace.cpu_max), KRR_CPU_PERCENTILE) / 100
+        memory = trace.recent(trace.memory_max).max() / 100 * (1 + KRR_MEMORY_BUFFER)
         size = _cheaper(trace, cheapest_covering(cpu * trace.cpu_units,
                                                  memory * trace.memory_mib))
         if size:
@@ -161,16 +180,12 @@ def naive(traces: list[Trace]) -> dict[str, Size]:
     return out
 
 
-def ours_window_only(traces: list[Trace]) -> dict[str, Size]:
-    """The production rule with `year_ago = false`: what it does for a service younger than a
-    year, or when the extra series are not wanted."""
-    return ours(traces, ecs_rightsize.Settings(year_ago=False))
-
-
-OURS = "ours (ecs-rightsize)"
-STRATEGIES: dict[str, Strategy] = {OURS: ours,
-                                   "ours, 14 days only (year_ago = false)": ours_window_only,
-                                   "KRR-style": krr, "naive (7-day daily avg < 50%)": naive}
+OURS = "ours: 8 weeks, backtested margins"
+FIXED = "ours: 8 weeks, fixed margin (backtest = false)"
+TODAY = "today's rule: 14 days, fixed margin"
+STRATEGIES: dict[str, Strategy] = {OURS: ours, FIXED: ours_fixed_margin, TODAY: todays_rule,
+                                   "KRR-style (14 days)": krr,
+                                   "naive (7-day daily avg < 50%)": naive}
 
 
 def describe_settings(settings: ecs_rightsize.Settings | None = None) -> str:

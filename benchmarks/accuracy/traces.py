@@ -1,16 +1,22 @@
 """Synthetic utilization traces with a known right answer.
 
 Each trace is hourly CloudWatch-like series for one ECS service: CPU and memory utilization,
-Maximum and Average, in percent of the service's current task size. It spans a year and four
-weeks: the 14 days a strategy may look at (training), the next 14 days, drawn from the same
-process, that its recommendation is judged against, and the year before them, of which a
-strategy may read the same weeks a year ago (as CloudWatch keeps hourly data for 455 days).
+Maximum and Average, in percent of the service's current task size. It spans a year and ten
+weeks: the 8 weeks a strategy is shown (the sizing history; its last 14 days are the recent
+window the rule judges coverage on and the 14-day baselines read), the next 14 days, drawn from
+the same process, that its recommendation is judged against, and the year before them, of which
+a strategy may read the same weeks a year ago (as CloudWatch keeps hourly data for 455 days).
 
-Exam weeks come once a year, at about the same time: this year's lands anywhere in the 28 days,
-last year's within a week of the same date. So an exam week may land in training, in judging or
-straddle them; a strategy that reads a year back can see it coming, one that reads 14 days
-cannot. The product grew since last year (x1 to x2.5 load, the reference stack's users grew
-tenfold), so last year's peaks are not this year's.
+Exam weeks come once a year, at about the same time: this year's lands anywhere in the last 28
+days (the recent window and the judged fortnight), last year's within a week of the same date.
+So an exam week may land in the recent window, in judging or straddle them; a strategy that
+reads a year back can see it coming, one that reads only this year cannot. The product grew
+since last year (x1 to x2.5 load, the reference stack's users grew tenfold), so last year's
+peaks are not this year's.
+
+Planted throttling services (archetype "throttled") are too small for their load: their busy
+hours pin CPU at its limit, or memory just under it. No downsize may touch them, and the
+under-provisioned rule should find every one.
 
 Everything is drawn from one numpy Generator, so a seed reproduces the whole benchmark.
 """
@@ -25,19 +31,25 @@ import pandas as pd
 
 from rightsizer.rules.support import year_ago
 
-TRAIN_DAYS = 14
+HISTORY_DAYS = 56  # shown: the sizing history (analysis.sizing_history_days)
+RECENT_DAYS = 14  # its last part: the lookback window (analysis.lookback_days)
+TRAIN_DAYS = HISTORY_DAYS
 JUDGE_DAYS = 14
 HOURS_PER_DAY = 24
 YEAR_DAYS = year_ago.YEAR.days  # 52 weeks: weekdays line up
-TRAIN_START = YEAR_DAYS * HOURS_PER_DAY  # hour index where the training window starts
+TRAIN_START = YEAR_DAYS * HOURS_PER_DAY  # hour index where the shown history starts
 TRAIN_HOURS = TRAIN_DAYS * HOURS_PER_DAY
 TRAIN_END = TRAIN_START + TRAIN_HOURS
+RECENT_START = TRAIN_END - RECENT_DAYS * HOURS_PER_DAY
 TOTAL_HOURS = TRAIN_END + JUDGE_DAYS * HOURS_PER_DAY
-# The year-ago counterpart of training, and the days after it that a strategy may read.
+# The year-ago counterpart of the shown history, and the days after it that a strategy may read
+# (year_ago.window of the history).
 YEAR_AGO_HOURS = slice(0, (TRAIN_DAYS + year_ago.AHEAD_DAYS) * HOURS_PER_DAY)
-# A Monday 00:00 UTC, so both windows hold exactly two school weeks.
-START = pd.Timestamp("2026-10-05T00:00:00Z")
+# A Monday 00:00 UTC, so every window holds whole school weeks.
+START = pd.Timestamp("2026-08-10T00:00:00Z")
 TIMESTAMPS = pd.date_range(START - year_ago.YEAR, periods=TOTAL_HOURS, freq="h")
+# This year's exam week starts within the last this many days before the judge window ends.
+EXAM_SPAN_DAYS = RECENT_DAYS + JUDGE_DAYS
 # Last year's exam week lands within this many days of this year's date.
 EXAM_DRIFT_DAYS = 7
 # Last year's load, relative to this year's: the product grew since.
@@ -51,6 +63,9 @@ CURRENT_SIZES: tuple[tuple[int, int], ...] = (
 )
 
 ARCHETYPES = ("steady", "diurnal", "exam", "spikes", "idle", "memory-bound", "growth", "mix")
+THROTTLED = "throttled"
+# Planted throttling services: one for every this many services of an archetype.
+THROTTLED_SHARE = 5
 EXAM_FACTOR = 3.0  # load during the exam week, relative to the same hour of a normal week
 GROWTH_PER_WEEK = 0.02  # +2% load a week, compounding
 
@@ -70,8 +85,9 @@ class Trace:
 
     @property
     def unforeseeable(self) -> bool:
-        """An exam week in the judge window with no exam hour in training: no strategy that
-        reads only the training window can see it coming (one that reads a year back can)."""
+        """An exam week in the judge window with no exam hour in the shown history: no
+        strategy that reads only this year can see it coming (one that reads a year back
+        can)."""
         school_exam = self.exam_hours & _SCHOOL_HOURS  # exam nights and weekends stay quiet
         return bool(self.judge(school_exam).any() and not self.train(school_exam).any())
 
@@ -84,7 +100,12 @@ class Trace:
         return bool(self.train(school_exam).any()) != bool(self.judge(school_exam).any())
 
     def train(self, series: np.ndarray) -> np.ndarray:
+        """The shown history (8 weeks)."""
         return series[TRAIN_START:TRAIN_END]
+
+    def recent(self, series: np.ndarray) -> np.ndarray:
+        """The last 14 days of it: what a 14-day strategy reads."""
+        return series[RECENT_START:TRAIN_END]
 
     def judge(self, series: np.ndarray) -> np.ndarray:
         return series[TRAIN_END:]
@@ -130,9 +151,11 @@ def school_day_shape(rng: np.random.Generator) -> np.ndarray:
 
 
 def exam_mask(rng: np.random.Generator) -> np.ndarray:
-    """This year's exam week: seven days anywhere in the 28, so training or judging may miss
-    it; and last year's, within EXAM_DRIFT_DAYS of the same date."""
-    start_day = YEAR_DAYS + int(rng.integers(0, TRAIN_DAYS + JUDGE_DAYS - 7 + 1))
+    """This year's exam week: seven days anywhere in the last EXAM_SPAN_DAYS, so the shown
+    history or judging may miss it; and last year's, within EXAM_DRIFT_DAYS of the same
+    date."""
+    start_day = YEAR_DAYS + TRAIN_DAYS + JUDGE_DAYS - EXAM_SPAN_DAYS + int(
+        rng.integers(0, EXAM_SPAN_DAYS - 7 + 1))
     last_year = max(0, start_day - YEAR_DAYS + int(rng.integers(-EXAM_DRIFT_DAYS,
                                                                 EXAM_DRIFT_DAYS + 1)))
     day = _DAY_INDEX
@@ -246,31 +269,50 @@ def _mix(rng: np.random.Generator) -> _Load:
     return load
 
 
+def _throttled(rng: np.random.Generator) -> _Load:
+    """Too small for its load: school-day demand at 1.2-2x the task's CPU in the busy hours
+    (the hourly Maximum pinned at the limit), or memory sitting at 96-99% through them."""
+    demand = rng.uniform(120, 200) * school_day_shape(rng) * _noise(rng, 0.05)
+    busy = _SCHOOL_HOURS
+    if rng.random() < 0.5:
+        cpu = np.minimum(demand, 99.0)
+        memory = _memory_following(rng, cpu, rng.uniform(30, 45))
+    else:
+        cpu = demand * rng.uniform(0.2, 0.35)
+        memory = np.where(busy, rng.uniform(96, 99, TOTAL_HOURS),
+                          rng.uniform(70, 85) + rng.normal(0, 1, TOTAL_HOURS))
+    return _Load(cpu, memory, np.zeros(TOTAL_HOURS, bool), np.zeros(TOTAL_HOURS, bool))
+
+
 _MAKERS: dict[str, Callable[[np.random.Generator], _Load]] = {
     "steady": _steady, "diurnal": _diurnal, "exam": _exam, "spikes": _spikes, "idle": _idle,
-    "memory-bound": _memory_bound, "growth": _growth, "mix": _mix,
+    "memory-bound": _memory_bound, "growth": _growth, "mix": _mix, THROTTLED: _throttled,
 }
 
 
 def make_trace(rng: np.random.Generator, archetype: str, name: str) -> Trace:
     cpu_units, memory_mib = CURRENT_SIZES[int(rng.integers(len(CURRENT_SIZES)))]
     load = _MAKERS[archetype](rng)
-    cpu_avg = np.clip(load.cpu, 0.1, 95)
+    cpu_avg = np.clip(load.cpu, 0.1, 99 if archetype == THROTTLED else 95)
     # Within an hour the per-minute Maximum runs 10-40% above the hourly mean.
     burst = rng.uniform(1.1, 1.4)
     cpu_max = np.clip(cpu_avg * burst * _noise(rng, 0.05), 0.1, 100)
     if load.spike.any():
         cpu_max = np.where(load.spike, rng.uniform(86, 94, TOTAL_HOURS), cpu_max)
         cpu_avg = np.where(load.spike, cpu_max * rng.uniform(0.6, 0.85), cpu_avg)
-    memory_avg = np.clip(load.memory, 1, 95)
-    memory_max = np.clip(memory_avg * rng.uniform(1.0, 1.05, TOTAL_HOURS), 1, 95)
+    limit = 100 if archetype == THROTTLED else 95
+    memory_avg = np.clip(load.memory, 1, limit)
+    memory_max = np.clip(memory_avg * rng.uniform(1.0, 1.05, TOTAL_HOURS), 1, limit)
     return Trace(name=name, archetype=archetype, cpu_units=cpu_units, memory_mib=memory_mib,
                  task_count=int(rng.integers(1, 3)), cpu_max=cpu_max, cpu_avg=cpu_avg,
                  memory_max=memory_max, memory_avg=memory_avg, exam_hours=load.exam)
 
 
 def generate(seed: int, per_archetype: int) -> list[Trace]:
-    """`per_archetype` services of every archetype, in a fixed order, from one seed."""
+    """`per_archetype` services of every archetype, then the planted throttling services (one
+    for every THROTTLED_SHARE of an archetype), in a fixed order, from one seed."""
     rng = np.random.default_rng(seed)
-    return [make_trace(rng, archetype, f"{archetype}-{i:03d}")
-            for archetype in ARCHETYPES for i in range(per_archetype)]
+    traces = [make_trace(rng, archetype, f"{archetype}-{i:03d}")
+              for archetype in ARCHETYPES for i in range(per_archetype)]
+    return traces + [make_trace(rng, THROTTLED, f"{THROTTLED}-{i:03d}")
+                     for i in range(max(1, per_archetype // THROTTLED_SHARE))]

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -35,6 +35,7 @@ from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.rules.base import MetricNeed
 from rightsizer.rules.registry import REGISTRY
+from rightsizer.rules.support import sizing_history
 from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot
 
 log = logging.getLogger("rightsizer")
@@ -244,8 +245,12 @@ def plan_metric_queries(needs: list[MetricNeed], tables: dict[str, list[dict[str
             period = cloudwatch.DAY_SECONDS if need.daily or need.year_ago else period_seconds
             for stat in need.stats:
                 queries[cloudwatch.MetricQuery(need.namespace, need.metric, dimensions, stat,
-                                               period, key, need.year_ago)] = None
-    return list(queries)
+                                               period, key, need.year_ago,
+                                               need.history and not need.year_ago)] = None
+    # a series one rule reads over the window and another over the history is asked for once
+    # (every query is billed): the history query holds the window too
+    longer = {replace(query, history=False) for query in queries if query.history}
+    return [query for query in queries if query.history or query not in longer]
 
 
 # --- progress --------------------------------------------------------------------------------
@@ -372,6 +377,8 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
     ask_caller = from_caller and caller_costs
     collected = {account.account_id for account in accounts}
     window = Window.ending(now, config.analysis.lookback_days, config.analysis.period_seconds)
+    history_start = sizing_history.history_start(window.start, window.end,
+                                                 config.analysis.sizing_history_days)
     cache = cost_cache
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_COLUMNS}
     bar = Progress(progress)
@@ -383,7 +390,8 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
         planned: list[tuple[str, str, Job]] = []
         # Account-wide jobs (S3: thousands of buckets) go first: queued behind every
         # region's short jobs they used to start last and finish last.
-        run = RunContext(window_start=window.start, regions=frozenset(regions))
+        run = RunContext(window_start=window.start, regions=frozenset(regions),
+                         history_start=history_start)
         for account in accounts:
             home = Target(account.account_id, regions[0], account.clients, fanout)
             planned += _collector_jobs(home, errors, run, "account")
@@ -416,7 +424,8 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
                 if queries:
                     target = Target(account.account_id, region, account.clients)
                     metric_jobs.append(pool.submit(cloudwatch.fetch_metrics, target, errors,
-                                                   queries, window.start, window.end))
+                                                   queries, window.start, window.end,
+                                                   history_start))
         insight_targets = ([(caller_target, collected)] if ask_caller and accounts else []) \
             if from_caller else [
             (Target(account.account_id, regions[0], account.clients), {account.account_id})
@@ -450,6 +459,8 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
         "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat(),
                    "days": window.days},
+        "sizing_history": {"start": history_start.isoformat(),
+                           "days": (window.end - history_start).days},
         "period_seconds": window.period_seconds,
         "accounts": [account.account_id for account in accounts],
         # the ones it was to collect: an account missing from "accounts" could not be read

@@ -28,6 +28,8 @@ class RunContext:
 
     window_start: datetime
     regions: frozenset[str]
+    # where the sizing history begins (rules/support/sizing_history.py); None: the window's start
+    history_start: datetime | None = None
 
 
 Collect = Callable[[Target, ErrorLog, RunContext], list[Row]]

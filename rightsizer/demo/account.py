@@ -17,14 +17,15 @@ import os
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
 import requests
 
-from rightsizer.rules.support import year_ago
+from rightsizer.demo.metrics import DemoMetrics
+from rightsizer.rules.support import sizing_history, year_ago
 
 DEMO_REGION = "ap-south-1"
 DEMO_CLUSTER = "edufly"
@@ -51,6 +52,7 @@ class DemoAccount:
     buckets: dict[str, str]
     cache_cluster: str
     window_end: datetime
+    metrics: DemoMetrics = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -114,17 +116,22 @@ def floor_day(moment: datetime) -> datetime:
 
 
 def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
-                       endpoint_url: str | None = None,
-                       period_seconds: int = 3600) -> DemoAccount:
-    """Create the EduFly account in moto; metrics cover [floor_hour(now) - days, end hour)."""
+                       endpoint_url: str | None = None, period_seconds: int = 3600,
+                       history_days: int | None = None) -> DemoAccount:
+    """Create the EduFly account in moto; metrics cover [floor_hour(now) - days, end hour),
+    the ECS services' from `history_days` back (the sizing history) when that is longer.
+    Every datum put is also kept in DemoAccount.metrics (served by rightsizer.demo.metrics)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     now = now.astimezone(UTC)
     window_end = floor_hour(now)
     window_start = window_end - timedelta(days=days)
 
+    published = DemoMetrics()
+
     def client(name: str, region: str = DEMO_REGION) -> Any:
-        return session.client(name, region_name=region, endpoint_url=endpoint_url)
+        made = session.client(name, region_name=region, endpoint_url=endpoint_url)
+        return published.recorder(made) if name == "cloudwatch" else made
 
     account_id = client("sts").get_caller_identity()["Account"]
     _ecs(client, account_id)
@@ -136,7 +143,9 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
     _leftovers(client, session, now)
     _nat_and_addresses(client, window_start, window_end, period_seconds)
     _edge_and_logs(client, window_start, window_end, period_seconds)
-    series = _Series(window_start, window_end, period_seconds)
+    series = _Series(window_start, window_end, period_seconds,
+                     sizing_history.history_start(window_start, window_end,
+                                                  history_days or days))
     _publish(client("cloudwatch"), series.all_metrics())
     _queue_costs(now.date(), account_id, endpoint_url)
     return DemoAccount(
@@ -146,6 +155,7 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
         buckets=dict(BUCKETS),
         cache_cluster=CACHE_CLUSTER,
         window_end=window_end,
+        metrics=published,
     )
 
 
@@ -601,8 +611,10 @@ def _sum(metric: str, dims: dict[str, str], stamp: datetime, value: float,
 class _Series:
     """Hourly (period_seconds) utilisation shaped by Indian school days, plus daily S3 sizes."""
 
-    def __init__(self, start: datetime, end: datetime, period_seconds: int) -> None:
+    def __init__(self, start: datetime, end: datetime, period_seconds: int,
+                 ecs_start: datetime | None = None) -> None:
         self.start, self.end = start, end
+        self.ecs_start = ecs_start or start  # the ECS series reach back over the sizing history
         self.period = timedelta(seconds=period_seconds)
         self.samples = max(1, period_seconds // 60)  # one-minute samples behind each datum
         self.rng = random.Random(SEED)
@@ -610,8 +622,10 @@ class _Series:
         last_day = (end + IST).date() - timedelta(days=2)
         self.exam_days = {last_day - timedelta(days=offset) for offset in range(7)}
 
-    def stamps(self, since: datetime | None = None) -> list[datetime]:
-        first = self.start if since is None else max(self.start, floor_hour(since))
+    def stamps(self, since: datetime | None = None, start: datetime | None = None
+               ) -> list[datetime]:
+        start = start or self.start
+        first = start if since is None else max(start, floor_hour(since))
         count = int((self.end - first) / self.period)
         return [first + index * self.period for index in range(count)]
 
@@ -647,7 +661,7 @@ class _Series:
         marks and printing report cards) came three weeks after today's date, at 1.6x a
         normal day's peak. Notifications did not exist yet.
         """
-        start, end = year_ago.window(self.start, self.end)
+        start, end = year_ago.window(self.ecs_start, self.end)
         season = self.end - year_ago.YEAR + timedelta(days=21)
         shapes = {"api": self._api, "worker": self._worker, "admin": self._admin}
         data = []
@@ -692,7 +706,7 @@ class _Series:
         for spec in SERVICES:
             dims = {"ClusterName": DEMO_CLUSTER, "ServiceName": spec.name}
             since = self.end - NOTIFICATIONS_AGE if spec.role == "notifications" else None
-            for stamp in self.stamps(since):
+            for stamp in self.stamps(since, self.ecs_start):
                 level, exam = self.load(stamp)
                 cpu_avg, cpu_max, mem_avg, mem_max = shapes[spec.role](level, exam)
                 data.append(self._datum("CPUUtilization", dims, stamp, cpu_avg, cpu_max))

@@ -17,6 +17,7 @@ import boto3
 
 from rightsizer.config import Config
 from rightsizer.demo.account import DEMO_REGION, DemoAccount, build_demo_account
+from rightsizer.demo.metrics import serve as serve_metrics
 
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "demo-access-key",
@@ -101,7 +102,10 @@ def demo_session(config: Config) -> Iterator[tuple[boto3.Session, datetime]]:
         now = datetime.now(UTC)
         session = boto3.Session(region_name=DEMO_REGION)
         account = build_demo_account(session, now=now, days=config.analysis.lookback_days,
+                                     history_days=config.analysis.sizing_history_days,
                                      period_seconds=config.analysis.period_seconds)
+        # moto's GetMetricData scans every datum for every period of every query
+        serve_metrics(session, account.metrics)
         _age_buckets(account, now)
         _answer_unimplemented(session, now)
         yield session, now

@@ -41,6 +41,9 @@ class MetricNeed:
     # Daily values from the same weeks a year ago (see rightsizer/year_ago.py), stored under
     # the statistic name + YEAR_AGO_SUFFIX so they never mix with this window's series.
     year_ago: bool = False
+    # Hourly values from the start of the sizing history (analysis.sizing_history_days), the
+    # part before the window stored under the statistic name + sizing_history.SUFFIX.
+    history: bool = False
     # A boolean setting of the rule that must be on for this series to be fetched (and billed).
     setting: str | None = None
 

@@ -7,23 +7,30 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import numpy as np
 from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
-from rightsizer.rules.support import year_ago
+from rightsizer.rules.support import backtest, ecs_sizing, sizing_history, year_ago
+from rightsizer.rules.support.backtest import Usage
 from rightsizer.rules.support.ecs_common import (
+    DeploymentView,
     ScalingView,
     ServiceView,
+    WindowRevision,
     ecs_services,
     no_price_detail,
     revision_name,
+    revision_number,
     scaling_for,
     size_text,
     window_revision,
 )
+from rightsizer.rules.support.ecs_sizing import MIN_FORTNIGHTS, Margins, YearAgo
 from rightsizer.rules.support.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
 from rightsizer.rules.support.series import percentile, rounded
 from rightsizer.rules.support.year_ago import SeasonalPeak
@@ -34,6 +41,8 @@ RULE_ID = "ecs-rightsize"
 ECS = "AWS/ECS"
 # Tuned on the accuracy benchmark (docs/accuracy.md): see the why there.
 PEAK_HEADROOM_DEFAULT = 10.0
+MIN_MARGIN_DEFAULT = 5.0
+MAX_MARGIN_DEFAULT = 50.0
 TREND_HORIZON_DEFAULT = 30.0
 CONTAINER_INSIGHTS = "ECS/ContainerInsights"
 # Without a task count, "busy hours" are the top tenth of hours by CPU Maximum.
@@ -65,6 +74,24 @@ class Settings(RuleSettings):
         0.8, gt=0, le=1,
         description="Share of the lookback window that must have datapoints to judge.",
     )
+    backtest: bool = Field(
+        True,
+        description="Choose each service's CPU and memory margins by replaying the sizing on "
+        "its own history (at each past week, size from the data before it and check the "
+        "fortnight after): the smallest margins that held in every past fortnight. False, or "
+        f"under {MIN_FORTNIGHTS} past fortnights of history: the fixed peak_headroom_percent "
+        "(CPU) and headroom_percent (memory).",
+    )
+    min_margin_percent: float = Field(
+        MIN_MARGIN_DEFAULT, ge=0, le=200,
+        description="The backtest never gives a margin below this (percent on top of the "
+        "projected peak).",
+    )
+    max_margin_percent: float = Field(
+        MAX_MARGIN_DEFAULT, ge=0, le=1000,
+        description="A service whose own history needs more margin than this to have held "
+        "(its next fortnight is not foreseeable from its past) is not downsized.",
+    )
     year_ago: bool = Field(
         True,
         description="Also read the daily peaks of the same weeks a year ago and the "
@@ -81,10 +108,14 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     then = year_ago.stored_stat("Maximum")
     cpu_then = snapshot.series_stats(ECS, "CPUUtilization", then)
     memory_then = snapshot.series_stats(ECS, "MemoryUtilization", then)
+    before = sizing_history.stored_stat("Maximum")
+    cpu_before = snapshot.series_stats(ECS, "CPUUtilization", before)
+    memory_before = snapshot.series_stats(ECS, "MemoryUtilization", before)
     for service in ecs_services(snapshot):
         key = (service.account, service.region, service.metric_key)
         outcome = _judge(snapshot, settings, service, cpu.of(*key), memory.of(*key),
-                         (cpu_then.of(*key), memory_then.of(*key)))
+                         (cpu_then.of(*key), memory_then.of(*key)),
+                         (cpu_before.of(*key), memory_before.of(*key)))
         if outcome is None:
             continue
         if isinstance(outcome, Finding):
@@ -145,7 +176,8 @@ def _price_key(service: ServiceView) -> str:
 
 
 def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: OneSeries,
-           mem: OneSeries, then: tuple[OneSeries, OneSeries]) -> Finding | Skipped | None:
+           mem: OneSeries, then: tuple[OneSeries, OneSeries],
+           history: tuple[OneSeries, OneSeries]) -> Finding | Skipped | None:
     resource = service.resource
     not_fargate = service.not_fargate_reason
     if not_fargate is not None:
@@ -186,37 +218,35 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
             f"needs {settings.min_coverage:.0%} of the window",
         )
 
-    cpu_need_pct = cpu.percentile(settings.percentile)
-    cpu_peak_pct = cpu.maximum
-    mem_peak_pct = mem.maximum
-    if cpu_need_pct >= settings.threshold_percent and mem_peak_pct >= settings.threshold_percent:
-        return None  # well used: nothing to say
+    # Well used over the recent window: nothing to say (the bulk figures, cheap for every
+    # service; only the candidates read their whole history below).
+    if cpu.percentile(settings.percentile) >= settings.threshold_percent and \
+            mem.maximum >= settings.threshold_percent:
+        return None
 
-    # Growth: a recommendation lives until the next monthly run, so a steady climb of the
-    # daily peaks is projected that far ahead (never downwards: a falling trend may reverse).
-    cpu_trend = cpu.figure(cpu.stats.daily_peak_trend)
-    mem_trend = mem.figure(mem.stats.daily_peak_trend)
+    # Size from the sizing history (the weeks before the window, then the window), from the
+    # start of the revision that runs: utilization is relative to the task size that made it.
+    since = _history_since(snapshot, service, ran)
+    cpu_usage = _usage(history[0], cpu).since(since)
+    mem_usage = _usage(history[1], mem).since(since)
+    years = YearAgo(*(_points(series) for series in then)) if settings.year_ago else None
+    margins = ecs_sizing.margins(settings, cpu_usage, mem_usage, years, snapshot.history_start,
+                                 snapshot.window_end, snapshot.period_seconds)
+    if margins.failed is not None:
+        return skipped_for(resource, RULE_ID, "not-applicable", margins.failed)
+    plan = ecs_sizing.plan(settings, cpu_usage, mem_usage, years, snapshot.history_start,
+                           snapshot.window_end, backtested=margins.basis == "backtest")
+    cpu_need_pct, cpu_peak_pct, mem_peak_pct = plan.cpu_percentile, plan.cpu_peak, \
+        plan.memory_peak
+    cpu_trend, mem_trend = plan.cpu_trend, plan.memory_trend
     horizon = settings.trend_horizon_days
-    cpu_projected_pct = min(100.0, cpu_peak_pct + max(0.0, cpu_trend) * horizon)
-    mem_projected_pct = min(100.0, mem_peak_pct + max(0.0, mem_trend) * horizon)
-
-    # A season the window cannot see (exams, a yearly peak): last year's seasonal peak at
-    # today's level, where it is above this window's peak, is sized for with the full headroom
-    # rather than the peak headroom: it is a projection from another year, not an observation.
-    seasons = _seasons(snapshot, cpu, mem, then) if settings.year_ago else {}
+    cpu_projected_pct, mem_projected_pct = plan.cpu_projected, plan.memory_projected
+    seasons, seasonal = plan.seasons, plan.seasonal
     window_peaks = {"CPU": cpu_peak_pct, "memory": mem_peak_pct}
-    seasonal = {name: season for name, season in seasons.items()
-                if season.projected_percent > window_peaks[name]}
-    cpu_season_pct = seasonal["CPU"].projected_percent if "CPU" in seasonal else 0.0
-    mem_season_pct = seasonal["memory"].projected_percent if "memory" in seasonal else 0.0
-
-    headroom = 1 + settings.headroom_percent / 100
-    peak_headroom = 1 + settings.peak_headroom_percent / 100
+    peak_headroom = 1 + margins.cpu_percent / 100
     # Never below the observed peak: CPU throttles and memory OOM-kills above the task size.
-    cpu_needed_units = max(cpu_need_pct * headroom, cpu_projected_pct * peak_headroom,
-                           cpu_season_pct * headroom) / 100 * service.cpu_units
-    memory_needed_mib = max(mem_projected_pct, mem_season_pct) * headroom / 100 * \
-        service.memory_mib
+    cpu_needed_units = plan.cpu.need(margins.cpu_percent) / 100 * service.cpu_units
+    memory_needed_mib = plan.memory.need(margins.memory_percent) / 100 * service.memory_mib
 
     # Headroom protects a downsize; it never asks for more than the task has today (this rule
     # does not upsize). So a dimension already near its limit keeps today's size while the
@@ -260,9 +290,9 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         "cpu_max_percent": rounded(cpu_peak_pct),
         # medians of the hourly peaks: the typical hour, from the series already fetched
         # (an Average series would be billed again for a figure no decision uses)
-        "cpu_median_hourly_peak_percent": rounded(cpu.median),
+        "cpu_median_hourly_peak_percent": rounded(cpu_usage.median),
         "memory_max_percent": rounded(mem_peak_pct),
-        "memory_median_hourly_peak_percent": rounded(mem.median),
+        "memory_median_hourly_peak_percent": rounded(mem_usage.median),
         "coverage": round(window_coverage, 3),
         "datapoints": datapoints,
         "period_seconds": snapshot.period_seconds,
@@ -281,9 +311,10 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         "recommended_memory_percent_of_current": rounded(100 * new_memory / service.memory_mib),
         "hourly_cost_current_usd": round(current_hourly, 5),
         "hourly_cost_recommended_usd": round(new_hourly, 5),
-        "cpu_daily_max_percent": cpu.daily_peaks(),
-        "memory_daily_max_percent": mem.daily_peaks(),
+        "cpu_daily_max_percent": _daily_peaks(cpu_usage),
+        "memory_daily_max_percent": _daily_peaks(mem_usage),
     }
+    evidence.update(_history_evidence(snapshot, cpu_usage, mem_usage, margins))
     evidence.update(_year_ago_evidence(settings, seasons))
     if rates:
         evidence["price_vcpu_hour_usd"] = rates.vcpu.usd
@@ -301,14 +332,14 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         "os_family": service.os_family or "LINUX",
         "cpu_architecture": service.cpu_architecture or "X86_64",
     })
-    days = snapshot.manifest["window"]["days"]
+    days = _days_of(cpu_usage, mem_usage, snapshot.window_end)
     reason = (
         f"CPU {pct_label} {cpu_need_pct:.0f}% (peak {cpu_peak_pct:.0f}%) and memory peak "
         f"{mem_peak_pct:.0f}% of {_size(service.cpu_units, service.memory_mib)}"
         f"{_platform_note(service)} over {days} days; "
         f"{_size(new_cpu, new_memory)} still covers the peak with "
-        f"{settings.peak_headroom_percent:g}% CPU and {settings.headroom_percent:g}% memory "
-        f"headroom"
+        f"{margins.cpu_percent:.0f}% CPU and {margins.memory_percent:.0f}% memory margin "
+        f"({_margin_source(margins)})"
     )
     if cpu_trend > 0 or mem_trend > 0:
         reason += (f" (peaks projected {horizon:g} days ahead on their daily trend: CPU "
@@ -332,6 +363,84 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         evidence=evidence,
         reason=reason,
     )
+
+
+# --- the sizing history and its backtest --------------------------------------------------------
+
+def _points(series: OneSeries) -> tuple[np.ndarray, np.ndarray] | None:
+    return None if series.at is None else series.stats.points(series.at)
+
+
+def _usage(before: OneSeries, window: OneSeries) -> Usage:
+    """The hourly Maximum from the sizing history's start: the part before the window, then
+    the window's own."""
+    parts = [points for points in (_points(before), _points(window)) if points is not None]
+    if not parts:
+        return Usage(np.array([], dtype=np.int64), np.array([]))
+    return Usage.joined(*parts)
+
+
+def _history_since(snapshot: Snapshot, service: ServiceView, ran: WindowRevision) -> int:
+    """ns since the epoch from which the sizing history is relative to the task size that runs.
+
+    A deployment that started inside the history replaced a revision that may have had another
+    size: the history before it counts when that revision is known to be the same size (or
+    there was none before it), else it starts with the deployment."""
+    start = snapshot.history_start
+    deployment = ran.deployment
+    if deployment is not None and deployment.created_at is not None and \
+            deployment.created_at > start and not _same_size_before(service, deployment):
+        start = deployment.created_at
+    return int(start.timestamp()) * 10**9
+
+
+def _same_size_before(service: ServiceView, deployment: DeploymentView) -> bool:
+    if revision_number(deployment.task_definition) <= 1 or deployment.size is None:
+        return True  # the family's first revision: nothing ran before it
+    before = next((other for other in service.deployments
+                   if other is not deployment and other.size is not None), None)
+    if before is not None:
+        return before.size is not None and before.size.same_as(deployment.size)
+    previous = deployment.previous[1] if deployment.previous is not None else None
+    return previous is not None and previous.same_as(deployment.size)
+
+
+def _daily_peaks(usage: Usage) -> list[float]:
+    return [round(float(value), 1) for value in usage.daily[1]]
+
+
+def _days_of(cpu: Usage, memory: Usage, end: datetime) -> int:
+    """Whole days of data sized from (a young service has fewer than the history asks)."""
+    if cpu.empty or memory.empty:
+        return 0
+    first = max(cpu.first_ns, memory.first_ns)
+    return max(1, round((end.timestamp() * 10**9 - first) / backtest.DAY_NS))
+
+
+def _margin_source(margins: Margins) -> str:
+    if margins.basis == "backtest":
+        return "its own history's backtest: " + margins.summary()
+    return margins.summary()
+
+
+def _history_evidence(snapshot: Snapshot, cpu: Usage, memory: Usage,
+                      margins: Margins) -> dict[str, object]:
+    tested = margins.tested
+    return {
+        "sizing_history_days": _days_of(cpu, memory, snapshot.window_end),
+        "sizing_history_start": snapshot.history_start.isoformat(),
+        "margin_basis": margins.basis,
+        "cpu_margin_percent": rounded(margins.cpu_percent),
+        "memory_margin_percent": rounded(margins.memory_percent),
+        "backtest": margins.summary(),
+        "backtest_fortnights": tested.fortnights,
+        "backtest_weeks": [datetime.fromtimestamp(replay.at_ns / 1e9, tz=UTC).date().isoformat()
+                           for replay in tested.replays],
+        "backtest_cpu_margin_needed_percent": [rounded(replay.cpu_margin)
+                                               for replay in tested.replays],
+        "backtest_memory_margin_needed_percent": [rounded(replay.memory_margin)
+                                                  for replay in tested.replays],
+    }
 
 
 # --- a year ago -------------------------------------------------------------------------------
@@ -745,8 +854,9 @@ RULE = Rule(
     evaluate=evaluate,
     how_to_apply=how_to_apply,
     metric_needs=(
-        MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",)),
-        MetricNeed("ecs-service", ECS, "MemoryUtilization", ("Maximum",)),
+        # over the sizing history (analysis.sizing_history_days): one query a series still
+        MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",), history=True),
+        MetricNeed("ecs-service", ECS, "MemoryUtilization", ("Maximum",), history=True),
         MetricNeed("ecs-service", ECS, "CPUUtilization", ("Maximum",), year_ago=True,
                    setting="year_ago"),
         MetricNeed("ecs-service", ECS, "MemoryUtilization", ("Maximum",), year_ago=True,

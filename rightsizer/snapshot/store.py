@@ -191,6 +191,13 @@ class Snapshot:
         return datetime.fromisoformat(self.manifest["window"]["end"])
 
     @property
+    def history_start(self) -> datetime:
+        """Where the sizing history begins (rules/support/sizing_history.py): the window's
+        start in a snapshot that has none."""
+        found = (self.manifest.get("sizing_history") or {}).get("start")
+        return datetime.fromisoformat(found) if found else self.window_start
+
+    @property
     def period_seconds(self) -> int:
         return int(self.manifest["period_seconds"])
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from rightsizer.collect.collectors.base import ErrorLog, Target, chunks, recorded_failure
 from rightsizer.collect.spec import CollectorSpec, same_name, schema
-from rightsizer.rules.support import year_ago
+from rightsizer.rules.support import sizing_history, year_ago
 
 SERVICE = "cloudwatch"
 MAX_QUERIES_PER_CALL = 500
@@ -39,6 +39,9 @@ class MetricQuery:
     period_seconds: int
     resource: str  # the key rules look the series up by
     year_ago: bool = False  # read over the window's counterpart a year ago (year_ago.window)
+    # read from the sizing history's start, the part before the window stored apart
+    # (rules/support/sizing_history.py)
+    history: bool = False
 
     @property
     def stored_stat(self) -> str:
@@ -63,16 +66,24 @@ def plan_calls(query_count: int, points_per_query: int) -> tuple[int, int]:
 
 
 def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
-                  window_start: datetime, window_end: datetime) -> pd.DataFrame:
+                  window_start: datetime, window_end: datetime,
+                  history_start: datetime | None = None) -> pd.DataFrame:
     """Rows (account, region, namespace, metric, resource, stat, timestamp, value) for every
-    query, as one columnar frame: millions of datapoints as dicts would take gigabytes."""
+    query, as one columnar frame: millions of datapoints as dicts would take gigabytes.
+
+    A call has one time range, so the queries are grouped by range (the window, the sizing
+    history from `history_start`, a year ago) and each group packed on its own."""
     frames: list[pd.DataFrame] = []
-    by_period: dict[tuple[int, bool], list[MetricQuery]] = {}
+    history_start = min(history_start or window_start, window_start)
+    by_period: dict[tuple[int, bool, bool], list[MetricQuery]] = {}
     for query in queries:
-        by_period.setdefault((query.period_seconds, query.year_ago), []).append(query)
-    for (period, then), group in sorted(by_period.items()):
-        start, end = year_ago.window(window_start, window_end) if then else \
-            (window_start, window_end)
+        by_period.setdefault((query.period_seconds, query.year_ago, query.history),
+                             []).append(query)
+    for (period, then, history), group in sorted(by_period.items()):
+        if then:  # a year ago reaches back as far as the sizing history does
+            start, end = year_ago.window(history_start, window_end)
+        else:
+            start, end = (history_start if history else window_start), window_end
         period_start = start
         if period >= DAY_SECONDS:  # daily metrics are stamped at 00:00 UTC
             period_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -82,9 +93,21 @@ def fetch_metrics(target: Target, errors: ErrorLog, queries: list[MetricQuery],
         slice_edges = _slice_edges(period_start, end, period, slices)
         for batch in chunks(group, per_call):
             for slice_start, slice_end in slice_edges:
-                frames.append(_fetch_batch(target, errors, batch, slice_start, slice_end))
+                frame = _fetch_batch(target, errors, batch, slice_start, slice_end)
+                frames.append(_split_history(frame, window_start) if history else frame)
     frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else _metric_frame([], [], [], [])
+
+
+def _split_history(frame: pd.DataFrame, window_start: datetime) -> pd.DataFrame:
+    """The datapoints before the window under the history statistic: rules that judge the
+    window read the same series whether or not another rule asked for the history."""
+    if frame.empty:
+        return frame
+    before = (frame["timestamp"] < pd.Timestamp(window_start)).to_numpy()
+    if before.any():
+        frame.loc[before, "stat"] = frame.loc[before, "stat"] + sizing_history.SUFFIX
+    return frame
 
 
 def _slice_edges(start: datetime, end: datetime, period: int,

@@ -89,8 +89,8 @@ def _cluster_services(target: Target, errors: ErrorLog, cluster: dict[str, Any],
     # ECS region's time.
     _describe_all(target, errors, task_definitions,
                   [arn for service in services for arn in _referenced(service)])
-    # The revision before each recent PRIMARY one: a rollout inside the window may have changed
-    # the size the utilization metrics are relative to.
+    # The revision before each recent PRIMARY one: a rollout inside the window (or the sizing
+    # history before it) may have changed the size the utilization metrics are relative to.
     _describe_all(target, errors, task_definitions,
                   [arn for service in services
                    if (arn := _previous_wanted(service, recent))],
@@ -281,7 +281,9 @@ SPECS = (
             running_count=pa.int64(), container_insights=pa.bool_()),
         operations=same_name("ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices",
                              "ecs:DescribeServices", "ecs:DescribeTaskDefinition"),
-        collect=lambda target, errors, run: collect_services(target, errors, run.window_start),
+        # the revision before a PRIMARY deployment that started inside the sizing history
+        collect=lambda target, errors, run: collect_services(
+            target, errors, run.history_start or run.window_start),
         id_column="service_arn",
         inventory=Inventory("ecs-service", "ECS services", "ecs:ListClusters"),
         metric_resources=(

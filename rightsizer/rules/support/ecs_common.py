@@ -156,7 +156,7 @@ def window_revision(service: ServiceView, window_start: datetime) -> WindowRevis
     else:
         previous = ran.previous
     if previous is None:
-        if _revision_number(ran.task_definition) <= 1:
+        if revision_number(ran.task_definition) <= 1:
             return WindowRevision(deployment=ran)  # the family's first revision: nothing before
         return WindowRevision(skip=("insufficient-data", (
             f"PRIMARY {revision_name(ran.task_definition)} ({ran.size.text()}) started {when}, "
@@ -175,7 +175,8 @@ def window_revision(service: ServiceView, window_start: datetime) -> WindowRevis
     return WindowRevision(deployment=ran)
 
 
-def _revision_number(task_definition: str) -> int:
+def revision_number(task_definition: str) -> int:
+    """api:7 (or its ARN) -> 7; 0 when it has no revision number."""
     revision = task_definition.rpartition(":")[2]
     return int(revision) if revision.isdigit() else 0
 
