@@ -12,7 +12,7 @@ from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
 from rightsizer.report.build import analyze
-from rightsizer.report.history import build_history
+from rightsizer.report.history import build_history, with_history
 from rightsizer.report.model import Report
 from rightsizer.snapshot.store import Snapshot
 
@@ -82,9 +82,20 @@ def report_for(snapshot: Snapshot, config: Config, output: Path | None,
         data["collection"] = snapshot.manifest["collection"]
     report = Report.from_build(data)
     out_dir = report_dir(output, config, snapshot)
-    # Compared with earlier months only, so re-running a month gives the same history.
-    context["history"] = build_history(report, out_dir)
-    return report, context, out_dir
+    # Compared with earlier months only, so re-running a month gives the same history; the
+    # snapshot verifies last month's applied changes. The demo brings its own last month
+    # (used when no earlier month is on disk).
+    planted = _demo_last_month(snapshot) if snapshot.manifest.get("demo") else None
+    history = build_history(report, out_dir, snapshot=snapshot, planted=planted)
+    context["history"] = history
+    return with_history(report, history), context, out_dir
+
+
+def _demo_last_month(snapshot: Snapshot) -> list[tuple[str, Report]]:
+    from rightsizer.demo.last_month import planted_report
+
+    accounts = snapshot.manifest.get("accounts") or []
+    return [planted_report(snapshot.window_end, *accounts[:1])]
 
 
 def run_analysis(config: Config, demo: bool, output: Path | None, *, progress: bool = False,

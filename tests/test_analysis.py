@@ -169,8 +169,8 @@ def test_additive_fields_are_read_kept_and_written_in_report_json_order() -> Non
     for report in (Report.model_validate(data), Report.from_build(data)):
         written = report.to_json_dict()
         assert list(written) == ["schema_version", "generated_at", "window", "accounts",
-                                 "regions", "summary", "findings", "skipped", "errors",
-                                 "plans", "inventory", "risks"]  # the rest sorted, as before
+                                 "regions", "summary", "findings", "risks", "skipped",
+                                 "errors", "plans", "inventory"]  # the rest sorted, as before
         assert json.loads(json.dumps(written)) == data  # every key kept, none added
         finding = report.findings[0]
         assert list(written["findings"][0])[-3:] == ["how_to_apply", "a_later_key", "pricing"]

@@ -76,7 +76,8 @@ class TestInProcess:
         assert {"name": "containerInsights", "value": "disabled"} in cluster["settings"]
         assert not cluster.get("defaultCapacityProviderStrategy")
         expected = {"api": (1024, 2048, 2, True), "worker": (512, 1024, 1, False),
-                    "admin": (2048, 4096, 1, True), "notifications": (256, 512, 1, False)}
+                    "admin": (2048, 4096, 1, True), "notifications": (256, 512, 1, False),
+                    "report-cards": (256, 512, 1, False)}
         services = ecs.describe_services(cluster=DEMO_CLUSTER, include=["TAGS"],
                                          services=list(account.services.values()))["services"]
         by_name = {service["serviceName"]: service for service in services}
@@ -93,6 +94,13 @@ class TestInProcess:
             assert (task["cpu"], task["memory"]) == (str(cpu), str(memory))
             assert task["networkMode"] == "awsvpc"
             assert task["requiresCompatibilities"] == ["FARGATE"]
+        # last month's advice applied: revision 2 at the new size, rolled out before the window
+        worker = by_name[account.services["worker"]]
+        assert worker["taskDefinition"].endswith(":2")
+        assert ecs.describe_task_definition(taskDefinition=worker["taskDefinition"].replace(
+            ":2", ":1"))["taskDefinition"]["cpu"] == "1024"
+        rolled_out = worker["deployments"][0]["createdAt"]
+        assert rolled_out < account.window_end - timedelta(days=14)
         api = by_name["edufly-api"]
         assert api["loadBalancers"][0]["containerPort"] == 3000
         assert api["loadBalancers"][0]["targetGroupArn"].startswith(
@@ -212,7 +220,7 @@ def test_builds_against_a_moto_server() -> None:
         session = boto3.Session(region_name=DEMO_REGION)
         account = build_demo_account(session, now=NOW, days=2, endpoint_url=endpoint)
         ecs = session.client("ecs", endpoint_url=endpoint)
-        assert len(ecs.list_services(cluster=DEMO_CLUSTER)["serviceArns"]) == 4
+        assert len(ecs.list_services(cluster=DEMO_CLUSTER)["serviceArns"]) == 5
         cloudwatch = session.client("cloudwatch", endpoint_url=endpoint)
         response = cloudwatch.get_metric_data(
             MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": {

@@ -109,6 +109,15 @@ def test_service_with_little_data_is_skipped_as_insufficient(report, account):
     assert row["reason"] == "insufficient-data"
 
 
+def test_pinned_service_is_a_risk_with_a_larger_size_not_a_finding(report, account):
+    [risk] = [r for r in report["risks"] if r["name"] == account.services["report-cards"]]
+    assert (risk["rule"], risk["severity"]) == ("ecs-underprovisioned", "high")
+    assert risk["recommended"] == {"cpu": 512, "memory": 1024}
+    assert risk["monthly_cost_change_usd"] > 0
+    assert "aws ecs register-task-definition" in risk["how_to_apply"]["cli"]
+    assert account.services["report-cards"] not in findings(report, "ecs-rightsize")
+
+
 def test_background_worker_without_load_balancer_gets_spot(report, account):
     worker = findings(report, "ecs-fargate-spot")[account.services["worker"]]
     assert worker["recommended"]["capacity_provider"] == "FARGATE_SPOT"
@@ -149,7 +158,8 @@ def test_report_matches_the_design_schema(report):
     contract = {"schema_version", "generated_at", "window", "accounts", "regions", "summary",
                 "findings", "skipped", "errors"}
     assert contract <= set(report)
-    assert set(report) - contract <= {"inventory", "plans"}  # additions to schema_version "1"
+    # additions to schema_version "1"
+    assert set(report) - contract <= {"inventory", "plans", "risks"}
     assert report["inventory"]["empty"] is False
     assert report["summary"]["findings"] == len(report["findings"])
     # each resource counts once, in its plan: overlapping findings never add up

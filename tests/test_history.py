@@ -188,9 +188,15 @@ def test_since_walks_back_each_month_until_the_finding_was_missing(tmp_path: Pat
 def test_earlier_reports_keep_only_what_the_comparison_reads(reports: Path) -> None:
     month, older = earlier_reports(reports, "2026-11")[-1]
     assert month == "2026-10" and "skipped" not in older
-    assert set(older["findings"][0]) == {"id", "rule", "name", "resource_id", "account",
-                                         "region", "monthly_savings_usd"}
+    kept = {"id", "rule", "name", "resource_id", "account", "region", "monthly_savings_usd"}
+    by_rule = {finding["rule"]: finding for finding in older["findings"]}
+    assert set(by_rule["rds-reserved-instance"]) == kept
+    # a right-sizing finding also keeps its sizes and promised headroom, to verify next month
+    assert set(by_rule["ecs-rightsize"]) == kept | {"resource_type", "current", "recommended",
+                                                   "evidence"}
+    assert by_rule["ecs-rightsize"]["evidence"] == {}  # coverage is not a promise
     assert older["summary"] == MONTHS["2026-10"]["summary"]
+    assert older["generated_at"] == MONTHS["2026-10"]["generated_at"]
 
 
 def test_a_report_outside_a_month_folder_has_no_history(tmp_path: Path) -> None:

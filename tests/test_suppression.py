@@ -120,7 +120,8 @@ def test_expired_suppress_entry_stops_suppressing_and_says_so():
 def test_skipped_rows_are_suppressed_too():
     _, skipped = run(snapshot(ec2_tags={"rightsizer:ignore": "true"}))
     legacy = [row for row in skipped if row.name == "legacy"]
-    assert {row.rule for row in legacy} == {"ecs-rightsize", "ecs-fargate-spot"}
+    assert {row.rule for row in legacy} == {"ecs-rightsize", "ecs-fargate-spot",
+                                            "ecs-underprovisioned"}
     assert {row.reason for row in legacy} == {"suppressed"}
 
 

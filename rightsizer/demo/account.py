@@ -4,7 +4,7 @@ Everything is created through boto3 clients made from the given session, so the 
 works in-process (inside `moto.mock_aws()`) and against a moto server (`endpoint_url=`). The only
 other call is moto's own HTTP API, to queue the Cost Explorer results moto cannot compute.
 
-The account follows /work/shared/REFERENCE-STACK.md (the "Scale" phase, ~$500/month): four
+The account follows /work/shared/REFERENCE-STACK.md (the "Scale" phase, ~$500/month): five
 Fargate services with the metric shapes each rule should see, RDS PostgreSQL primary + read
 replica + a stopped staging DB, one Redis node, four S3 buckets and three months of costs.
 Random noise comes from a fixed seed, so a given `now` always builds the same account.
@@ -72,7 +72,14 @@ SERVICES = (
     _Service("worker", "edufly-report-worker", 512, 1024, 1, False, "data", None),
     _Service("admin", "edufly-admin", 2048, 4096, 1, True, "platform", 3000),
     _Service("notifications", "edufly-notifications", 256, 512, 1, False, "engagement", None),
+    # Report-card PDFs, rendered on demand while schools are open: pinned at its 0.25 vCPU
+    # (ecs-underprovisioned)
+    _Service("report-cards", "edufly-report-cards", 256, 512, 1, False, "data", None),
 )
+# Last month's report advised the worker down from 1 vCPU / 2 GB (demo/last_month.py); the team
+# applied it this many days ago: revision 1 had the old size, revision 2 runs the new one.
+WORKER_RESIZED_DAYS_AGO = 20
+WORKER_SIZE_BEFORE = (1024, 2048)
 DATABASES = {"primary": "edufly-db", "replica": "edufly-db-analytics",
              "staging": "edufly-staging-db"}
 BUCKETS = {"documents": "edufly-student-documents", "assets": "edufly-static-assets",
@@ -135,6 +142,7 @@ def build_demo_account(session: boto3.Session, *, now: datetime, days: int = 14,
 
     account_id = client("sts").get_caller_identity()["Account"]
     _ecs(client, account_id)
+    _worker_resized(session, now)
     _api_autoscaling(client)
     _databases(client)
     _cache(client)
@@ -237,6 +245,14 @@ def _ecs(client: Callable[..., Any], account_id: str) -> None:
                        tags=_kv(_tags("platform"), "key", "value"))
     for spec in SERVICES:
         logs.create_log_group(logGroupName=f"/ecs/{spec.name}", tags=_tags(spec.team))
+        if spec.role == "worker":  # the size before last month's advice (revision 1)
+            cpu, memory = WORKER_SIZE_BEFORE
+            ecs.register_task_definition(
+                family=spec.name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+                cpu=str(cpu), memory=str(memory),
+                executionRoleArn=f"arn:aws:iam::{account_id}:role/edufly-ecs-execution",
+                taskRoleArn=f"arn:aws:iam::{account_id}:role/{spec.name}-task",
+                containerDefinitions=[_container(spec, account_id)])
         task_def = ecs.register_task_definition(
             family=spec.name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
             cpu=str(spec.cpu), memory=str(spec.memory),
@@ -257,6 +273,21 @@ def _ecs(client: Callable[..., Any], account_id: str) -> None:
                     "subnets": network.subnets, "securityGroups": [network.security_group],
                     "assignPublicIp": "DISABLED"}},
                 propagateTags="SERVICE", tags=_kv(_tags(spec.team), "key", "value"), **kwargs)
+
+
+def _worker_resized(session: boto3.Session, now: datetime) -> None:
+    """moto stamps every deployment "created now": the worker's gets back the day its resize
+    rolled out, before the metric window (so the window ran the new size only)."""
+    worker = next(spec.name for spec in SERVICES if spec.role == "worker")
+    rolled_out = now - timedelta(days=WORKER_RESIZED_DAYS_AGO)
+
+    def created(parsed: dict[str, Any], **_: Any) -> None:
+        for service in parsed.get("services", []):
+            if service.get("serviceName") == worker:
+                for deployment in service.get("deployments", []):
+                    deployment["createdAt"] = rolled_out
+
+    session.events.register("after-call.ecs.DescribeServices", created)
 
 
 @contextmanager
@@ -652,7 +683,19 @@ class _Series:
         }
         # drawn last, so this window's series are the same with or without it
         metrics["AWS/ECS"] += self.ecs_year_ago()
+        # added after the others, so theirs are drawn as before it existed
+        metrics["AWS/ECS"] += self.report_cards()
         return metrics
+
+    def report_cards(self) -> list[dict[str, Any]]:
+        spec = next(spec for spec in SERVICES if spec.role == "report-cards")
+        dims = {"ClusterName": DEMO_CLUSTER, "ServiceName": spec.name}
+        data = []
+        for stamp in self.stamps():
+            cpu_avg, cpu_max, mem_avg, mem_max = self._report_cards(*self.load(stamp))
+            data.append(self._datum("CPUUtilization", dims, stamp, cpu_avg, cpu_max))
+            data.append(self._datum("MemoryUtilization", dims, stamp, mem_avg, mem_max))
+        return data
 
     def ecs_year_ago(self) -> list[dict[str, Any]]:
         """One datum a day (its peak) over the weeks ecs-rightsize reads a year back.
@@ -704,6 +747,8 @@ class _Series:
             "api": self._api, "worker": self._worker, "admin": self._admin,
             "notifications": self._notifications}
         for spec in SERVICES:
+            if spec.role not in shapes:
+                continue
             dims = {"ClusterName": DEMO_CLUSTER, "ServiceName": spec.name}
             since = self.end - NOTIFICATIONS_AGE if spec.role == "notifications" else None
             for stamp in self.stamps(since, self.ecs_start):
@@ -740,6 +785,19 @@ class _Series:
         cpu_max = min(cpu_avg * rng.uniform(1.4, 2.1), 17.5)
         mem_avg = (16.5 + 2 * level) * rng.uniform(0.98, 1.02)
         mem_max = min(mem_avg + rng.uniform(0.5, 2.5), 21.5)
+        return cpu_avg, cpu_max, mem_avg, mem_max
+
+    def _report_cards(self, level: float, exam: bool) -> tuple[float, float, float, float]:
+        # Each PDF keeps a vCPU busy for seconds: from the morning rush to the evening the
+        # 0.25 vCPU task is pinned (hourly Maximum 97-100%), quiet only at night.
+        rng = self.rng
+        if level >= 0.45 or (exam and level >= 0.25):
+            cpu_avg, cpu_max = rng.uniform(78, 92), rng.uniform(97, 100)
+        else:
+            cpu_avg = rng.uniform(6, 14)
+            cpu_max = cpu_avg * rng.uniform(1.8, 2.6)
+        mem_avg = rng.uniform(52, 60)
+        mem_max = mem_avg + rng.uniform(4, 9)
         return cpu_avg, cpu_max, mem_avg, mem_max
 
     def _notifications(self, level: float, exam: bool) -> tuple[float, float, float, float]:

@@ -16,7 +16,8 @@ from rightsizer.report import suppression
 from rightsizer.report.bill import bill_summary
 from rightsizer.report.gc_pause import gc_paused
 from rightsizer.report.plans import build_plans
-from rightsizer.rules.findings import Finding, Skipped
+from rightsizer.report.risks import partition, superseded
+from rightsizer.rules.findings import Finding, Risk, Skipped
 from rightsizer.rules.registry import REGISTRY
 from rightsizer.snapshot.store import Snapshot, decode_json_cell
 
@@ -40,6 +41,9 @@ def _tags_by_resource(snapshot: Snapshot) -> dict[str, dict[str, str]]:
 
 def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Finding],
                                                                        list[Skipped]]:
+    """Every enabled rule's findings and skipped rows, suppression applied. Risks (Risk, a
+    Finding) come back among the findings, suppressed like them; build_report lists them apart.
+    A finding a risk on the same resource supersedes (Rule.supersedes) becomes a skipped row."""
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     tags = _tags_by_resource(snapshot)
@@ -49,9 +53,10 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     unsuppressed = _unsuppressed(config.suppress, tags)
     severity_for = config.severity.severity_for
     for rule_id, result in results:
-        for finding in result.findings:
+        for finding in [*result.findings, *result.risks] if result.risks else result.findings:
             if finding.resource_id in unsuppressed:  # the usual case: nothing to check
-                finding.severity = severity_for(finding.monthly_savings_usd)
+                if not isinstance(finding, Risk):  # a risk's severity is the rule's, not $
+                    finding.severity = severity_for(finding.monthly_savings_usd)
                 findings.append(finding)  # a fresh object from the rule: no copy needed
                 continue
             verdict = suppression.check(config.suppress, rule_id, finding.resource_id,
@@ -61,7 +66,8 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
                                        finding.name, finding.account, finding.region,
                                        "suppressed", verdict.detail))
                 continue
-            severity = config.severity.severity_for(finding.monthly_savings_usd)
+            severity = finding.severity if isinstance(finding, Risk) else \
+                config.severity.severity_for(finding.monthly_savings_usd)
             if verdict.note:
                 findings.append(replace(finding, reason=f"{finding.reason} ({verdict.note})",
                                         severity=severity))
@@ -76,6 +82,8 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
                                         tags.get(row.resource_id, {}), today)
             skipped.append(replace(row, reason="suppressed", detail=verdict.detail)
                            if verdict.suppressed else row)
+    findings, replaced = superseded(findings, REGISTRY)
+    skipped.extend(replaced)
     _largest_first(findings)
     return findings, skipped
 
@@ -112,6 +120,7 @@ def _unsuppressed(settings: SuppressSettings, tags: dict[str, dict[str, str]]
 def build_report(snapshot: Snapshot, findings: list[Finding],
                  skipped: list[Skipped]) -> dict[str, Any]:
     manifest = snapshot.manifest
+    findings, risks = partition(findings)  # risks: never in savings, totals or by_rule
     by_rule: dict[str, dict[str, Any]] = {}
     for finding in findings:
         entry = by_rule.setdefault(finding.rule, {"findings": 0, "monthly_savings_usd": 0.0})
@@ -134,6 +143,7 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
             "by_rule": by_rule,
         },
         "findings": [_with_how_to_apply(finding) for finding in findings],
+        "risks": [_with_how_to_apply(risk, risk.to_risk_dict()) for risk in risks],
         "skipped": [row.to_dict() for row in skipped],
         "errors": [{key: str(value) for key, value in row.items()}
                    for row in errors.to_dict("records")],
@@ -148,8 +158,9 @@ def how_to_apply(finding: Finding) -> dict[str, str]:
     return {key: str(commands.get(key) or "") for key in APPLY_FORMATS}
 
 
-def _with_how_to_apply(finding: Finding) -> dict[str, Any]:
-    row = finding.to_dict()
+def _with_how_to_apply(finding: Finding, row: dict[str, Any] | None = None
+                       ) -> dict[str, Any]:
+    row = finding.to_dict() if row is None else row
     row["how_to_apply"] = how_to_apply(finding)
     return row
 

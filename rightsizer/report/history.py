@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from rightsizer.errors import RightsizerError
-from rightsizer.report.model import Report, as_report, load_report_json
+from rightsizer.report.model import (
+    Report,
+    as_report,
+    built_history,
+    built_risks,
+    load_report_json,
+)
+from rightsizer.report.verify import changes_summary, verify_changes
+from rightsizer.snapshot.store import Snapshot
 
 log = logging.getLogger("rightsizer.report.history")
 
@@ -73,13 +81,28 @@ def earlier_reports(reports_dir: Path, month: str) -> list[tuple[str, dict[str, 
 # reports, evidence and all, would otherwise be gigabytes held at once.
 _HISTORY_KEYS = ("id", "rule", "name", "resource_id", "account", "region",
                  "monthly_savings_usd")
+# ... and, of a finding whose change can be verified next month (report.verify), the sizes and
+# the headroom it promised.
+_VERIFIABLE = {"ecs-rightsize": ("peak_headroom_percent", "headroom_percent"),
+               "rds-rightsize": ("max_projected_cpu_percent", "memory_headroom_percent",
+                                 "cpu_p95_percent", "cpu_p90_percent", "cpu_p99_percent")}
 
 
 def _for_history(report: Report) -> dict[str, Any]:
-    """What compare() reads of a report: its summary and, of each finding, _HISTORY_KEYS."""
-    findings = [{key: getattr(finding, key) for key in _HISTORY_KEYS}
-                for finding in report.findings]
-    return {"summary": report.summary.to_plain(), "findings": findings}
+    """What compare() reads of a report: its summary, when it was made and, of each finding,
+    _HISTORY_KEYS (plus what verifying a right-sizing change needs)."""
+    findings = []
+    for finding in report.findings:
+        row = {key: getattr(finding, key) for key in _HISTORY_KEYS}
+        promised = _VERIFIABLE.get(finding.rule)
+        if promised is not None:
+            row.update(resource_type=finding.resource_type, current=finding.current,
+                       recommended=finding.recommended,
+                       evidence={key: finding.evidence[key] for key in promised
+                                 if key in finding.evidence})
+        findings.append(row)
+    return {"summary": report.summary.to_plain(), "generated_at": report.generated_at,
+            "findings": findings}
 
 
 def previous_report(report_path: Path) -> Path | None:
@@ -92,24 +115,34 @@ def previous_report(report_path: Path) -> Path | None:
     return month_dir.parent / earlier[-1][0] / REPORT_FILE if earlier else None
 
 
-def build_history(report: Report | Mapping[str, Any], out_dir: Path
-                  ) -> dict[str, Any] | None:
+def build_history(report: Report | Mapping[str, Any], out_dir: Path, *,
+                  snapshot: Snapshot | None = None,
+                  planted: list[tuple[str, Report]] | None = None) -> dict[str, Any] | None:
     """The comparison for a report that is (or will be) written to `out_dir` (a dict is
-    validated into a Report first).
+    validated into a Report first). With the run's `snapshot`, last month's applied changes
+    are verified too (report.verify). `planted` (month, report), oldest first, stands in when
+    no earlier report is on disk: the demo's last month.
 
-    None when `out_dir` is not a `<YYYY-MM>` folder (e.g. `--output /tmp/x`): there is no
-    series of months to compare with.
+    None when `out_dir` is not a `<YYYY-MM>` folder (e.g. `--output /tmp/x`) and nothing is
+    planted: there is no series of months to compare with.
     """
+    report = as_report(report)
     out_dir = Path(out_dir).resolve()
     month = month_of(out_dir)
+    earlier = earlier_reports(out_dir.parent, month) if month is not None else []
+    if not earlier and planted:
+        month = month or report.window.end[:7]
+        earlier = [(m, _for_history(r)) for m, r in planted if m < month]
     if month is None:
         return None
-    return compare(as_report(report), month, earlier_reports(out_dir.parent, month))
+    return compare(report, month, earlier, snapshot)
 
 
-def compare(report: Report, month: str,
-            earlier: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """New / persisting / resolved against the newest earlier report, plus the savings trend.
+def compare(report: Report, month: str, earlier: list[tuple[str, dict[str, Any]]],
+            snapshot: Snapshot | None = None) -> dict[str, Any]:
+    """New / persisting / resolved against the newest earlier report, plus the savings trend;
+    with the snapshot, `verified` (the resolved right-sizing changes that were applied, held
+    or regressed), `changes` (their counts) and `regressed_risks` (a risk row each regressed).
 
     `earlier` is oldest first, holds only months before `month`, each as earlier_reports
     cuts it down.
@@ -154,7 +187,28 @@ def compare(report: Report, month: str,
                                f.get("monthly_savings_usd")))],
         findings=statuses,
     )
+    if snapshot is not None:
+        verified, risks = verify_changes(resolved, snapshot, previous_month,
+                                         previous.get("generated_at"))
+        result.update(verified=verified, changes=changes_summary(verified),
+                      regressed_risks=risks)
     return result
+
+
+# What report.json's "history" holds of the comparison (history.json keeps all of it).
+REPORT_HISTORY_KEYS = ("month", "previous_month", "new", "persisting", "resolved",
+                       "realized_savings_usd", "verified", "changes")
+
+
+def with_history(report: Report, history: dict[str, Any] | None) -> Report:
+    """The report with its "history" (when an earlier month's report exists) and the
+    regressed changes' risks added to its risks."""
+    if not history or history.get("previous_month") is None:
+        return report
+    compact = {key: history[key] for key in REPORT_HISTORY_KEYS if key in history}
+    regressed = built_risks(history.get("regressed_risks", []))
+    return report.model_copy(update={"history": built_history(compact),
+                                     "risks": [*report.risks, *regressed]})
 
 
 def slack_counts(history: dict[str, Any] | None) -> dict[str, Any] | None:

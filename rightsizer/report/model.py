@@ -125,6 +125,61 @@ class Finding(_Part):
     how_to_apply: HowToApply | None = None  # None: a report.json from before it was added
 
 
+class Risk(_Part):
+    """A resource at risk (DESIGN.md "risks"): a cost increase, never counted in savings.
+    Fields in the order rightsizer writes them (rules.findings.Risk.to_risk_dict); the ones
+    with a default are rightsizer's additions to the DESIGN.md shape."""
+
+    id: str = ""
+    rule: str
+    kind: str = "under-provisioned"  # or "regressed-change"
+    severity: Severity
+    resource_type: str = ""
+    resource_id: str
+    name: str
+    account: str = ""
+    region: str = ""
+    current: dict[str, Any]
+    recommended: dict[str, Any]
+    monthly_cost_change_usd: Amount
+    evidence: dict[str, Any]
+    reason: str
+    how_to_apply: HowToApply | None = None
+
+
+class VerifiedChange(_Part):
+    """history.verified[]: a change applied since the earlier month, and whether it held."""
+
+    finding_id: str
+    applied: str | None
+    status: Literal["held", "regressed"]
+    detail: str
+
+
+class ChangesApplied(_Part):
+    """history.changes: "N changes applied since last month: N held, N regressed, $X/month
+    realized" (realized: last month's promised saving of the ones that held)."""
+
+    applied: int
+    held: int
+    regressed: int
+    realized_monthly_usd: Amount
+
+
+class History(_Part):
+    """report.json's "history" (when an earlier month's report exists; history.json beside it
+    keeps the whole comparison)."""
+
+    month: str
+    previous_month: str
+    new: int | None = None
+    persisting: int | None = None
+    resolved: int | None = None
+    realized_savings_usd: Amount = None
+    verified: list[VerifiedChange] = []  # [] when the run had no snapshot to verify with
+    changes: ChangesApplied | None = None
+
+
 class Skipped(_Part):
     rule: str
     resource_type: str
@@ -189,6 +244,8 @@ class Report(_Part):
     errors: list[ErrorRow] = []
     inventory: Inventory | None = None  # None: a report.json from before it was added
     plans: list[Plan] = []  # empty: a report.json from before plans were added
+    risks: list[Risk] = []
+    history: History | None = None
 
     @classmethod
     def from_build(cls, data: Mapping[str, Any]) -> Report:
@@ -212,6 +269,10 @@ class Report(_Part):
             fields["errors"] = [_construct(ErrorRow, row) for row in fields["errors"]]
         if "plans" in fields:
             fields["plans"] = [_construct(Plan, row) for row in fields["plans"]]
+        if "risks" in fields:
+            fields["risks"] = built_risks(fields["risks"])
+        if isinstance(fields.get("history"), Mapping):
+            fields["history"] = built_history(fields["history"])
         if isinstance(fields.get("inventory"), Mapping):
             inventory = dict(fields["inventory"])
             inventory["failed_reads"] = [_construct(FailedRead, row)
@@ -223,17 +284,32 @@ class Report(_Part):
         """report.json's value (see the module docstring); values are the report's own
         objects, not copies: serialize it, do not edit it."""
         row = _fields(self)
-        for key in ("window", "summary", "inventory"):
+        for key in ("window", "summary", "inventory", "history"):
             if isinstance(row.get(key), _Part):
                 row[key] = _plain(row[key])
-        for key in ("findings", "skipped", "errors", "plans"):
+        for key in ("findings", "risks", "skipped", "errors", "plans"):
             if key in row:
                 row[key] = [_row(item) for item in row[key]]
         return _in_order(row, REPORT_KEYS)
 
 # Schema order from DESIGN.md, so diffs between two months' reports line up key for key.
 REPORT_KEYS = ("schema_version", "generated_at", "window", "accounts", "regions", "summary",
-               "findings", "skipped", "errors", "plans")
+               "findings", "risks", "skipped", "errors", "plans")
+
+
+def built_risks(rows: list[Mapping[str, Any]]) -> list[Risk]:
+    """Risk rows this process built (build_report, history), as Report.from_build takes them."""
+    return [_finding(row, Risk) for row in rows]
+
+
+def built_history(data: Mapping[str, Any]) -> History:
+    """report.json's "history" as history.with_history made it, unvalidated (from_build)."""
+    history = dict(data)
+    history["verified"] = [_construct(VerifiedChange, row)
+                           for row in history.get("verified", [])]
+    if isinstance(history.get("changes"), Mapping):
+        history["changes"] = _construct(ChangesApplied, history["changes"])
+    return _construct(History, history)
 
 
 def as_report(report: Report | Mapping[str, Any]) -> Report:
@@ -312,8 +388,8 @@ def _construct(model: type[_Part], row: Mapping[str, Any]) -> Any:
 _FIELDS: dict[type[_Part], tuple[tuple[str, ...], set[str]]] = {}
 
 
-def _finding(row: Mapping[str, Any]) -> Finding:
-    finding = _construct(Finding, row)
+def _finding(row: Mapping[str, Any], model: type[Finding | Risk] = Finding) -> Any:
+    finding = _construct(model, row)
     commands = finding.__dict__.get("how_to_apply")
     if isinstance(commands, Mapping):  # the finding's own __dict__ (a copy): set in place
         finding.__dict__["how_to_apply"] = _construct(HowToApply, commands)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rightsizer.rules.findings import Finding, Resource, Skipped
+from rightsizer.rules.findings import Finding, Resource, Risk, Skipped
 
 if TYPE_CHECKING:
     from rightsizer.snapshot.store import Snapshot
@@ -55,6 +55,8 @@ class MetricNeed:
 class RuleResult:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # resources at risk (under-provisioned): reported apart from findings, never as savings
+    risks: list[Risk] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Rule:
     # Cost Explorer SERVICE names (as GetCostAndUsage groups them) whose resources this rule
     # reads and could flag: summary.bill counts a bill line as examined only through these.
     bill_services: tuple[str, ...] = ()
+    # Rules whose findings on a resource this rule's risk replaces: a downsize of a service
+    # that is under-provisioned would contradict the risk's fix (the report skips them there).
+    supersedes: tuple[str, ...] = ()
 
 
 def unreadable_reservations_caveat(snapshot: Snapshot, service: str, operation: str,

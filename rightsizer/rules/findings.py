@@ -65,6 +65,34 @@ class Finding:
         }
 
 
+RiskKind = Literal["under-provisioned", "regressed-change"]
+
+
+@dataclass
+class Risk(Finding):
+    """A resource at risk (under-provisioned, or a past change that no longer holds): the fix
+    costs money, so its `monthly_savings_usd` is the negative of the increase. Its severity is
+    the rule's (how bad the risk is), never set from dollars, and a risk is never counted in
+    savings: the report lists it under "risks", apart from the findings."""
+
+    kind: RiskKind = "under-provisioned"
+
+    @property
+    def monthly_cost_change_usd(self) -> float:
+        return -self.monthly_savings_usd
+
+    def to_risk_dict(self) -> dict[str, Any]:
+        """The report.json risk row (DESIGN.md "risks"), plus id, kind and where it is."""
+        return {
+            "id": self.id, "rule": self.rule, "kind": self.kind, "severity": self.severity,
+            "resource_type": self.resource_type, "resource_id": self.resource_id,
+            "name": self.name, "account": self.account, "region": self.region,
+            "current": _copied(self.current), "recommended": _copied(self.recommended),
+            "monthly_cost_change_usd": round(self.monthly_cost_change_usd, 2),
+            "evidence": _copied(self.evidence), "reason": self.reason,
+        }
+
+
 @dataclass
 class Skipped:
     rule: str
@@ -112,6 +140,18 @@ def _copied(value: Any) -> Any:
 
 def finding_for(resource: Resource, rule: str, **fields: Any) -> Finding:
     return Finding(
+        rule=rule,
+        resource_type=resource.resource_type,
+        resource_id=resource.resource_id,
+        name=resource.name,
+        account=resource.account,
+        region=resource.region,
+        **fields,
+    )
+
+
+def risk_for(resource: Resource, rule: str, **fields: Any) -> Risk:
+    return Risk(
         rule=rule,
         resource_type=resource.resource_type,
         resource_id=resource.resource_id,
