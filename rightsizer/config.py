@@ -242,8 +242,25 @@ class SlackSettings(_Section):
         json_schema_extra={"example": "rightsizer/slack-webhook"})
     report_url: str | None = Field(
         None, description="Where readers find the full report, linked from the message "
-        "(default: the local path of report.html).",
+        "(default: with [report] s3_bucket, a presigned link to the uploaded report; else no "
+        "link, and the message says how to set one).",
         json_schema_extra={"example": "https://reports.example.com/rightsizer/"})
+    channel_id: str | None = Field(
+        None, description="Also upload report.html into this channel (its ID, such as "
+        "C0123456789, not its name) with a Slack app's bot token; the app needs the "
+        "files:write scope and must be a member of the channel.",
+        json_schema_extra={"example": "C0123456789"})
+    bot_token_env: str = Field(
+        "RIGHTSIZER_SLACK_BOT_TOKEN", description="The environment variable holding that bot "
+        "token (xoxb-...; the token itself never goes in this file).")
+
+    @field_validator("channel_id")
+    @classmethod
+    def _channel_is_an_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[CGD][A-Z0-9]{8,}", value):
+            raise ValueError(f"{value!r} is not a channel ID (such as C0123456789: the "
+                             "channel's details show it; a name like #costs does not work)")
+        return value
 
 
 class ScheduleSettings(_Section):

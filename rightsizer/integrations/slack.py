@@ -361,6 +361,23 @@ def send_summary(report: Report | Mapping[str, Any], report_json: Path,
                            history=history_for(report, report_json))
     settings = config if isinstance(config, SlackSettings) else config.slack
     post(payload, webhook_url(settings, session_factory))
+    _share_report_file(report_json, settings, report)
+
+
+def _share_report_file(report_json: Path, settings: SlackSettings, report: Report) -> None:
+    """With [slack] channel_id and a bot token: the report file too. The summary is posted
+    already, so a failed upload is a warning, not a failed run."""
+    from rightsizer.integrations.slack_file import file_upload_configured, upload_report_file
+
+    if not file_upload_configured(settings):
+        return
+    title = f"rightsizer report, {human_window(report.window.start, report.window.end)}"
+    try:
+        upload_report_file(report_json, settings, title)
+    except RightsizerError as exc:
+        log.warning("%s", exc)
+    else:
+        log.info("uploaded the report into Slack channel %s", settings.channel_id)
 
 
 # --- webhook URL ---------------------------------------------------------------------------------
