@@ -111,12 +111,12 @@ def test_table_of_an_empty_report_says_so_and_is_never_a_file(tmp_path: Path) ->
     assert sorted(path.name for path in tmp_path.iterdir()) == ["report.json"]
 
 
-def test_table_falls_back_to_findings_without_priced_plans_and_ignores_bad_risks() -> None:
+def test_table_falls_back_to_findings_without_priced_plans_and_has_no_empty_risks() -> None:
     report = copy.deepcopy(plans_risks_history_report())
     # plans whose saving is no number (null in report.json): nothing to list, the findings are
     report["plans"] = [{"resource_id": "x", "name": "x", "steps": ["nope"],
                         "monthly_savings_usd": None}]
-    report["risks"] = "none"
+    report["risks"] = []  # none this month (the model types risks: a list)
     text = render_table(as_report(report), width=160)
     assert "Top changes" not in text and "Risks" not in text
     assert "Top findings by monthly savings" in text
