@@ -48,15 +48,18 @@ def test_unsuppressed_worker_has_both_ecs_findings():
 def test_resource_with_ignore_tag_is_suppressed_for_every_rule():
     findings, skipped = run(snapshot({"rightsizer:ignore": ""}))
     assert findings == []
+    # graviton-migration skips the worker (no ECR image to read): that row is suppressed too
     assert suppressed(skipped) == {"ecs-rightsize": "tag rightsizer:ignore",
-                                   "ecs-fargate-spot": "tag rightsizer:ignore"}
+                                   "ecs-fargate-spot": "tag rightsizer:ignore",
+                                   "graviton-migration": "tag rightsizer:ignore"}
     assert {row.resource_id for row in skipped} == {ARN}
 
 
 def test_tag_value_true_suppresses_every_rule():
     findings, skipped = run(snapshot({"rightsizer:ignore": "true"}))
     assert findings == []
-    assert set(suppressed(skipped)) == {"ecs-rightsize", "ecs-fargate-spot"}
+    assert set(suppressed(skipped)) == {"ecs-rightsize", "ecs-fargate-spot",
+                                        "graviton-migration"}
 
 
 def test_tag_value_listing_rule_ids_suppresses_only_those_rules():
@@ -91,7 +94,8 @@ def test_suppress_entry_by_arn_without_rule_suppresses_every_rule():
     findings, skipped = run(snapshot(), {"resources": [{"resource": ARN}]})
     assert findings == []
     assert suppressed(skipped) == {"ecs-rightsize": "listed in [suppress]",
-                                   "ecs-fargate-spot": "listed in [suppress]"}
+                                   "ecs-fargate-spot": "listed in [suppress]",
+                                   "graviton-migration": "listed in [suppress]"}
 
 
 def test_suppress_entry_for_another_resource_changes_nothing():
@@ -121,7 +125,7 @@ def test_skipped_rows_are_suppressed_too():
     _, skipped = run(snapshot(ec2_tags={"rightsizer:ignore": "true"}))
     legacy = [row for row in skipped if row.name == "legacy"]
     assert {row.rule for row in legacy} == {"ecs-rightsize", "ecs-fargate-spot",
-                                            "ecs-underprovisioned"}
+                                            "ecs-underprovisioned", "graviton-migration"}
     assert {row.reason for row in legacy} == {"suppressed"}
 
 
