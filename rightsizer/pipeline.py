@@ -11,6 +11,7 @@ from typing import Any
 from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
+from rightsizer.report import suppression
 from rightsizer.report.build import analyze
 from rightsizer.report.history import build_history, with_history
 from rightsizer.report.model import Report
@@ -86,7 +87,14 @@ def report_for(snapshot: Snapshot, config: Config, output: Path | None,
     # snapshot verifies last month's applied changes. The demo brings its own last month
     # (used when no earlier month is on disk).
     planted = _demo_last_month(snapshot) if snapshot.manifest.get("demo") else None
-    history = build_history(report, out_dir, snapshot=snapshot, planted=planted)
+    today = snapshot.window_end.date()
+
+    def suppressed(rule: str, resource_id: str, name: str, tags: dict[str, str]) -> bool:
+        return suppression.check(config.suppress, rule, resource_id, name, tags,
+                                 today).suppressed
+
+    history = build_history(report, out_dir, snapshot=snapshot, planted=planted,
+                            suppressed=suppressed)
     context["history"] = history
     return with_history(report, history), context, out_dir
 

@@ -221,3 +221,18 @@ def test_a_planted_last_month_stands_in_only_when_none_is_on_disk(tmp_path: Path
     assert history is not None
     assert history["resolved_findings"][0]["rule"] == "rds-rightsize"
     assert history["verified"] == []
+
+
+def test_a_suppressed_resource_is_not_judged(tmp_path: Path) -> None:
+    out = last_month(tmp_path, ecs_finding())
+    seen: list[tuple[str, str, str]] = []
+
+    def suppressed(rule: str, resource_id: str, name: str, tags: dict[str, str]) -> bool:
+        seen.append((rule, resource_id, name))
+        return True
+
+    history = build_history(THIS_MONTH, out, snapshot=api_now(512, 1024, flat(97), flat(50)),
+                            suppressed=suppressed)
+    assert history is not None and history["resolved"] == 1
+    assert history["verified"] == [] and history["regressed_risks"] == []
+    assert seen == [("ecs-rightsize", API_ARN, "api")]

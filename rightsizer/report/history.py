@@ -27,7 +27,7 @@ from rightsizer.report.model import (
     built_risks,
     load_report_json,
 )
-from rightsizer.report.verify import changes_summary, verify_changes
+from rightsizer.report.verify import Suppressed, changes_summary, verify_changes
 from rightsizer.snapshot.store import Snapshot
 
 log = logging.getLogger("rightsizer.report.history")
@@ -117,11 +117,13 @@ def previous_report(report_path: Path) -> Path | None:
 
 def build_history(report: Report | Mapping[str, Any], out_dir: Path, *,
                   snapshot: Snapshot | None = None,
-                  planted: list[tuple[str, Report]] | None = None) -> dict[str, Any] | None:
+                  planted: list[tuple[str, Report]] | None = None,
+                  suppressed: Suppressed | None = None) -> dict[str, Any] | None:
     """The comparison for a report that is (or will be) written to `out_dir` (a dict is
     validated into a Report first). With the run's `snapshot`, last month's applied changes
-    are verified too (report.verify). `planted` (month, report), oldest first, stands in when
-    no earlier report is on disk: the demo's last month.
+    are verified too (report.verify; `suppressed` says which resources the user silenced).
+    `planted` (month, report), oldest first, stands in when no earlier report is on disk: the
+    demo's last month.
 
     None when `out_dir` is not a `<YYYY-MM>` folder (e.g. `--output /tmp/x`) and nothing is
     planted: there is no series of months to compare with.
@@ -135,11 +137,12 @@ def build_history(report: Report | Mapping[str, Any], out_dir: Path, *,
         earlier = [(m, _for_history(r)) for m, r in planted if m < month]
     if month is None:
         return None
-    return compare(report, month, earlier, snapshot)
+    return compare(report, month, earlier, snapshot, suppressed)
 
 
 def compare(report: Report, month: str, earlier: list[tuple[str, dict[str, Any]]],
-            snapshot: Snapshot | None = None) -> dict[str, Any]:
+            snapshot: Snapshot | None = None,
+            suppressed: Suppressed | None = None) -> dict[str, Any]:
     """New / persisting / resolved against the newest earlier report, plus the savings trend;
     with the snapshot, `verified` (the resolved right-sizing changes that were applied, held
     or regressed), `changes` (their counts) and `regressed_risks` (a risk row each regressed).
@@ -189,7 +192,7 @@ def compare(report: Report, month: str, earlier: list[tuple[str, dict[str, Any]]
     )
     if snapshot is not None:
         verified, risks = verify_changes(resolved, snapshot, previous_month,
-                                         previous.get("generated_at"))
+                                         previous.get("generated_at"), suppressed)
         result.update(verified=verified, changes=changes_summary(verified),
                       regressed_risks=risks)
     return result

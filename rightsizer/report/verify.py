@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +40,19 @@ class Verdict:
     applied: str | None  # YYYY-MM-DD when the snapshot shows when, else None
     detail: str
     risk: dict[str, Any] | None = None  # the report.json risk row, for a regression
+    tags: dict[str, str] = field(default_factory=dict)  # the resource's, for suppression
+
+
+# (rule, resource id, name, tags) -> whether the user suppressed it ([suppress], the tag)
+Suppressed = Callable[[str, str, str, dict[str, str]], bool]
 
 
 def verify_changes(resolved: list[Mapping[str, Any]], snapshot: Snapshot,
-                   previous_month: str, previous_generated_at: str | None
+                   previous_month: str, previous_generated_at: str | None,
+                   suppressed: Suppressed | None = None
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(history.verified rows, regression risk rows) for last month's resolved findings."""
+    """(history.verified rows, regression risk rows) for last month's resolved findings; a
+    resource the user suppressed for the finding's rule is not judged."""
     verified: list[dict[str, Any]] = []
     risks: list[dict[str, Any]] = []
     since = _parse_time(previous_generated_at)
@@ -54,7 +61,9 @@ def verify_changes(resolved: list[Mapping[str, Any]], snapshot: Snapshot,
         if check is None:
             continue
         verdict = check(finding, snapshot, previous_month, since)
-        if verdict is None:
+        if verdict is None or (suppressed is not None and suppressed(
+                str(finding.get("rule")), str(finding.get("resource_id")),
+                str(finding.get("name")), verdict.tags)):
             continue
         verified.append({
             "finding_id": finding.get("id"), "applied": verdict.applied,
@@ -131,7 +140,7 @@ def _ecs_check(finding: Mapping[str, Any], snapshot: Snapshot, previous_month: s
         return Verdict("held", applied, (
             f"{change}: CPU peak {cpu.maximum:.0f}% and memory peak {mem.maximum:.0f}% of the "
             f"new size stay within the promised {cpu_headroom:g}% CPU and {mem_headroom:g}% "
-            "memory headroom"))
+            "memory headroom"), tags=service.tags)
     detail = f"{change}: {' and '.join(over)}"
     revert = _finding_for_risk(
         finding, current={"cpu": recommended[0], "memory": recommended[1]},
@@ -149,7 +158,8 @@ def _ecs_check(finding: Mapping[str, Any], snapshot: Snapshot, previous_month: s
         "# ecs-rightsize:", f"# revert the regressed ecs-rightsize change "
         f"({revision_name(service.task_definition)}):", 1)
     return Verdict("regressed", applied, detail,
-                   _risk_row(finding, revert, applied, previous_month, detail, commands))
+                   _risk_row(finding, revert, applied, previous_month, detail, commands),
+                   tags=service.tags)
 
 
 # --- RDS -------------------------------------------------------------------------------------
@@ -198,7 +208,8 @@ def _rds_check(finding: Mapping[str, Any], snapshot: Snapshot, previous_month: s
     if not over:
         return Verdict("held", None, (
             f"{change}: CPU p{percent:g} {cpu_now:.0f}% (under {cpu_limit:g}%) and "
-            f"{in_use_gib:.2f} GiB in use +{mem_headroom:g}% fit {recommended}"))
+            f"{in_use_gib:.2f} GiB in use +{mem_headroom:g}% fit {recommended}"),
+            tags=resource.tags)
     detail = f"{change}: {' and '.join(over)}"
     multi_az = inst.multi_az
     revert = _finding_for_risk(
@@ -208,7 +219,8 @@ def _rds_check(finding: Mapping[str, Any], snapshot: Snapshot, previous_month: s
                   "memory_in_use_gib": round(in_use_gib, 3)})
     commands = rds_rightsize.how_to_apply(revert)
     return Verdict("regressed", None, detail,
-                   _risk_row(finding, revert, None, previous_month, detail, commands))
+                   _risk_row(finding, revert, None, previous_month, detail, commands),
+                   tags=resource.tags)
 
 
 _CHECKS: dict[str, Callable[[Mapping[str, Any], Snapshot, str, datetime | None],
