@@ -116,6 +116,20 @@ def test_failed_metrics_leave_only_the_rules_that_need_none() -> None:
     assert rule_inputs(REGISTRY["ecs-fargate-spot"]) == [("ecs", "ListClusters")]
 
 
+def test_a_rule_judging_another_kinds_line_depends_on_that_lines_listing() -> None:
+    # graviton-migration is an "ecs-service" rule that also judges RDS classes
+    snap = SnapshotBuilder()
+    _cost(snap, "Amazon Relational Database Service", 80.0)
+    _cost(snap, "Amazon Elastic Container Service", 20.0)
+    snap.error("rds", "DescribeDBInstances")
+    bill = _bill(snap, ["graviton-migration", "rds-idle"])
+    assert _line(bill, "Amazon Relational Database Service")["examined_by"] == []
+    assert _line(bill, "Amazon Elastic Container Service")["examined_by"] == [
+        "graviton-migration"]
+    assert rule_inputs(REGISTRY["graviton-migration"], "Amazon ElastiCache") == [
+        ("elasticache", "DescribeCacheClusters")]
+
+
 def test_a_disabled_rule_examines_nothing() -> None:
     snap = SnapshotBuilder()
     _cost(snap, "Amazon Elastic Load Balancing", 16.0)

@@ -7,9 +7,11 @@ as examined in an account only when a rule that declares the line in `bill_servi
 - is enabled (every enabled rule runs), and
 - could read its inputs there: no error row in that account for the listing read of the
   inventory its resource type comes from (e.g. logs:DescribeLogGroups for "log-group"), nor
-  for cloudwatch:GetMetricData when the rule reads metrics. A read that failed in any region
-  of the account leaves the line unexamined in that account: some of its resources were never
-  seen.
+  for cloudwatch:GetMetricData when the rule reads metrics. A rule that judges a line through
+  resources of another kind than its own (graviton-migration: an "ecs-service" rule that also
+  judges RDS and ElastiCache) depends on that line's own listings (SERVICE_KINDS). A read that
+  failed in any region of the account leaves the line unexamined in that account: some of its
+  resources were never seen.
 
 Lines that are not usage:
 - "Tax" is kept out of `monthly_usd` and the share (no rule can examine a tax: it follows the
@@ -33,16 +35,32 @@ from rightsizer.snapshot.store import Snapshot
 
 TAX_SERVICE = "Tax"  # the SERVICE key Cost Explorer gives tax lines
 METRICS_READ = ("cloudwatch", "GetMetricData")
+# The inventory kinds whose resources a bill line is for, where a rule may judge the line
+# through a kind other than its own resource_type.
+SERVICE_KINDS: dict[str, tuple[str, ...]] = {
+    "Amazon Elastic Container Service": ("ecs-service",),
+    "Amazon Relational Database Service": ("rds-instance",),
+    "Amazon ElastiCache": ("elasticache-cluster",),
+}
 
 
-def rule_inputs(rule: Rule) -> list[tuple[str, str]]:
-    """(service, operation) of each read a rule's judgement depends on, as error rows name
-    them: the listing of its resource type's inventory, and GetMetricData if it reads metrics."""
-    inputs: list[tuple[str, str]] = []
+def _listing(kind: str) -> list[tuple[str, str]]:
+    """(service, operation) of the listing read of an inventory kind, as error rows name it."""
+    reads = []
     for spec in registry.inventory_specs():
-        if spec.inventory is not None and spec.inventory.resource_type == rule.resource_type:
+        if spec.inventory is not None and spec.inventory.resource_type == kind:
             service, _, operation = spec.inventory.listing.partition(":")
-            inputs.append((service, operation))
+            reads.append((service, operation))
+    return reads
+
+
+def rule_inputs(rule: Rule, bill_service: str | None = None) -> list[tuple[str, str]]:
+    """(service, operation) of each read a rule's judgement of a bill line depends on: the
+    listing of its resource type's inventory (of the line's own kinds when the rule's kind is
+    not one of them), and GetMetricData if it reads metrics."""
+    kinds = SERVICE_KINDS.get(bill_service or "", ())
+    inputs = _listing(rule.resource_type) if not kinds or rule.resource_type in kinds else [
+        read for kind in kinds for read in _listing(kind)]
     if rule.metric_needs:
         inputs.append(METRICS_READ)
     return inputs
@@ -75,11 +93,12 @@ def bill_summary(snapshot: Snapshot, rules: Iterable[Rule]) -> dict[str, Any] | 
         return None
     failed = _failed_reads(snapshot)
     rules = list(rules)
-    inputs = {rule.id: rule_inputs(rule) for rule in rules}
+    inputs = {(rule.id, service): rule_inputs(rule, service)
+              for rule in rules for service in rule.bill_services}
 
     def examiners(account: str, service: str) -> list[str]:
         return [rule.id for rule in rules if service in rule.bill_services
-                and not any((account, *read) in failed for read in inputs[rule.id])]
+                and not any((account, *read) in failed for read in inputs[rule.id, service])]
 
     amount: dict[str, float] = defaultdict(float)
     examined: dict[str, float] = defaultdict(float)
