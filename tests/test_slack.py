@@ -533,7 +533,7 @@ def test_plans_risks_and_verified_changes_are_shown_in_words() -> None:
         "reservation — *$23.20/month*" in shown
     # one line a resource: the plan's findings are not listed again on their own
     assert shown.count("edufly-api") == 1
-    assert "*Risks:* 1 resource short of capacity (fixing them costs $18.90/month more" in shown
+    assert "*Risks:* 1 resource short of capacity (fixing it costs $18.90/month more" in shown
     assert "• *edufly-exam* (ecs-underprovisioned): 0.5 vCPU / 1 GB → 1 vCPU / 2 GB — " \
         "*+$18.90/month*" in shown
 

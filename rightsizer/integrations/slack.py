@@ -273,7 +273,8 @@ def _risks_text(risks: list[dict[str, Any]]) -> str:
     ranked = sorted(risks, key=lambda risk: (SEVERITIES.index(risk.get("severity"))
                                              if risk.get("severity") in SEVERITIES else 9))
     lines = [f"*Risks:* {count_text(len(risks), 'resource')} short of capacity "
-             f"(fixing them costs {_money(increase)}/month more; not in the savings above)"]
+             f"(fixing {'it' if len(risks) == 1 else 'them'} costs {_money(increase)}/month "
+             "more; not in the savings above)"]
     lines += [_risk_line(risk) for risk in ranked[:MAX_LISTED_RISKS]]
     if len(risks) > MAX_LISTED_RISKS:
         lines.append(f"…and {len(risks) - MAX_LISTED_RISKS:,} more in the full report")
