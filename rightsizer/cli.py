@@ -139,19 +139,13 @@ def _overrides(config: Config, regions: list[str] | None, days: int | None) -> C
 
 
 WorkersOption = Annotated[int | None, typer.Option(
-    "--workers", min=1, metavar="N", help="Processes collecting account groups side by "
-    "side (default: the number of cores); 1: one process.")]
+    "--workers", min=1, metavar="N", help="Processes collecting groups of accounts side by "
+    "side (default: one per account, up to twice the cores); 1: one process.")]
 
 
 class Location(str):
     """A directory or s3://bucket/prefix (a Path would fold the "//" of a URL); its name is
     what --help shows as the argument's type."""
-
-
-def _workers(workers: int | None) -> int:
-    from rightsizer.collect.processes import default_workers
-
-    return default_workers() if workers is None else workers
 
 
 def _notice_printer(quiet: bool):
@@ -215,7 +209,7 @@ def analyze_command(
     chosen = _parse_formats(formats, config)
     report, context, out_dir = pipeline.run_analysis(
         config, demo, output, progress=not quiet, notice=_notice_printer(quiet),
-        workers=_workers(workers))
+        workers=workers)
     _finish(report, context, out_dir, chosen, quiet)
     if notify:
         _notify(report, out_dir, config, quiet)
@@ -261,7 +255,7 @@ def collect_command(
     account_filter = {a.strip() for a in accounts.split(",") if a.strip()} if accounts else None
     chosen_shard, chosen_run = shard_and_run(shard, run_id)
     snapshot = pipeline.collect(config, demo, progress=not quiet, account_filter=account_filter,
-                                workers=_workers(workers), shard=chosen_shard)
+                                workers=workers, shard=chosen_shard)
     snapshot.manifest["run_id"] = chosen_run
     if snapshot.manifest["accounts"]:
         pipeline.checked_inventory(snapshot, _notice_printer(quiet))

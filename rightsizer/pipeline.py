@@ -21,7 +21,7 @@ Notice = Callable[[str], None]
 
 
 def collect(config: Config, demo: bool = False, *, progress: bool = False,
-            account_filter: set[str] | None = None, workers: int = 1,
+            account_filter: set[str] | None = None, workers: int | None = 1,
             shard: Shard | None = None) -> Snapshot:
     """A snapshot of the configured accounts, or of the embedded demo account; `workers`
     processes side by side, `shard` one share of the accounts (collect/shards.py)."""
@@ -108,7 +108,7 @@ def _demo_last_month(snapshot: Snapshot) -> list[tuple[str, Report]]:
 
 def run_analysis(config: Config, demo: bool, output: Path | None, *, progress: bool = False,
                  notice: Notice | None = None,
-                 workers: int = 1) -> tuple[Report, dict[str, Any], Path]:
+                 workers: int | None = 1) -> tuple[Report, dict[str, Any], Path]:
     """collect + analyze (`analyze` and `schedule`); returns the report and where it goes."""
     started = time.monotonic()
     snapshot = collect(config, demo, progress=progress, workers=workers)

@@ -82,7 +82,7 @@ def minimum_metric_calls(snapshot: Snapshot, config: Config) -> tuple[int, int]:
 
 
 def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path,
-                   workers: int = 1) -> dict[str, Any]:
+                   workers: int | None = 1) -> dict[str, Any]:
     """Our whole run; with workers > 1 the accounts go to that many processes (the fake is
     inherited by fork), whose calls the recorder adds up (attempts below count only this
     process's: the parent's own calls)."""
@@ -105,7 +105,7 @@ def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path,
             "throttled": sum(fake.throttled.values()),
             "metric_queries": recorder.metric_queries, "ce_calls": ce_calls, "bill": bill,
             "rss": peak_rss_mib(), "child_rss": peak_rss_mib(resource.RUSAGE_CHILDREN),
-            "workers": workers, "cpu": cpu}
+            "workers": int(snapshot.manifest.get("workers", 1)), "cpu": cpu}
 
 
 def _cpu_seconds() -> float:
@@ -165,8 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="processes for our run (default: the cores, as `collect` does)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes for our run (default: as `collect` chooses them)")
     parser.add_argument("--single", action="store_true",
                         help="also run ours in one process, right before, for an A/B")
     args = parser.parse_args(argv)
@@ -179,13 +179,14 @@ def main(argv: list[str] | None = None) -> None:
     config = Config.model_validate({"aws": {"regions": list(spec.regions),
                                             "accounts": list(spec.accounts),
                                             "role_name": "RightsizerReadOnly"}})
-    print(f"synthetic organization: {len(spec.accounts)} accounts x {len(spec.regions)} regions,"
+    print(f"machine: {default_workers()} cores; synthetic organization: {len(spec.accounts)} "
+          f"accounts x {len(spec.regions)} regions,"
           f" {spec.ecs_services} ECS services, {spec.rds_instances} RDS instances, "
           f"{spec.buckets} buckets; latency {spec.latency * 1000:.0f} ms/call, throttle "
           f"{spec.throttle:.0%}", flush=True)
     with fake.installed():
         single = None
-        if args.single and args.workers > 1:
+        if args.single and args.workers != 1:
             with tempfile.TemporaryDirectory() as cache_dir:
                 single = run_rightsizer(fake, config, Path(cache_dir), workers=1)
             print(f"one process: wall {single['wall']:.1f} s, CPU {single['cpu']:.1f} s, "

@@ -329,16 +329,17 @@ def collect_snapshot(config: Config, session: boto3.Session, *, now: datetime | 
                      recorder: CallRecorder | None = None, demo: bool = False,
                      account_filter: set[str] | None = None, progress: bool = False,
                      cost_cache: costs.MonthlyCache | None = None,
-                     workers: int = 1, shard: Shard | None = None) -> Snapshot:
-    """A snapshot of the configured accounts; with `workers` > 1 and several accounts, the
-    accounts are collected in that many processes and merged (collect/processes.py)."""
+                     workers: int | None = 1, shard: Shard | None = None) -> Snapshot:
+    """A snapshot of the configured accounts; with `workers` > 1 (None: as many as suit the
+    machine) and several accounts, the accounts are collected in that many processes and
+    merged (collect/processes.py)."""
     now = now or datetime.now(UTC)
     recorder = recorder or CallRecorder()
     recorder.attach(session)
     # The demo's costs are made up: never cache them beside a real account's.
     cache = cost_cache or costs.MonthlyCache(None if demo else costs.default_cache_dir(),
                                              now.date())
-    if workers > 1:
+    if workers is None or workers > 1:
         from rightsizer.collect.processes import collect_in_processes
 
         snapshot = collect_in_processes(config, session, now=now, recorder=recorder, demo=demo,

@@ -59,6 +59,16 @@ def default_workers(cpu_max: Path = CGROUP_CPU_MAX) -> int:
     return max(1, cores)
 
 
+def auto_workers() -> int:
+    """Processes when none are asked for: twice the cores (one per account, when fewer).
+    A worker's group of accounts is not split further, and accounts seldom divide evenly over
+    the cores: 3 accounts on 2 cores as groups of 2 and 1 leave one core idle half the run,
+    while 3 processes share the 2 cores to the end (docs/benchmarks.md: 16.8 s against
+    11.2 s). With more accounts than processes, the largest group is then at most one account
+    above the others on half a core."""
+    return 2 * default_workers()
+
+
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
@@ -128,7 +138,7 @@ def _collect_group(account_ids: list[str]) -> tuple[Snapshot, _Counts]:
 def collect_in_processes(config: Config, session: boto3.Session, *, now: datetime,
                          recorder: CallRecorder, demo: bool,
                          account_filter: set[str] | None, progress: bool,
-                         cost_cache: costs.MonthlyCache, workers: int,
+                         cost_cache: costs.MonthlyCache, workers: int | None,
                          shard: Shard | None = None) -> Snapshot:
     from rightsizer.collect.engine import (
         Progress,
@@ -147,7 +157,7 @@ def collect_in_processes(config: Config, session: boto3.Session, *, now: datetim
         config = config.with_overrides(**{"aws.regions": regions})
     home = current_account(base, regions[0])
     wanted = wanted_accounts(config, base, errors, home, account_filter, shard)
-    workers = min(workers, len(wanted))
+    workers = min(workers or auto_workers(), len(wanted))
     if workers <= 1 or not can_fork():
         snapshot = collect_accounts(config, session, now=now, recorder=recorder, demo=demo,
                                     cost_cache=cost_cache, progress=progress,
