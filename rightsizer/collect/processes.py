@@ -15,6 +15,7 @@ splitting a run into processes adds no $0.01 request.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import multiprocessing
@@ -169,6 +170,9 @@ def collect_in_processes(config: Config, session: boto3.Session, *, now: datetim
     _INHERITED["run"] = _Run(config, session, now, recorder, demo, cost_cache, home)
     bar = Progress(progress)
     parts: list[Snapshot] = []
+    # the parent's objects out of the collector's reach: a child's collection would otherwise
+    # touch every inherited page and copy them (https://docs.python.org/3/library/gc.html#gc.freeze)
+    gc.freeze()
     try:
         # forked before the progress bar starts its thread: a child holds no thread's lock
         with multiprocessing.get_context("fork").Pool(workers) as pool, bar.running():
@@ -179,6 +183,7 @@ def collect_in_processes(config: Config, session: boto3.Session, *, now: datetim
                 parts.append(snapshot)
                 bar.done(f"{len(snapshot.manifest['accounts_planned'])} accounts")
     finally:
+        gc.unfreeze()
         _INHERITED.clear()
     merged = merge_snapshots(parts)
     merged.manifest.pop("shards", None)
