@@ -70,7 +70,9 @@ INVENTORY = tuple(operation for spec in collector_specs() if spec.collect is not
 # the collectors the engine drives: planned from the rules' needs and [aws] cost_explorer
 METRICS = tuple(spec_for("metrics").operations)
 COST_AND_USAGE = tuple(spec_for("costs").operations)
-RESERVATION_INSIGHTS = tuple(spec_for("ce_insights").operations)
+# the reservation and Savings Plans reads: the same accounts, asked the same way
+RESERVATION_INSIGHTS = (tuple(spec_for("ce_insights").operations)
+                        + tuple(spec_for("sp_insights").operations))
 ORGANIZATION = ("organizations:ListAccounts",)
 ASSUME_ROLE = "sts:AssumeRole"
 SLACK_SECRET = "secretsmanager:GetSecretValue"

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rightsizer import __version__
 from rightsizer.aws.clients import ROLE, AwsClients, CallRecorder, caller_identity_failure
 from rightsizer.collect import registry
-from rightsizer.collect.collectors import cloudwatch, costs
+from rightsizer.collect.collectors import cloudwatch, costs, savings_plans
 from rightsizer.collect.collectors.base import (
     AWS_FAILURES,
     GLOBAL_REGION,
@@ -436,6 +436,11 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
                                                   covered))
             for target, covered in insight_targets
         ]
+        savings_plan_jobs = [
+            pool.submit(savings_plans.collect_savings_plans, target, errors, now, regions,
+                        cache=cache)
+            for target, _covered in insight_targets
+        ]
         # In caller mode, accounts the caller's answer does not show (the caller is not their
         # payer, or was refused) are asked directly rather than reported without costs.
         costed = {row["account"] for row in tables["costs"]}
@@ -443,13 +448,17 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
             pool.submit(_costs_job(Target(account.account_id, regions[0], account.clients),
                                    errors, now.date(), cache)[2])
             for account in accounts if ask_caller and account.account_id not in costed]
-        bar.add(len(metric_jobs) + len(insight_jobs) + len(cost_jobs))
+        bar.add(len(metric_jobs) + len(insight_jobs) + len(savings_plan_jobs)
+                + len(cost_jobs))
         for job in metric_jobs:
             metric_frames.append(job.result())
             bar.done("cloudwatch metrics")
         for job in insight_jobs:
             tables["ce_insights"].extend(job.result())
             bar.done("reservations (cost explorer)")
+        for job in savings_plan_jobs:
+            tables["sp_insights"].extend(job.result())
+            bar.done("savings plans (cost explorer)")
         for job in cost_jobs:
             tables["costs"].extend(job.result())
             bar.done("cost explorer")

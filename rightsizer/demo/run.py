@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 
 from rightsizer.config import Config
+from rightsizer.demo import savings_plans
 from rightsizer.demo.account import DEMO_REGION, DemoAccount, build_demo_account
 from rightsizer.demo.metrics import serve as serve_metrics
 
@@ -88,9 +89,25 @@ def _answer_unimplemented(session: boto3.Session, now: datetime) -> None:
         "cost-explorer.GetReservationPurchaseRecommendation": lambda: {"Recommendations": []},
         "cost-explorer.GetReservationUtilization": lambda: {"UtilizationsByTime": []},
     }
+    answers.update({
+        "cost-explorer.GetSavingsPlansCoverage": lambda: savings_plans.coverage(now),
+        "cost-explorer.GetSavingsPlansUtilization": savings_plans.utilization,
+        "savingsplans.DescribeSavingsPlansOfferingRates": savings_plans.offering_rates,
+    })
     for event, answer in answers.items():
         session.events.register(f"before-call.{event}",
                                 lambda answer=answer, **_: _ok(answer()))
+
+    def by_request(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        body = savings_plans.request_body(params)
+        if "TermInYears" in body:
+            return _ok(savings_plans.recommendation(str(body["TermInYears"])))
+        if body.get("Granularity") == "HOURLY":  # the monthly costs are moto's queued ones
+            return _ok(savings_plans.hourly_costs(now))
+        return None
+
+    for event in ("GetSavingsPlansPurchaseRecommendation", "GetCostAndUsage"):
+        session.events.register(f"before-call.cost-explorer.{event}", by_request)
 
 
 @contextmanager

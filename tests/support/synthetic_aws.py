@@ -581,6 +581,9 @@ class SyntheticAws:
 
     def _ce_GetCostAndUsage(self, account: str, region: str,
                             params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("Granularity") == "HOURLY":  # off by default in Cost Explorer
+            raise SyntheticAwsError("ValidationException",
+                                    "Hourly granularity is not enabled for this account.")
         start = date.fromisoformat(params["TimePeriod"]["Start"])
         end = date.fromisoformat(params["TimePeriod"]["End"])
         # As in AWS: the management account sees every member's costs, a member only its own.
@@ -606,6 +609,24 @@ class SyntheticAws:
             cursor = following
         return {"ResultsByTime": results, "GroupDefinitions": params.get("GroupBy", []),
                 "DimensionValueAttributes": []}
+
+    def _ce_GetSavingsPlansCoverage(self, account: str, region: str,
+                                    params: dict[str, Any]) -> dict[str, Any]:
+        return {"SavingsPlansCoverages": []}
+
+    def _ce_GetSavingsPlansUtilization(self, account: str, region: str,
+                                       params: dict[str, Any]) -> dict[str, Any]:
+        raise SyntheticAwsError("DataUnavailableException", "Data is not available.")
+
+    def _ce_GetSavingsPlansPurchaseRecommendation(self, account: str, region: str,
+                                                  params: dict[str, Any]) -> dict[str, Any]:
+        return {"Metadata": {"RecommendationId": "synthetic"},
+                "SavingsPlansPurchaseRecommendation": {}}
+
+    def _savingsplans_DescribeSavingsPlansOfferingRates(self, account: str, region: str,
+                                                        params: dict[str, Any]
+                                                        ) -> dict[str, Any]:
+        return {"searchResults": []}
 
     def _ce_GetReservationUtilization(self, account: str, region: str,
                                       params: dict[str, Any]) -> dict[str, Any]:
