@@ -322,7 +322,10 @@ def test_bucket_tags_are_read_one_by_one_when_the_tagging_api_is_refused():
 # --- what a run pays for -------------------------------------------------------------------
 
 def _ce_cost_calls(fake: SyntheticAws) -> int:
-    return fake.calls.get("ce:GetCostAndUsage", 0)
+    """Monthly cost requests: each Savings Plans read (one GetSavingsPlansCoverage) also asks
+    GetCostAndUsage once, for the hourly Fargate spend."""
+    return fake.calls.get("ce:GetCostAndUsage", 0) - fake.calls.get(
+        "ce:GetSavingsPlansCoverage", 0)
 
 
 def test_several_accounts_ask_cost_explorer_once_from_the_caller(fake):
