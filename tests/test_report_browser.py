@@ -445,3 +445,23 @@ def test_print_shows_every_finding_with_its_details(demo: Path, browser: DevTool
     assert shown == ["table-row"] * len(report["findings"])
     assert page.evaluate("getComputedStyle(document.querySelector('.filters')).display") == \
         "none"
+
+
+def test_without_javascript_the_largest_findings_are_listed(demo: Path, browser: DevTools) -> None:
+    report = json.loads((demo / "report.json").read_text())
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+        "sessionId"]
+    browser.send("Page.enable", session=session)
+    browser.send("Emulation.setScriptExecutionDisabled", {"value": True}, session)
+    browser.send("Page.navigate", {"url": (demo / "report.html").as_uri()}, session)
+    browser.wait_for("Page.loadEventFired", session)
+    # evaluated by the protocol: the page's own scripts stay off
+    seen = browser.send("Runtime.evaluate", {"expression": """({
+        list: getComputedStyle(document.getElementById('no-js-findings')).display,
+        table: getComputedStyle(document.querySelector('.table-wrap.needs-js')).display,
+        names: Array.from(document.querySelectorAll('#no-js-findings li strong:first-child'))
+            .map(e => e.textContent)})""", "returnByValue": True}, session)["result"]["value"]
+    assert seen["list"] == "block" and seen["table"] == "none"
+    largest = sorted(report["findings"], key=lambda f: -f["monthly_savings_usd"])
+    assert seen["names"] == [f["name"] for f in largest[:25]]

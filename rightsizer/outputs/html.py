@@ -23,9 +23,12 @@ from rightsizer.outputs.charts import cost_trend_chart, savings_trend_chart
 from rightsizer.outputs.formatting import (
     SEVERITIES,
     as_number,
+    changes_line,
     date_part,
     describe_setting,
     money,
+    report_history,
+    report_rows,
     severity_counts,
     timestamp_text,
 )
@@ -36,7 +39,6 @@ from rightsizer.outputs.html_sections import (
     plans_view,
     risks_view,
     skipped_view,
-    verified_view,
 )
 from rightsizer.outputs.registry import OutputFormat
 from rightsizer.report.model import Finding, Report, Summary
@@ -77,11 +79,11 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = money
-    env.filters["count"] = count_text
+    env.filters["count"] = thousands
     return env
 
 
-def count_text(value: Any) -> str:
+def thousands(value: Any) -> str:
     """A count with thousands separators: `43,564`."""
     number = as_number(value)
     return "—" if number is None else f"{number:,.0f}"
@@ -139,7 +141,6 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
     statuses = _dict(history_context.get("findings"))
     largest = sorted(findings, key=lambda f: -(as_number(f.monthly_savings_usd) or 0.0))
     rows = [_finding_view(f, rules_meta, statuses) for f in largest[:NO_SCRIPT_ROWS]]
-    report_history = _dict(_plain_extra(report, "history"))
     data = findings_data(largest, rules_meta, statuses, report.window.days)
     return {
         "header": _header_view(report, _dict(context.get("run"))),
@@ -147,10 +148,9 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
         "cards": _cards_view(summary, findings, report, _dict(context.get("run"))),
         "bill": bill_view(_plain_extra(summary, "bill"), rules_meta),
         "history": _history_view(history_context),
-        "verified": verified_view(report_history.get("verified", history_context.get("verified")),
-                                  findings),
-        "top_actions": _top_actions(largest, rules_meta, statuses,
-                                    _plain_extra(report, "plans")),
+        # "3 changes applied since last month: 2 held, 1 regressed, $41.20/month realized"
+        "verified": changes_line(report_history(report)),
+        "top_actions": _top_actions(largest, rules_meta, statuses, report_rows(report, "plans")),
         "rule_bars": _rule_bars(summary, rules_meta),
         "trend": cost_trend_chart(_list(context.get("cost_trend")), report.generated_at),
         "findings": rows,
@@ -161,7 +161,7 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
         "severities": SEVERITIES,
         "details_per_rule": data["details_per_rule"],
         "findings_total": len(findings),
-        "risks": risks_view(_plain_extra(report, "risks"), rules_meta),
+        "risks": risks_view(report_rows(report, "risks"), rules_meta),
         "skipped": skipped_view(report.skipped),
         "skipped_total": len(report.skipped),
         "errors": report.errors,
@@ -215,11 +215,11 @@ def _cards_view(summary: Summary, findings: list[Finding], report: Report,
     return {
         "monthly_savings": money(monthly),
         "yearly_savings": money(monthly * 12),
-        "findings": count_text(summary.findings or len(findings)),
+        "findings": thousands(summary.findings or len(findings)),
         "severity_counts": severity_counts(findings),
-        "skipped": count_text(len(report.skipped)),
+        "skipped": thousands(len(report.skipped)),
         "errors": len(report.errors),
-        "errors_text": count_text(len(report.errors)),
+        "errors_text": thousands(len(report.errors)),
         "api_cost": _small_money(run.get("api_cost_usd")),
         "api_calls": None if call_count is None else f"{call_count:,.0f}",
         "api_breakdown": sorted((str(k), v) for k, v in api_calls.items()),

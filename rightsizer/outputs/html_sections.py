@@ -1,5 +1,6 @@
 """report.html's sections from the additive report.json keys (DESIGN.md "report.json"): plans,
-risks, summary.bill, history.verified, notices, and the skipped rows grouped by reason.
+risks, summary.bill, notices, and the skipped rows grouped by reason (history.verified is
+formatting.changes_line, shared with report.md and Slack).
 
 Each takes the key as plain JSON (or None when a report does not hold it) and returns what the
 template shows, already formatted; anything malformed is left out rather than guessed at.
@@ -126,33 +127,6 @@ def bill_view(bill: Any, rules_meta: dict[str, Any]) -> dict[str, Any] | None:
         "share": None if share is None else percent(share * 100),
         "unexamined": [{"service": str(s.get("service") or "?"),
                         "amount": money(s.get("monthly_usd"))} for s in unexamined],
-    }
-
-
-def verified_view(verified: Any, findings: list[Finding]) -> dict[str, Any] | None:
-    """"N changes applied since last month: N held, N regressed, $X/month realized"."""
-    entries = verified.get("entries", verified.get("items")) if isinstance(verified, dict) \
-        else verified
-    entries = [e for e in _list(entries) if isinstance(e, dict)]
-    if not entries:
-        return None
-    statuses = Counter(str(e.get("status") or "") for e in entries)
-    realized = as_number(verified.get("realized_savings_usd")) \
-        if isinstance(verified, dict) else None
-    if realized is None:
-        amounts = [as_number(e.get("realized_monthly_savings_usd", e.get("monthly_savings_usd")))
-                   for e in entries if e.get("status") == "held"]
-        realized = sum(a for a in amounts if a is not None) if any(
-            a is not None for a in amounts) else None
-    names = {f.id: f.name for f in findings}
-    return {
-        "applied": len(entries), "held": statuses.get("held", 0),
-        "regressed": statuses.get("regressed", 0),
-        "realized": None if realized is None else money(realized),
-        "rows": [{"name": str(e.get("name") or names.get(str(e.get("finding_id")))
-                              or e.get("finding_id") or ""),
-                  "status": str(e.get("status") or ""), "applied": str(e.get("applied") or ""),
-                  "detail": str(e.get("detail") or "")} for e in entries],
     }
 
 
