@@ -131,13 +131,14 @@ def test_verified_changes_are_counted_in_the_history_card(
     context["history"] = {"month": "2026-12", "previous_month": "2026-11", "new": 1,
                           "persisting": 3, "resolved": 2, "realized_savings_usd": 43.0,
                           "findings": {}, "trend": []}
-    report["history"] = {"verified": [
-        {"finding_id": "a", "applied": "2026-11-20", "status": "held", "detail": "",
-         "monthly_savings_usd": 31.0},
-        {"finding_id": "b", "applied": "2026-11-21", "status": "held", "detail": "",
-         "monthly_savings_usd": 12.0},
-        {"finding_id": "c", "applied": "2026-11-22", "status": "regressed",
-         "detail": "task size back to 2 vCPU"}]}
+    report["history"] = {
+        "month": "2026-12", "previous_month": "2026-11",
+        "verified": [
+            {"finding_id": "a", "applied": "2026-11-20", "status": "held", "detail": ""},
+            {"finding_id": "b", "applied": "2026-11-21", "status": "held", "detail": ""},
+            {"finding_id": "c", "applied": None, "status": "regressed",
+             "detail": "task size back to 2 vCPU"}],
+        "changes": {"applied": 3, "held": 2, "regressed": 1, "realized_monthly_usd": 43.0}}
     words = text(render(report, context))
     assert "3 changes applied since last month: 2 held, 1 regressed, $43.00/month realized" \
         in words
