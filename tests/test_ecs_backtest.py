@@ -69,10 +69,10 @@ def test_a_steady_service_gets_the_margin_its_own_history_held_with():
     assert "held in 5 of 5 past fortnights" in evidence["backtest"]
     assert "held in 5 of 5 past fortnights" in finding.reason
     assert "over 56 days" in finding.reason
-    # CPU: 56-day peak / 0.95 x (1 + 5%) of 2048 units; memory likewise
-    cpu_peak = evidence["cpu_max_percent"]
-    assert evidence["cpu_needed_units"] == pytest.approx(cpu_peak / 0.95 * 1.05 / 100 * 2048,
-                                                         abs=2)
+    # CPU: 56-day peak / 0.95 x (1 + the floor) of 2048 units; memory likewise
+    cpu_peak, floor = evidence["cpu_max_percent"], Settings().min_margin_percent
+    assert evidence["cpu_needed_units"] == pytest.approx(
+        cpu_peak / 0.95 * (1 + floor / 100) / 100 * 2048, abs=2)
     assert finding.recommended == {"cpu": 512, "memory": 1024}
 
 

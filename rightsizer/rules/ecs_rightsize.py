@@ -41,7 +41,7 @@ RULE_ID = "ecs-rightsize"
 ECS = "AWS/ECS"
 # Tuned on the accuracy benchmark (docs/accuracy.md): see the why there.
 PEAK_HEADROOM_DEFAULT = 10.0
-MIN_MARGIN_DEFAULT = 5.0
+MIN_MARGIN_DEFAULT = 10.0
 MAX_MARGIN_DEFAULT = 50.0
 TREND_HORIZON_DEFAULT = 30.0
 CONTAINER_INSIGHTS = "ECS/ContainerInsights"
