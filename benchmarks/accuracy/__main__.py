@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,8 @@ class SeedRun:
     by_archetype: dict[str, dict[str, Score]]
     floors: dict[float, Score]
     not_downsized: int  # skipped because their own backtest failed
-    underprovisioned: tuple[int, int, int] | None  # planted found, planted, alarms on others
+    # planted found, planted, alarms on the others, their archetypes
+    underprovisioned: tuple[int, int, int, str] | None
 
 
 def run_seed(seed: int, per_archetype: int) -> SeedRun:
@@ -93,17 +95,21 @@ def run_seed(seed: int, per_archetype: int) -> SeedRun:
                    _underprovisioned(traces, snapshot))
 
 
-def _underprovisioned(traces: list[Trace], snapshot: Snapshot) -> tuple[int, int, int] | None:
+def _underprovisioned(traces: list[Trace], snapshot: Snapshot
+                      ) -> tuple[int, int, int, str] | None:
     """The under-provisioned rule (by registry id) on the same snapshot: planted throttling
-    services it flags, and the other services it flags (false alarms). None when it is not
-    registered."""
+    services it flags, how many were planted, the other services it flags (alarms) and their
+    archetypes. None when it is not registered."""
     rule = REGISTRY.get(UNDERPROVISIONED)
     if rule is None:
         return None
-    flagged = {finding.name for finding in rule.evaluate(snapshot,
-                                                         rule.settings_model()).findings}
+    result = rule.evaluate(snapshot, rule.settings_model())
+    # a risk rule reports risks (RuleResult.risks), not savings findings
+    flagged = {item.name for item in (*getattr(result, "risks", ()), *result.findings)}
     planted = {t.name for t in traces if t.archetype == THROTTLED}
-    return len(flagged & planted), len(planted), len(flagged - planted)
+    others = Counter(t.archetype for t in traces if t.name in flagged - planted)
+    where = ", ".join(f"{archetype} {count}" for archetype, count in sorted(others.items()))
+    return len(flagged & planted), len(planted), len(flagged - planted), where or "-"
 
 
 def main_table(run: SeedRun) -> str:
@@ -179,13 +185,13 @@ def underprovisioned_table(runs: list[SeedRun]) -> str:
     if all(run.underprovisioned is None for run in runs):
         return (f"`{UNDERPROVISIONED}` is not registered in this build: no column. Re-run the "
                 "command once it is.")
-    lines = ["| seed | planted throttling services | found | alarms on the other services |",
-             "|---:|---:|---:|---:|"]
+    lines = ["| seed | planted throttling services | found | alarms on the other services | "
+             "their archetypes |", "|---:|---:|---:|---:|---|"]
     for run in runs:
         if run.underprovisioned is None:
             continue
-        found, planted, alarms = run.underprovisioned
-        lines.append(f"| {run.seed} | {planted} | {found} | {alarms} |")
+        found, planted, alarms, where = run.underprovisioned
+        lines.append(f"| {run.seed} | {planted} | {found} | {alarms} | {where} |")
     return "\n".join(lines)
 
 
