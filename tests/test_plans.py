@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rightsizer import pricing
 from rightsizer.report.plans import build_plans
 from rightsizer.rules.findings import Finding
 
@@ -93,3 +94,17 @@ def test_each_resource_is_one_plan_largest_first_and_nan_counts_nothing():
                          _finding("ecs-fargate-spot", "b", 100.0, float("nan"))])
     assert [plan.resource_id for plan in plans] == ["b", "a"]
     assert plans[0].monthly_savings_usd == pytest.approx(60.0)
+
+
+def test_a_reservation_after_a_class_change_is_priced_at_the_new_class_rate():
+    graviton = _finding("graviton-migration", "cache", 15.33, 0.73,
+                        resource_type="elasticache-cluster")
+    graviton.recommended = {"node_type": "cache.t4g.micro", "num_nodes": 1}
+    reserved = _finding("elasticache-reserved-node", "cache", 15.33, 4.38,
+                        resource_type="elasticache-cluster")
+    [plan] = build_plans([reserved, graviton])
+    rate = pricing.elasticache_hourly_usd("ap-south-1", "cache.t4g.micro", term="1yr-no-upfront")
+    # by hand: 15.33 -> 14.60 (Graviton) -> the cache.t4g.micro reservation's own rate
+    assert plan.steps_detail[-1]["after_monthly_usd"] == round(rate.usd * 730, 2)
+    assert plan.monthly_savings_usd == pytest.approx(15.33 - rate.usd * 730)
+    assert "cache.t4g.micro x 1 1-year No Upfront rate" in plan.steps_detail[-1]["note"]

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rightsizer import pricing
 from rightsizer.rules.findings import Finding
 
 # Step order and the cost a step's share applies to. Steps on different parts of a bill (an
@@ -101,7 +102,8 @@ def plan_for(findings: list[Finding]) -> Plan:
         plan.steps = [removal.id]
         plan.steps_detail = [_step(removal, cost, saving, "")]
         plan.monthly_cost_usd, plan.monthly_savings_usd = cost, saving
-        plan.detail = f"{removal.rule}: the resource goes, and every other finding with it"
+        plan.detail = (f"{removal.rule}: the resource goes, and every other finding with it"
+                       if plan.set_aside else f"{removal.rule} alone")
         return plan
 
     ordered = sorted(findings, key=lambda f: (_order(f)[0], f.rule))
@@ -120,11 +122,16 @@ def plan_for(findings: list[Finding]) -> Plan:
             share = min(1.0, max(0.0, _money(finding.monthly_savings_usd) / base)) if base else 0
             saving = remaining * share
             note = ""
-            if finding.rule in ("rds-reserved-instance", "elasticache-reserved-node") and \
-                    class_change:
-                note = (f"buy after {', '.join(f.rule for f in class_change)}: the reservation "
-                        "must match the new class and deployment; priced at its discount share "
-                        "on the changed cost")
+            if finding.rule in RESERVATIONS and class_change:
+                waits = ", ".join(f.rule for f in class_change)
+                repriced = _reserved_after_change(finding, class_change[-1], base)
+                if repriced is not None and repriced[0] < remaining:
+                    saving = remaining - repriced[0]
+                    note = (f"buy after {waits}: the reservation must match the new class; "
+                            f"priced at {repriced[1]}")
+                else:
+                    note = (f"buy after {waits}: the reservation must match the new class and "
+                            "deployment; priced at its discount share on the changed cost")
             if finding.rule == "ecs-fargate-spot":
                 note = "its Spot hours stay out of any Savings Plan commitment"
             plan.steps.append(finding.id)
@@ -138,6 +145,38 @@ def plan_for(findings: list[Finding]) -> Plan:
         plan.detail = ("; ".join(texts) + ": each step priced on the cost the one before "
                        "left")
     return plan
+
+
+RESERVATIONS = ("rds-reserved-instance", "elasticache-reserved-node")
+
+
+def _reserved_after_change(reservation: Finding, change: Finding, base: float
+                           ) -> tuple[float, str] | None:
+    """(monthly USD, what it is) of the 1-year No Upfront reservation of the class `change`
+    moves to, when the reservation finding priced the whole resource (base) and the pricing
+    tables have that class's rate; None otherwise (the discount share is used instead)."""
+    if abs(_money(reservation.monthly_cost_usd) - base) > 0.01 * base:
+        return None  # the finding reserves part of the resource: its share stays
+    wanted = change.recommended
+    term = "1yr-no-upfront"
+    if reservation.rule == "elasticache-reserved-node" and wanted.get("node_type"):
+        node_type = str(wanted["node_type"])
+        price = pricing.elasticache_hourly_usd(reservation.region, node_type, term=term)
+        count = int(wanted.get("num_nodes") or 1)
+        what = f"{node_type} x {count}"
+    elif reservation.rule == "rds-reserved-instance" and wanted.get("instance_class"):
+        node_type = str(wanted["instance_class"])
+        multi_az = bool(wanted.get("multi_az", reservation.current.get("multi_az")))
+        price = pricing.rds_hourly_usd(reservation.region, node_type, multi_az=multi_az,
+                                       engine=str(change.evidence.get("engine") or "postgres"),
+                                       term=term)
+        count, what = 1, f"{node_type}{' Multi-AZ' if multi_az else ''}"
+    else:
+        return None
+    if price is None:
+        return None
+    return (price.usd * pricing.HOURS_PER_MONTH * count,
+            f"the {what} 1-year No Upfront rate, ${price.usd}/hour ({price.source})")
 
 
 def _step(finding: Finding, before: float, saving: float, note: str) -> dict[str, Any]:
