@@ -173,8 +173,9 @@ def test_additive_fields_are_read_kept_and_written_in_report_json_order() -> Non
                                  "errors", "plans", "inventory"]  # the rest sorted, as before
         assert json.loads(json.dumps(written)) == data  # every key kept, none added
         finding = report.findings[0]
-        assert list(written["findings"][0])[-3:] == ["how_to_apply", "a_later_key", "pricing"]
-        assert finding.model_extra == {"pricing": {"basis": "embedded-list"}, "a_later_key": 1}
+        assert list(written["findings"][0])[-3:] == ["pricing", "how_to_apply", "a_later_key"]
+        assert finding.pricing == {"basis": "embedded-list"}
+        assert finding.model_extra == {"a_later_key": 1}
         assert report.summary.by_rule[finding.rule].monthly_savings_usd == 1.5
         assert report.inventory is not None and report.inventory.empty
         # a key lookup for callers still on dicts

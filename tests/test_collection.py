@@ -23,7 +23,12 @@ from rightsizer.collect.collectors.base import ErrorLog, Target
 from rightsizer.collect.collectors.costs import MonthlyCache
 from rightsizer.collect.engine import collect_snapshot
 from rightsizer.config import Config
+from rightsizer.pricing import HOURS_PER_MONTH, basis
+from rightsizer.pricing.basis import settle
+from rightsizer.pricing.restate import snapshot_rates
 from rightsizer.report.build import analyze
+from rightsizer.rules.findings import Finding
+from rightsizer.rules.support.ecs_common import ecs_services
 from rightsizer.snapshot.store import Snapshot, merge_snapshots
 from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 
@@ -330,7 +335,8 @@ def _ce_cost_calls(fake: SyntheticAws) -> int:
 
 def test_several_accounts_ask_cost_explorer_once_from_the_caller(fake):
     snapshot = collect(fake)
-    assert _ce_cost_calls(fake) == 1
+    # one by SERVICE for the bill, two by USAGE_TYPE for the rates each account pays
+    assert _ce_cost_calls(fake) == 1 + 2
     costs = snapshot.table("costs")
     # the payer's one answer is split by linked account, each row under its own account
     assert set(costs["account"]) == set(ACCOUNTS)
@@ -338,18 +344,45 @@ def test_several_accounts_ask_cost_explorer_once_from_the_caller(fake):
     assert per_account[ACCOUNTS[0]] != per_account[ACCOUNTS[1]]
 
 
+def test_each_accounts_ecs_services_at_its_own_rates_are_what_cost_explorer_says_ecs_cost(fake):
+    snapshot = collect(fake)
+    rates = snapshot_rates(snapshot)
+    usage = snapshot.table("ce_usage")
+    # the payer's compute answer by linked account; its storage answer (none here) payer-wide
+    assert set(usage["account"]) == set(ACCOUNTS)
+    for account in ACCOUNTS:
+        billed = usage[usage["account"] == account]["amortized_usd"].sum()
+        ours = 0.0
+        for view in ecs_services(snapshot):
+            if view.account != account:
+                continue
+            hourly = view.hourly_usd(view.cpu_units, view.memory_mib)
+            assert hourly is not None
+            finding = Finding(rule="ecs-rightsize", resource_type="ecs-service",
+                              resource_id=view.arn, name=view.name, account=account,
+                              region=view.region, current={}, recommended={},
+                              monthly_cost_usd=hourly * HOURS_PER_MONTH * view.task_count,
+                              monthly_savings_usd=0.0, evidence={}, reason="",
+                              pricing=basis(*view.prices()))
+            settle(finding, rates)
+            assert finding.pricing.basis == "account-effective"
+            ours += finding.monthly_cost_usd
+        assert ours == pytest.approx(billed, rel=0.05)  # 730 h against December's 744
+
+
 def test_accounts_the_callers_cost_explorer_cannot_see_are_asked_directly():
     fake = SyntheticAws(small_spec(payer_account="444444444444"))
     with fake.installed():
         snapshot = collect(fake)
     # the caller (a member, not the payer) sees only itself; the other account is asked
-    assert _ce_cost_calls(fake) == 2
+    # (its costs; its usage rates stay list prices rather than cost two more requests)
+    assert _ce_cost_calls(fake) == 2 + 2
     assert set(snapshot.table("costs")["account"]) == set(ACCOUNTS)
 
 
 def test_each_account_mode_asks_every_account(fake):
     snapshot = collect(fake, config(cost_explorer="each-account"))
-    assert _ce_cost_calls(fake) == len(ACCOUNTS)
+    assert _ce_cost_calls(fake) == 2 * len(ACCOUNTS)  # costs by service and by usage type
     assert set(snapshot.table("costs")["account"]) == set(ACCOUNTS)
 
 

@@ -159,7 +159,7 @@ def test_report_matches_the_design_schema(report):
                 "findings", "skipped", "errors"}
     assert contract <= set(report)
     # additions to schema_version "1"
-    assert set(report) - contract <= {"inventory", "plans", "risks"}
+    assert set(report) - contract <= {"inventory", "plans", "risks", "notices"}
     assert report["inventory"]["empty"] is False
     assert report["summary"]["findings"] == len(report["findings"])
     # each resource counts once, in its plan: overlapping findings never add up
@@ -174,6 +174,22 @@ def test_report_matches_the_design_schema(report):
         assert len(finding["id"]) == 16
     savings = [f["monthly_savings_usd"] for f in report["findings"]]
     assert savings == sorted(savings, reverse=True)
+
+
+def test_every_finding_names_its_price_basis_and_the_plan_shows_in_the_savings(report):
+    for finding in report["findings"]:
+        priced = finding["pricing"]
+        assert priced["basis"] in {"account-effective", "price-list-cache", "embedded-list"}
+        assert priced["rates"] and priced["as_of"]
+    # the team's Compute Savings Plan covers part of Fargate: a right-size saves less than
+    # list, and the Spot move saves less (Spot is not covered, the on-demand it leaves is)
+    for rule in ("ecs-rightsize", "ecs-fargate-spot"):
+        for finding in findings(report, rule).values():
+            priced = finding["pricing"]
+            assert priced["basis"] == "account-effective"
+            assert finding["monthly_savings_usd"] < priced["list_monthly_savings_usd"]
+    assert any("priced at the rates this account paid" in notice["text"]
+               for notice in report["notices"])
 
 
 def test_bad_config_exits_2_with_one_line(moto_endpoint, tmp_path):

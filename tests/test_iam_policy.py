@@ -278,8 +278,9 @@ def test_each_account_cost_explorer_moves_it_from_the_caller_to_the_role():
     config = roles_config(accounts=list(ACCOUNTS), cost_explorer="each-account")
     recorder = synthetic_run("each-account", config)
     assert not [name for name in recorder.by_principal[CALLER] if name.startswith("ce:")]
-    # monthly by service, and the hourly Fargate spend compute-savings-plan reads
-    assert recorder.by_principal[ROLE]["ce:GetCostAndUsage"] == 2 * len(ACCOUNTS)
+    # monthly by service, the hourly Fargate spend compute-savings-plan reads, and the
+    # last month by usage type
+    assert recorder.by_principal[ROLE]["ce:GetCostAndUsage"] == 3 * len(ACCOUNTS)
     check_run(config, recorder.by_principal[CALLER], CALLER, recorder, OPTIONAL)
     check_run(config, recorder.by_principal[ROLE], ROLE, recorder, OPTIONAL)
     assert not [a for a in granted(policy_document(config, principal=CALLER))

@@ -73,6 +73,8 @@ def _finding(rule: str, name: str, resource_type: str, resource_id: str, **field
         "rule": rule, "severity": fields.pop("severity"), "resource_type": resource_type,
         "resource_id": resource_id, "name": name, "account": ACCOUNT, "region": REGION,
         **fields,
+        "pricing": {"basis": "embedded-list", "rates": {}, "as_of": "2021-08-03",
+                    "list_monthly_savings_usd": fields.get("monthly_savings_usd")},
     }
 
 

@@ -441,6 +441,11 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
                         cache=cache)
             for target, _covered in insight_targets
         ]
+        # the last month by usage type: the rates each account pays (rightsizer.pricing.account)
+        usage_jobs = [
+            pool.submit(costs.collect_usage, target, errors, now.date(), cache=cache,
+                        linked_accounts=covered if from_caller else None)
+            for target, covered in insight_targets]
         # In caller mode, accounts the caller's answer does not show (the caller is not their
         # payer, or was refused) are asked directly rather than reported without costs.
         costed = {row["account"] for row in tables["costs"]}
@@ -449,7 +454,7 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
                                    errors, now.date(), cache)[2])
             for account in accounts if ask_caller and account.account_id not in costed]
         bar.add(len(metric_jobs) + len(insight_jobs) + len(savings_plan_jobs)
-                + len(cost_jobs))
+                + len(cost_jobs) + len(usage_jobs))
         for job in metric_jobs:
             metric_frames.append(job.result())
             bar.done("cloudwatch metrics")
@@ -462,6 +467,9 @@ def collect_accounts(config: Config, session: boto3.Session, *, now: datetime,
         for job in cost_jobs:
             tables["costs"].extend(job.result())
             bar.done("cost explorer")
+        for job in usage_jobs:
+            tables["ce_usage"].extend(job.result())
+            bar.done("cost explorer usage")
 
     tables["errors"] = errors.rows
     manifest = {

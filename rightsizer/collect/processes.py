@@ -227,6 +227,8 @@ def _caller_cost_explorer(snapshot: Snapshot, config: Config, base: AwsClients,
     today = now.date()
     cost_rows = _costs_job(caller, errors, today, cache, collected)[2]()
     insight_rows = _reservation_insights_job(caller, errors, today, cache, tables, collected)()
+    usage_rows = costs.collect_usage(caller, errors, today, cache=cache,
+                                     linked_accounts=collected)
     costed = {row["account"] for row in cost_rows}
     for account_id in sorted(collected - costed):
         try:
@@ -238,7 +240,8 @@ def _caller_cost_explorer(snapshot: Snapshot, config: Config, base: AwsClients,
         clients = AwsClients(assumed, max_attempts=config.aws.max_attempts)
         cost_rows += _costs_job(Target(account_id, caller.region, clients), errors, today,
                                 cache)[2]()
-    for name, rows in (("costs", cost_rows), ("ce_insights", insight_rows)):
+    for name, rows in (("costs", cost_rows), ("ce_insights", insight_rows),
+                       ("ce_usage", usage_rows)):
         if rows:
             frame = pd.DataFrame(rows, columns=TABLE_COLUMNS[name])
             current = snapshot.table(name)

@@ -954,6 +954,12 @@ def cost_results(today: date) -> dict[str, Any]:
 def _queue_costs(today: date, account_id: str, endpoint_url: str | None) -> None:
     """Queue the Cost Explorer answer through moto's API (moto cannot compute costs)."""
     base = (endpoint_url or MOTO_API_URL).rstrip("/")
-    body = {"account_id": account_id, "results": [cost_results(today)] * CE_RESULT_COPIES}
+    from rightsizer.demo.usage import usage_results
+
+    # moto answers distinct requests from the queue in order: by SERVICE (collected first),
+    # then by USAGE_TYPE (after the inventory), then copies for any other request shape
+    results = [cost_results(today), usage_results(today)]
+    body = {"account_id": account_id,
+            "results": results + [results[0]] * (CE_RESULT_COPIES - len(results))}
     response = requests.post(f"{base}{CE_RESULTS_PATH}", json=body, timeout=30)
     response.raise_for_status()

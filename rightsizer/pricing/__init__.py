@@ -21,7 +21,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -43,6 +43,7 @@ __all__ = [
     "elb_hourly_usd",
     "elasticache_hourly_usd",
     "FargateRates",
+    "fargate_prices",
     "fargate_hourly_usd",
     "fargate_platform_rates",
     "fargate_rates",
@@ -105,12 +106,27 @@ _RI_1YR_NO_UPFRONT = "1yr-no-upfront"
 
 @dataclass(frozen=True)
 class Price:
-    """One looked-up figure with where it came from (for report footers and audits)."""
+    """One looked-up figure with where it came from (for report footers and audits).
+
+    `name` is the rate's key in a finding's `pricing.rates` ("fargate_vcpu_hour_usd"),
+    `usage` the Cost Explorer usage type it bills as, without the region's billing code
+    ("Fargate-vCPU-Hours:perCPU"; "" where the rate has no usage type of its own, a
+    reservation not yet bought), so the account's own rate can replace it
+    (rightsizer.pricing.account). Neither takes part in equality."""
 
     usd: float
     unit: str
     source: str
     as_of: str
+    name: str = field(default="", compare=False)
+    usage: str = field(default="", compare=False)
+    region: str = field(default="", compare=False)
+    table: str = field(default="", compare=False)
+
+
+def _named(price: Price | None, table: str, name: str, usage: str, region: str) -> Price | None:
+    return None if price is None else replace(price, name=name, usage=usage,
+                                              region=_norm_region(region), table=table)
 
 
 _pinned: list[Path | None] = []
@@ -283,6 +299,33 @@ def fargate_rates(region: str, *, spot: bool = False) -> tuple[Price, Price] | N
     return _fargate_rates(cache_dir(), region, spot)
 
 
+_FARGATE_USAGE = {  # (os, arch, spot) -> the usage types' middle, as Cost Explorer writes them
+    ("LINUX", "X86_64", False): "Fargate-", ("LINUX", "ARM64", False): "Fargate-ARM-",
+    ("WINDOWS", "X86_64", False): "Fargate-Windows-",
+    ("LINUX", "X86_64", True): "SpotUsage-Fargate-", ("LINUX", "ARM64", True):
+    "SpotUsage-Fargate-ARM-"}
+
+
+def fargate_prices(region: str, *, os_kind: str = "LINUX", arch: str = "X86_64",
+                   spot: bool = False) -> tuple[Price, ...]:
+    """The rates a task of this platform is billed on (vCPU, GB, and Windows' OS licence),
+    each named with its usage type; () where the platform has no figure for the region."""
+    os_kind, arch = os_kind.strip().upper(), arch.strip().upper()
+    rates = fargate_platform_rates(region, os_kind=os_kind, arch=arch, spot=spot)
+    if rates is None:
+        return ()
+    middle = _FARGATE_USAGE.get((os_kind, arch, spot), "")
+    tag = ("spot_" if spot else "") + {"X86_64": "", "ARM64": "arm_"}.get(arch, "") + (
+        "windows_" if os_kind == "WINDOWS" else "")
+    found = [_named(rates.vcpu, "fargate", f"fargate_{tag}vcpu_hour_usd",
+                    f"{middle}vCPU-Hours:perCPU" if middle else "", region),
+             _named(rates.gb, "fargate", f"fargate_{tag}gb_hour_usd",
+                    f"{middle}GB-Hours" if middle else "", region),
+             _named(rates.os_license, "fargate", f"fargate_{tag}os_license_vcpu_hour_usd",
+                    "Fargate-Windows-OS-Hours:perCPU", region)]
+    return tuple(price for price in found if price is not None)
+
+
 @cache
 def _fargate_rates(directory: Path | None, region: str, spot: bool
                    ) -> tuple[Price, Price] | None:
@@ -439,7 +482,12 @@ def rds_hourly_usd(region: str, instance_class: str, *, multi_az: bool, engine: 
     Returns None for other engines, unknown regions/classes, or unknown terms.
     """
     # asked for every database and candidate class: answered once per table layout
-    return _rds_hourly(cache_dir(), region, instance_class, multi_az, engine, term)
+    price = _rds_hourly(cache_dir(), region, instance_class, multi_az, engine, term)
+    cls = instance_class.strip().lower()
+    if term != _ON_DEMAND:  # a reservation to buy has no usage of its own yet
+        return _named(price, "rds_postgres", "rds_reserved_1yr_hour_usd", "", region)
+    usage = f"{'Multi-AZUsage' if multi_az else 'InstanceUsage'}:{cls}"
+    return _named(price, "rds_postgres", "rds_instance_hour_usd", usage, region)
 
 
 @cache
@@ -467,7 +515,11 @@ def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) 
     if usd is None:
         return None
     factor = float(table["multi_az_factor"]) if multi_az else 1.0
-    return Price(float(usd) * factor, "GB-month", table["storage_source"], table["storage_as_of"])
+    kind = storage_type.strip().upper()
+    usage = f"RDS:{'Multi-AZ-' if multi_az else ''}{kind}-Storage"
+    return _named(Price(float(usd) * factor, "GB-month", table["storage_source"],
+                        table["storage_as_of"]), "rds_postgres",
+                  f"rds_{kind.lower()}_storage_gb_month_usd", usage, region)
 
 
 # --------------------------------------------------------------------------- ElastiCache
@@ -475,7 +527,12 @@ def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) 
 
 def elasticache_hourly_usd(region: str, node_type: str, *, term: str = _ON_DEMAND) -> Price | None:
     """Hourly price of one ElastiCache Redis node (on-demand or 1-year No Upfront effective)."""
-    return _elasticache_hourly(cache_dir(), region, node_type, term)
+    price = _elasticache_hourly(cache_dir(), region, node_type, term)
+    if term != _ON_DEMAND:
+        return _named(price, "elasticache_redis", "elasticache_reserved_1yr_hour_usd", "",
+                      region)
+    return _named(price, "elasticache_redis", "elasticache_node_hour_usd",
+                  f"NodeUsage:{node_type.strip().lower()}", region)
 
 
 @cache
@@ -506,7 +563,18 @@ def _elasticache_hourly(directory: Path | None, region: str, node_type: str, ter
 
 def s3_gb_month_usd(region: str, storage_class: str) -> Price | None:
     """Storage per GB-month (first 50 TB tier); storage_class is case-insensitive."""
-    return _s3_gb_month(cache_dir(), region, storage_class)
+    cls = storage_class.strip().upper()
+    return _named(_s3_gb_month(cache_dir(), region, storage_class), "s3",
+                  f"s3_{cls.lower()}_gb_month_usd", S3_STORAGE_USAGE.get(cls, ""), region)
+
+
+# S3 storage usage types by class, tagged "s3:" because CloudWatch Logs bills stored bytes as
+# TimedStorage-ByteHrs too: https://docs.aws.amazon.com/AmazonS3/latest/userguide/aws-usage-report-understand.html
+S3_STORAGE_USAGE = {
+    "STANDARD": "s3:TimedStorage-ByteHrs", "STANDARD_IA": "s3:TimedStorage-SIA-ByteHrs",
+    "GLACIER": "s3:TimedStorage-GlacierByteHrs", "GLACIER_IR": "s3:TimedStorage-GIR-ByteHrs",
+    "DEEP_ARCHIVE": "s3:TimedStorage-GDA-ByteHrs"}
+LOGS_STORAGE_USAGE = "logs:TimedStorage-ByteHrs"
 
 
 @cache
@@ -533,7 +601,8 @@ def s3_transition_usd_per_1000(region: str, storage_class: str) -> Price | None:
 
 def logs_storage_gb_month_usd(region: str) -> Price | None:
     """CloudWatch Logs stored (archival) bytes per GB-month."""
-    return _logs_storage_gb_month(cache_dir(), region)
+    return _named(_logs_storage_gb_month(cache_dir(), region), "cloudwatch",
+                  "logs_storage_gb_month_usd", LOGS_STORAGE_USAGE, region)
 
 
 @cache
@@ -556,8 +625,9 @@ def public_ipv4_hourly_usd(region: str) -> Price | None:
     if not region or any(region.startswith(prefix)
                          for prefix in table["public_ipv4_excluded_region_prefixes"]):
         return None
-    return Price(float(table["public_ipv4_hour_usd"]), "IP-hour", table["public_ipv4_source"],
-                 table["public_ipv4_as_of"])
+    return _named(Price(float(table["public_ipv4_hour_usd"]), "IP-hour",
+                        table["public_ipv4_source"], table["public_ipv4_as_of"]), "vpc",
+                  "public_ipv4_hour_usd", "PublicIPv4:InUseAddress", region)
 
 
 def _nat_gateway(region: str, key: str, unit: str) -> Price | None:
@@ -565,7 +635,9 @@ def _nat_gateway(region: str, key: str, unit: str) -> Price | None:
     usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
     if usd is None:
         return None
-    return Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"])
+    usage = {"hour": "NatGateway-Hours", "gb_processed": "NatGateway-Bytes"}[key]
+    return _named(Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"]),
+                  "vpc", f"nat_gateway_{key}_usd", usage, region)
 
 
 def nat_gateway_hourly_usd(region: str) -> Price | None:
@@ -583,7 +655,8 @@ def nat_gateway_gb_usd(region: str) -> Price | None:
 
 def ecr_storage_gb_month_usd(region: str) -> Price | None:
     """ECR private repository storage per GB-month; None for a region without a figure."""
-    return _ecr_storage_gb_month(_norm_region(region))
+    return _named(_ecr_storage_gb_month(_norm_region(region)), "ecr",
+                  "ecr_storage_gb_month_usd", "", region)
 
 
 @cache
@@ -608,7 +681,9 @@ def elb_hourly_usd(region: str, lb_type: str) -> Price | None:
     DescribeLoadBalancers' Type names them); None where no figure is sourced."""
     usd = _elb_figure("hourly", region, lb_type)
     table = _embedded("elb")
-    return None if usd is None else Price(usd, "hour", table["source"], table["as_of"])
+    return None if usd is None else _named(Price(usd, "hour", table["source"], table["as_of"]),
+                                           "elb", f"elb_{lb_type.strip().lower()}_hour_usd", "",
+                                           region)
 
 
 def elb_capacity_unit_hour_usd(region: str, lb_type: str) -> Price | None:
@@ -616,7 +691,9 @@ def elb_capacity_unit_hour_usd(region: str, lb_type: str) -> Price | None:
     usd = _elb_figure("capacity_unit_hour", region, lb_type)
     table = _embedded("elb")
     unit = "LCU-hour" if lb_type.strip().lower() == "application" else "NLCU-hour"
-    return None if usd is None else Price(usd, unit, table["source"], table["as_of"])
+    return None if usd is None else _named(Price(usd, unit, table["source"], table["as_of"]),
+                                           "elb", f"elb_{unit.split('-')[0].lower()}_hour_usd",
+                                           "", region)
 
 
 def _secret_month(region: str) -> float | None:
@@ -628,7 +705,9 @@ def secret_month_usd(region: str) -> Price | None:
     """One Secrets Manager secret (or replica) per month; None where no figure is sourced."""
     usd = _secret_month(region)
     table = _embedded("secretsmanager")
-    return None if usd is None else Price(usd, "secret-month", table["source"], table["as_of"])
+    return None if usd is None else _named(
+        Price(usd, "secret-month", table["source"], table["as_of"]), "secretsmanager",
+        "secret_month_usd", "", region)
 
 
 # --------------------------------------------------------------------------- provenance
@@ -658,3 +737,9 @@ def describe_tables() -> list[dict[str, str]]:
         else:
             row["location"] = f"embedded (rightsizer/pricing/data/{row['table']}.json)"
     return rows
+
+
+# A finding's price record (imported last: basis.py names Price only for type checking).
+from rightsizer.pricing.basis import PriceBasis, basis  # noqa: E402
+
+__all__ += ["PriceBasis", "basis"]

@@ -12,6 +12,7 @@ from rightsizer import pricing
 from rightsizer.collect.registry import tagged_tables
 from rightsizer.config import Config, SuppressSettings
 from rightsizer.outputs.formatting import APPLY_FORMATS
+from rightsizer.pricing import restate
 from rightsizer.report import suppression
 from rightsizer.report.bill import bill_summary
 from rightsizer.report.gc_pause import gc_paused
@@ -50,6 +51,9 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     with pricing.pinned_cache_dir():
         results = [(rule_id, REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id)))
                    for rule_id in config.enabled_rules()]
+    rates = restate.snapshot_rates(snapshot)  # savings at what the account pays
+    for _rule_id, result in results:
+        restate.restate(result.findings, rates, snapshot)
     unsuppressed = _unsuppressed(config.suppress, tags)
     severity_for = config.severity.severity_for
     for rule_id, result in results:
@@ -130,6 +134,7 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
         entry["monthly_savings_usd"] = round(entry["monthly_savings_usd"], 2)
     errors = snapshot.table("errors")
     plans = build_plans(findings)  # each resource once, its findings stacked
+    rates = restate.snapshot_rates(snapshot)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": manifest["generated_at"],
@@ -146,8 +151,9 @@ def build_report(snapshot: Snapshot, findings: list[Finding],
         "risks": [_with_how_to_apply(risk, risk.to_risk_dict()) for risk in risks],
         "skipped": [row.to_dict() for row in skipped],
         "errors": [{key: str(value) for key, value in row.items()}
-                   for row in errors.to_dict("records")],
+                   for row in errors.to_dict("records")] + rates.problems,
         "plans": [plan.to_dict() for plan in plans],
+        "notices": restate.notices(snapshot, findings, rates),
     }
 
 

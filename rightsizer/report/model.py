@@ -122,6 +122,9 @@ class Finding(_Part):
     monthly_savings_usd: Amount
     evidence: dict[str, Any]
     reason: str
+    # {"basis", "rates", "as_of", "list_monthly_savings_usd", ...} (rightsizer.pricing.basis);
+    # None: a report.json from before it was added
+    pricing: dict[str, Any] | None = None
     how_to_apply: HowToApply | None = None  # None: a report.json from before it was added
 
 
@@ -200,6 +203,13 @@ class ErrorRow(_Part):
     message: str
 
 
+class Notice(_Part):
+    """A report-level banner (a stale price table, Cost Explorer not reachable)."""
+
+    level: Literal["warning", "info"]
+    text: str
+
+
 class FailedRead(_Part):
     """An inventory read that did not answer (inventory.failed_reads)."""
 
@@ -242,6 +252,7 @@ class Report(_Part):
     findings: list[Finding]
     skipped: list[Skipped] = []
     errors: list[ErrorRow] = []
+    notices: list[Notice] = []
     inventory: Inventory | None = None  # None: a report.json from before it was added
     plans: list[Plan] = []  # empty: a report.json from before plans were added
     risks: list[Risk] = []
@@ -273,6 +284,8 @@ class Report(_Part):
             fields["risks"] = built_risks(fields["risks"])
         if isinstance(fields.get("history"), Mapping):
             fields["history"] = built_history(fields["history"])
+        if "notices" in fields:
+            fields["notices"] = [_construct(Notice, row) for row in fields["notices"]]
         if isinstance(fields.get("inventory"), Mapping):
             inventory = dict(fields["inventory"])
             inventory["failed_reads"] = [_construct(FailedRead, row)
@@ -287,14 +300,14 @@ class Report(_Part):
         for key in ("window", "summary", "inventory", "history"):
             if isinstance(row.get(key), _Part):
                 row[key] = _plain(row[key])
-        for key in ("findings", "risks", "skipped", "errors", "plans"):
+        for key in ("findings", "risks", "skipped", "errors", "plans", "notices"):
             if key in row:
                 row[key] = [_row(item) for item in row[key]]
         return _in_order(row, REPORT_KEYS)
 
 # Schema order from DESIGN.md, so diffs between two months' reports line up key for key.
 REPORT_KEYS = ("schema_version", "generated_at", "window", "accounts", "regions", "summary",
-               "findings", "risks", "skipped", "errors", "plans")
+               "findings", "risks", "skipped", "errors", "plans", "notices")
 
 
 def built_risks(rows: list[Mapping[str, Any]]) -> list[Risk]:

@@ -174,6 +174,7 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, images:
         recommended={"untagged_expire_days": days, "keep_tagged_images": keep},
         monthly_cost_usd=monthly_cost,
         monthly_savings_usd=savings,
+        pricing=pricing.basis(price),
         evidence=evidence,
         reason=reason,
     )

@@ -167,6 +167,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView
                      "min_capacity": min_capacity, "max_capacity": desired},
         monthly_cost_usd=desired * hourly * hours,
         monthly_savings_usd=savings,
+        pricing=pricing.basis(*service.prices()),
         evidence=evidence,
         reason=reason,
     )

@@ -157,6 +157,11 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             },
             monthly_cost_usd=on_demand * hours * tasks,
             monthly_savings_usd=(on_demand - spot) * hours * spot_tasks,
+            # the saving is the Spot tasks' hours at on-demand less the same hours at Spot
+            pricing=pricing.basis(*pricing.fargate_prices(service.region, **platform),
+                                  recommended=pricing.fargate_prices(service.region, spot=True,
+                                                                     **platform),
+                                  per_unit_change=True),
             evidence={
                 "cluster": service.cluster,
                 "task_count": tasks,

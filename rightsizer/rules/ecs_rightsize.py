@@ -360,6 +360,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
         recommended={"cpu": new_cpu, "memory": new_memory},
         monthly_cost_usd=current_hourly * hours,
         monthly_savings_usd=(current_hourly - new_hourly) * hours,
+        pricing=pricing.basis(*service.prices()),
         evidence=evidence,
         reason=reason,
     )

@@ -284,6 +284,7 @@ def _finding(cluster: _Cluster, settings: Settings, on_demand: pricing.Price,
                      "node_count": own_type},
         monthly_cost_usd=monthly,
         monthly_savings_usd=monthly - monthly_reserved,
+        pricing=pricing.basis(on_demand, recommended=(reserved_price,)),
         evidence=evidence,
         reason=reason,
     )

@@ -44,6 +44,9 @@ class Finding:
     evidence: dict[str, Any]
     reason: str
     severity: Severity = "low"
+    # rightsizer.pricing.basis.PriceBasis: the rates each side was priced at (DESIGN.md
+    # `pricing`); report.build restates the finding at the account's own rates
+    pricing: Any = None
 
     @property
     def id(self) -> str:
@@ -62,6 +65,8 @@ class Finding:
             "monthly_cost_usd": round(self.monthly_cost_usd, 2),
             "monthly_savings_usd": round(self.monthly_savings_usd, 2),
             "evidence": _copied(self.evidence), "reason": self.reason,
+            "pricing": (None if self.pricing is None
+                        else self.pricing.to_dict(self.monthly_savings_usd)),
         }
 
 

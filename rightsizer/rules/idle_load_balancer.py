@@ -152,6 +152,7 @@ def _finding(snapshot: Snapshot, row: dict[str, Any], lb_type: str, resource: Re
         recommended={"action": action},
         monthly_cost_usd=monthly,
         monthly_savings_usd=monthly,
+        pricing=pricing.basis(hourly),
         evidence=evidence,
         reason=reason,
         severity=severity,

@@ -130,6 +130,7 @@ def _finding(snapshot: Snapshot, settings: Settings, resource: Resource, stored_
         recommended={"retention_days": settings.retention_days},
         monthly_cost_usd=monthly_cost,
         monthly_savings_usd=savings,
+        pricing=pricing.basis(price),
         evidence=evidence,
         reason=reason,
     )

@@ -211,12 +211,13 @@ def _idle(context: _Context) -> Finding:
                        current={"nat_gateway": resource.name, "bytes_out": 0},
                        recommended={"action": "delete the NAT gateway and release its EIP"},
                        monthly_cost_usd=monthly, monthly_savings_usd=monthly,
+                       pricing=pricing.basis(context.hourly, ip_price),
                        evidence=evidence, reason=reason, severity="high")
 
 
 def _consolidate(context: _Context, keep: _Nat, count: int, why: str) -> Finding:
     resource = context.nat.resource
-    ip_monthly, _ = _ip_monthly(context)
+    ip_monthly, ip_price = _ip_monthly(context)
     savings = context.hours_monthly + ip_monthly
     reason = (f"{count} NAT gateways in non-production VPC {context.nat.row.get('vpc_id')} "
               f"({why}): route its private subnets through {keep.resource.name} and delete "
@@ -230,6 +231,7 @@ def _consolidate(context: _Context, keep: _Nat, count: int, why: str) -> Finding
                        current={"nat_gateways_in_vpc": count},
                        recommended={"nat_gateways_in_vpc": 1, "keep": keep.resource.name},
                        monthly_cost_usd=savings, monthly_savings_usd=savings,
+                       pricing=pricing.basis(context.hourly, ip_price),
                        evidence=evidence, reason=reason, severity="medium")
 
 
@@ -254,6 +256,8 @@ def _endpoint(context: _Context, missing: list[str]) -> Finding:
                        recommended={"gateway_endpoints": list(GATEWAY_SERVICES)},
                        monthly_cost_usd=context.hours_monthly + processing,
                        monthly_savings_usd=processing,
+                       pricing=pricing.basis(context.hourly, context.per_gb,
+                                             recommended=(context.hourly,)),
                        evidence=evidence, reason=reason, severity="medium")
 
 

@@ -117,6 +117,7 @@ def _finding(resource: Resource, row: dict[str, Any], kind: str, owner: str, lab
         recommended={"action": action},
         monthly_cost_usd=monthly,
         monthly_savings_usd=savings,
+        pricing=pricing.basis(price),
         evidence=evidence,
         reason=reason,
         severity=SEVERITY.get(kind, "low"),

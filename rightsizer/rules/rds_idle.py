@@ -134,6 +134,7 @@ def _finding(snapshot: Snapshot, inst: RdsInstance, hourly: pricing.Price, seen:
         recommended={"action": action},
         monthly_cost_usd=instance_monthly + storage_monthly,
         monthly_savings_usd=instance_monthly + storage_monthly,
+        pricing=pricing.basis(hourly, storage),
         evidence=evidence,
         reason=reason,
     )

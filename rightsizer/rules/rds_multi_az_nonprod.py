@@ -138,6 +138,7 @@ def _judge(inst: RdsInstance, why: str) -> Finding | Skipped:
         recommended={"instance_class": inst.instance_class, "multi_az": False},
         monthly_cost_usd=monthly_cost,
         monthly_savings_usd=savings,
+        pricing=pricing.basis(multi, storage_multi, recommended=(single, storage_single)),
         evidence=evidence,
         reason=reason,
     )

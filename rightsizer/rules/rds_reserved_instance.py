@@ -234,6 +234,7 @@ def _finding(inst: RdsInstance, settings: Settings, on_demand: pricing.Price,
                         if covered_units else {})},
         monthly_cost_usd=monthly * uncovered_share,
         monthly_savings_usd=(monthly - monthly_reserved) * uncovered_share,
+        pricing=pricing.basis(on_demand, recommended=(reserved_price,)),
         evidence=evidence,
         reason=reason,
     )

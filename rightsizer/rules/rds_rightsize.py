@@ -227,6 +227,7 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance,
         recommended={"instance_class": smaller, "multi_az": inst.multi_az},
         monthly_cost_usd=current.usd * pricing.HOURS_PER_MONTH,
         monthly_savings_usd=(current.usd - target.usd) * pricing.HOURS_PER_MONTH,
+        pricing=pricing.basis(current, recommended=(target,)),
         evidence=evidence,
         reason=reason,
     )

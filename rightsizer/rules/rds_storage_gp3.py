@@ -195,6 +195,7 @@ def _finding(settings: Settings, inst: RdsInstance, gp2: pricing.Price,
                      "baseline_iops": gp3_iops, "throughput_mibps": gp3_mibps},
         monthly_cost_usd=monthly_cost,
         monthly_savings_usd=max(0.0, saving),
+        pricing=pricing.basis(gp2, recommended=(gp3,)),
         evidence=evidence,
         reason=reason,
     )

@@ -236,6 +236,7 @@ def _finding(window: _Window, settings: Settings, resource: Resource, state: str
         },
         monthly_cost_usd=monthly_cost,
         monthly_savings_usd=max(0.0, savings),
+        pricing=pricing.basis(standard, recommended=(standard, infrequent, glacier)),
         evidence=evidence,
         reason=reason,
     )

@@ -139,6 +139,7 @@ def _finding(row: dict[str, Any], resource: Resource, settings: Settings,
                      "recovery_window_days": RECOVERY_WINDOW_DAYS},
         monthly_cost_usd=price.usd,
         monthly_savings_usd=price.usd,
+        pricing=pricing.basis(price),
         evidence=evidence,
         reason=reason,
     )

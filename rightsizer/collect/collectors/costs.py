@@ -145,6 +145,85 @@ def collect_costs(target: Target, errors: ErrorLog, today: date, *,
     return rows
 
 
+# The services whose usage types rightsizer prices (rightsizer.pricing.account). S3 and
+# CloudWatch Logs both meter stored bytes as TimedStorage-ByteHrs, so their rows must keep the
+# SERVICE key; the others' usage types are distinct.
+STORAGE_SERVICES = ("Amazon Simple Storage Service", "AmazonCloudWatch")
+COMPUTE_SERVICES = ("Amazon Elastic Container Service", "Amazon Relational Database Service",
+                    "Amazon ElastiCache", "EC2 - Other", "Amazon Virtual Private Cloud")
+# NetAmortizedCost is absent for accounts without net pricing data: AmortizedCost then.
+# https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html
+USAGE_METRICS = ["UnblendedCost", "NetAmortizedCost", "AmortizedCost", "UsageQuantity"]
+
+
+def _usage_requests(today: date, linked_accounts: set[str] | None
+                    ) -> list[tuple[dict[str, Any], bool]]:
+    """(params, keyed by linked account) of each request: one grouped by SERVICE and
+    USAGE_TYPE for one account; from a payer, S3 and CloudWatch by SERVICE (payer-wide rates)
+    and the compute services by LINKED_ACCOUNT, each account's own (two at most)."""
+    period = {"Start": month_start(today, 1).isoformat(), "End": month_start(today).isoformat()}
+
+    def request(services: tuple[str, ...], second: str) -> dict[str, Any]:
+        return {"TimePeriod": period, "Granularity": "MONTHLY", "Metrics": USAGE_METRICS,
+                "Filter": {"Dimensions": {"Key": "SERVICE", "Values": list(services)}},
+                "GroupBy": [{"Type": "DIMENSION", "Key": second},
+                            {"Type": "DIMENSION", "Key": "USAGE_TYPE"}]}
+
+    if linked_accounts is None:
+        return [(request(STORAGE_SERVICES + COMPUTE_SERVICES, "SERVICE"), False)]
+    return [(request(STORAGE_SERVICES, "SERVICE"), False),
+            (request(COMPUTE_SERVICES, "LINKED_ACCOUNT"), True)]
+
+
+def _metric(metrics: dict[str, Any], name: str) -> float | None:
+    try:
+        return float(metrics[name]["Amount"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def collect_usage(target: Target, errors: ErrorLog, today: date, *,
+                  cache: MonthlyCache | None = None,
+                  linked_accounts: set[str] | None = None) -> list[dict[str, Any]]:
+    """The last full month by usage type: cost (unblended and amortized) and quantity, from
+    which rightsizer.pricing.account takes the rates the account pays. Rows from a payer's
+    SERVICE-grouped answer carry account "*" (they hold for every linked account)."""
+    cache = cache or MonthlyCache(None, today)
+    rows: list[dict[str, Any]] = []
+    for params, by_account in _usage_requests(today, linked_accounts):
+        with recorded_failure(errors, target.account, "global", SERVICE, "GetCostAndUsage"):
+            for page in _pages(target, cache, "GetCostAndUsage", "get_cost_and_usage", params,
+                               "NextPageToken"):
+                for period in page.get("ResultsByTime", []):
+                    month = str(period["TimePeriod"]["Start"])[:7]
+                    for group in period.get("Groups", []):
+                        keys = [str(key) for key in group.get("Keys", [])]
+                        if len(keys) != 2:
+                            continue
+                        first, usage_type = keys
+                        account, service = (first, "") if by_account else (
+                            "*" if linked_accounts is not None else target.account, first)
+                        if by_account and account not in (linked_accounts or set()):
+                            continue
+                        metrics = group.get("Metrics", {})
+                        net = _metric(metrics, "NetAmortizedCost")
+                        amortized = net if net is not None else _metric(metrics,
+                                                                        "AmortizedCost")
+                        quantity = metrics.get("UsageQuantity", {})
+                        rows.append({
+                            "account": account, "month": month, "service": service,
+                            "usage_type": usage_type,
+                            "unblended_usd": _metric(metrics, "UnblendedCost"),
+                            "amortized_usd": amortized,
+                            "amortized_metric": "NetAmortizedCost" if net is not None else (
+                                "AmortizedCost" if amortized is not None else ""),
+                            "quantity": _metric(metrics, "UsageQuantity"),
+                            "unit": str(quantity.get("Unit", "")) if isinstance(
+                                quantity, dict) else "",
+                        })
+    return rows
+
+
 def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, *,
                                  cache: MonthlyCache | None = None,
                                  has_reservations: bool = True,
@@ -193,6 +272,13 @@ SPECS = (
         table="costs", label="cost explorer",
         schema=schema("account", "month", "service", "amount_usd", "estimated",
                       amount_usd=pa.float64(), estimated=pa.bool_()),
+        operations=same_name("ce:GetCostAndUsage")),
+    CollectorSpec(
+        table="ce_usage", label="cost explorer usage",
+        schema=schema("account", "month", "service", "usage_type", "unblended_usd",
+                      "amortized_usd", "amortized_metric", "quantity", "unit",
+                      unblended_usd=pa.float64(), amortized_usd=pa.float64(),
+                      quantity=pa.float64()),
         operations=same_name("ce:GetCostAndUsage")),
     CollectorSpec(
         table="ce_insights", label="reservations (cost explorer)",

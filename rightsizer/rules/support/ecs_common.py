@@ -384,6 +384,18 @@ class ServiceView:
                        memory_mib=size.memory_mib, os_family=size.os_family,
                        cpu_architecture=size.cpu_architecture)
 
+    def prices(self) -> tuple[pricing.Price, ...]:
+        """The rates hourly_usd bills this service's tasks at (for the finding's `pricing`)."""
+        if self.os_kind is None or self.arch is None:
+            return ()
+        share = self.spot_share
+        found: tuple[pricing.Price, ...] = () if share >= 1 else pricing.fargate_prices(
+            self.region, os_kind=self.os_kind, arch=self.arch)
+        if share:
+            found += pricing.fargate_prices(self.region, os_kind=self.os_kind, arch=self.arch,
+                                            spot=True)
+        return found
+
     def hourly_usd(self, cpu_units: int, memory_mib: int) -> float | None:
         """What one task of this size costs an hour under the service's own strategy, on its
         own platform (None when that platform has no price in the region: never another's)."""

@@ -1,0 +1,72 @@
+"""The EduFly account's last full month by usage type, as GetCostAndUsage answers it (grouped by
+SERVICE and USAGE_TYPE; UnblendedCost, NetAmortizedCost, AmortizedCost, UsageQuantity).
+
+Quantities follow the demo's own inventory (its Fargate services running all month, its
+databases and cache node); unblended cost is that usage at list price. The team holds a
+1-year Compute Savings Plan that covers part of its Fargate usage, so Fargate's net amortized
+cost is below unblended; its databases pay on-demand (its one reservation expired, demo/run.py),
+so their amortized cost is their unblended cost. The plan's share and discount are the demo's
+own made-up figures, not AWS prices.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any
+
+from rightsizer import pricing
+
+REGION_CODE = "APS3"  # ap-south-1's billing code (rightsizer.pricing.account.BILLING_CODES)
+SAVINGS_PLAN_COVERED_SHARE = 0.6  # of the Fargate usage (demo figure)
+SAVINGS_PLAN_DISCOUNT = 0.2  # off on-demand on what it covers (demo figure)
+ECS = "Amazon Elastic Container Service"
+RDS = "Amazon Relational Database Service"
+
+
+def _month(today: date) -> tuple[date, date, int]:
+    index = today.year * 12 + today.month - 2
+    start = date(index // 12, index % 12 + 1, 1)
+    hours = calendar.monthrange(start.year, start.month)[1] * 24
+    return start, date(today.year, today.month, 1), hours
+
+
+def _lines(region: str, hours: int) -> list[tuple[str, str, float, float, float]]:
+    """(service, usage type, quantity, list rate, amortized rate) of each line."""
+    from rightsizer.demo.account import DATABASES, SERVICES  # the inventory they bill for
+
+    lines: list[tuple[str, str, float, float, float]] = []
+    vcpu, gb = pricing.fargate_prices(region)
+    sp_rate = 1 - SAVINGS_PLAN_COVERED_SHARE * SAVINGS_PLAN_DISCOUNT
+    task_vcpu_hours = sum(s.cpu / 1024 * s.desired for s in SERVICES) * hours
+    task_gb_hours = sum(s.memory / 1024 * s.desired for s in SERVICES) * hours
+    lines.append((ECS, f"{REGION_CODE}-{vcpu.usage}", task_vcpu_hours, vcpu.usd,
+                  vcpu.usd * sp_rate))
+    lines.append((ECS, f"{REGION_CODE}-{gb.usage}", task_gb_hours, gb.usd, gb.usd * sp_rate))
+    # the Multi-AZ primary, and the replica and staging db.t3.micro (on-demand)
+    for cls, multi_az, count in (("db.t3.small", True, 1), ("db.t3.micro", False,
+                                                              len(DATABASES) - 1)):
+        price = pricing.rds_hourly_usd(region, cls, multi_az=multi_az)
+        if price is not None:
+            lines.append((RDS, f"{REGION_CODE}-{price.usage}", count * hours, price.usd,
+                          price.usd))
+    return lines
+
+
+def usage_results(today: date, region: str = "ap-south-1") -> dict[str, Any]:
+    start, end, hours = _month(today)
+    groups = []
+    for service, usage_type, quantity, list_rate, amortized_rate in _lines(region, hours):
+        unblended = quantity * list_rate
+        amortized = quantity * amortized_rate
+        groups.append({"Keys": [service, usage_type], "Metrics": {
+            "UnblendedCost": {"Amount": f"{unblended:.10f}", "Unit": "USD"},
+            "NetAmortizedCost": {"Amount": f"{amortized:.10f}", "Unit": "USD"},
+            "AmortizedCost": {"Amount": f"{amortized:.10f}", "Unit": "USD"},
+            "UsageQuantity": {"Amount": f"{quantity:.10f}", "Unit": "N/A"}}})
+    return {"ResultsByTime": [{"TimePeriod": {"Start": start.isoformat(),
+                                              "End": end.isoformat()},
+                               "Total": {}, "Groups": groups, "Estimated": False}],
+            "DimensionValueAttributes": [],
+            "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"},
+                                 {"Type": "DIMENSION", "Key": "USAGE_TYPE"}]}
