@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from rightsizer.pricing import bill_lines
+from rightsizer.pricing import basis, bill_lines
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
@@ -114,6 +114,7 @@ def _finding(snapshot: Snapshot, row: dict[str, Any], resource: Resource,
         recommended={"action": "disable, then delete"},
         monthly_cost_usd=monthly,
         monthly_savings_usd=monthly,
+        pricing=basis(fee),
         evidence=evidence,
         reason=reason,
     )

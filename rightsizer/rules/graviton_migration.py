@@ -133,6 +133,8 @@ def _ecs_finding(snapshot: Snapshot, service: ServiceView, images: list[str]
         recommended={"cpu_architecture": ARM64, "operating_system_family": LINUX},
         monthly_cost_usd=x86 * hours * tasks,
         monthly_savings_usd=(x86 - arm) * hours * tasks,
+        pricing=pricing.basis(*service.prices(),
+                              recommended=pricing.fargate_prices(service.region, arch=ARM64)),
         evidence=evidence,
         reason=(f"every container image has a linux/arm64 build; {tasks} task(s) of "
                 f"{cpu / 1024:g} vCPU / {memory / 1024:g} GB cost ${x86:.4f}/hour on x86 and "
@@ -209,6 +211,7 @@ def _rds(snapshot: Snapshot, result: RuleResult) -> None:
             recommended={"instance_class": target, "multi_az": inst.multi_az},
             monthly_cost_usd=now.usd * hours,
             monthly_savings_usd=(now.usd - arm.usd) * hours,
+            pricing=pricing.basis(now, recommended=(arm,)),
             evidence={"engine": inst.engine, "engine_version": inst.engine_version,
                       "hourly_current_usd": now.usd, "hourly_graviton_usd": arm.usd,
                       "price_source": arm.source, "class_source": CLASS_SUPPORT_SOURCE,
@@ -250,6 +253,7 @@ def _cache(snapshot: Snapshot, result: RuleResult) -> None:
             recommended={"node_type": target, "num_nodes": nodes},
             monthly_cost_usd=now.usd * hours * nodes,
             monthly_savings_usd=(now.usd - arm.usd) * hours * nodes,
+            pricing=pricing.basis(now, recommended=(arm,)),
             evidence={"engine": engine, "engine_version": version,
                       "hourly_current_usd": now.usd, "hourly_graviton_usd": arm.usd,
                       "price_source": arm.source, "node_type_source": CACHE_SOURCE,

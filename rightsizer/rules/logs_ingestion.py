@@ -112,6 +112,7 @@ def _finding(snapshot: Snapshot, resource: Resource, monthly: float, rank: int,
         recommended=recommended,
         monthly_cost_usd=monthly,
         monthly_savings_usd=savings,
+        pricing=pricing.basis(price, recommended=(cheaper,) if cheaper is not None else None),
         evidence=evidence,
         reason=reason,
     )

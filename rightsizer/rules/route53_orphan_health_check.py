@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from rightsizer.pricing import bill_lines
+from rightsizer.pricing import basis, bill_lines
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
 from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
 from rightsizer.snapshot.store import Snapshot, records
@@ -174,6 +174,7 @@ def _finding(snapshot: Snapshot, row: dict[str, Any], resource: Resource,
         recommended={"action": "delete"},
         monthly_cost_usd=price.usd,
         monthly_savings_usd=price.usd,
+        pricing=basis(price),
         evidence=evidence,
         reason=reason,
     )
