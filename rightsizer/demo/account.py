@@ -957,8 +957,9 @@ def _queue_costs(today: date, account_id: str, endpoint_url: str | None) -> None
     from rightsizer.demo.usage import usage_results
 
     # moto answers distinct requests from the queue in order: by SERVICE (collected first),
-    # then by USAGE_TYPE (after the inventory), then copies for any other request shape
-    results = [cost_results(today), usage_results(today)]
+    # then by USAGE_TYPE (after the inventory, beside compute-savings-plan's hourly request,
+    # so twice: whichever comes first), then copies for any other request shape
+    results = [cost_results(today), usage_results(today), usage_results(today)]
     body = {"account_id": account_id,
             "results": results + [results[0]] * (CE_RESULT_COPIES - len(results))}
     response = requests.post(f"{base}{CE_RESULTS_PATH}", json=body, timeout=30)
