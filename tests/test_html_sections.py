@@ -107,6 +107,15 @@ def test_risks_have_their_own_section_and_stay_out_of_the_total(
     assert "0.25 vCPU / 0.5 GB → 0.5 vCPU / 1 GB" in section
     assert "$1,297.89" in words  # the total is the findings' alone
     assert "Under-provisioned" not in text(render(sample_report(), context))
+    # at scale: the largest increases, and how many there are
+    risk = report["risks"][0]
+    report["risks"] = [{**risk, "name": f"svc-{i:04d}", "monthly_cost_change_usd": float(i)}
+                       for i in range(1500)]
+    page = render(report, context)
+    section = page.split('id="risks"')[1].split("</section>")[0]
+    assert section.count("<tr>") == 101  # the header and 100 rows
+    assert "svc-1499" in section and "svc-1399" not in section
+    assert "The 100 largest cost increases of 1,500" in text(section)
 
 
 def test_bill_says_how_much_the_rules_examined_and_what_they_did_not(

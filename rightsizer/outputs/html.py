@@ -142,6 +142,7 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
     largest = sorted(findings, key=lambda f: -(as_number(f.monthly_savings_usd) or 0.0))
     rows = [_finding_view(f, rules_meta, statuses) for f in largest[:NO_SCRIPT_ROWS]]
     data = findings_data(largest, rules_meta, statuses, report.window.days)
+    risks = report_rows(report, "risks")
     return {
         "header": _header_view(report, _dict(context.get("run"))),
         "notices": notices_view(_plain_extra(report, "notices")),
@@ -161,7 +162,8 @@ def build_view(report: Report, context: dict[str, Any]) -> dict[str, Any]:
         "severities": SEVERITIES,
         "details_per_rule": data["details_per_rule"],
         "findings_total": len(findings),
-        "risks": risks_view(report_rows(report, "risks"), rules_meta),
+        "risks": risks_view(risks, rules_meta),
+        "risks_total": len(risks),
         "skipped": skipped_view(report.skipped),
         "skipped_total": len(report.skipped),
         "errors": report.errors,

@@ -16,8 +16,10 @@ from rightsizer.outputs.formatting import as_number, describe_setting, money, pe
 from rightsizer.report.model import Finding, Skipped
 
 NOTICE_LEVELS = ("info", "warning", "error")
-# Skipped rows listed under each reason (the counts cover them all).
+# Skipped rows listed under each reason, and risks listed (the counts cover them all; report.json
+# holds every one).
 SKIPPED_ROWS_PER_REASON = 100
+MAX_RISK_ROWS = 100
 
 
 def notices_view(notices: Any) -> list[dict[str, str]]:
@@ -89,10 +91,11 @@ def _steps_detail(plan: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def risks_view(risks: Any, rules_meta: dict[str, Any]) -> list[dict[str, str]]:
+    """The largest cost increases first, at most MAX_RISK_ROWS (the section says how many)."""
     rows = []
-    for risk in _list(risks):
-        if not isinstance(risk, dict):
-            continue
+    ranked = sorted((r for r in _list(risks) if isinstance(r, dict)),
+                    key=lambda r: -(as_number(r.get("monthly_cost_change_usd")) or 0.0))
+    for risk in ranked[:MAX_RISK_ROWS]:
         rule = str(risk.get("rule") or "")
         meta = rules_meta.get(rule) if isinstance(rules_meta.get(rule), dict) else {}
         change = as_number(risk.get("monthly_cost_change_usd"))
