@@ -169,16 +169,20 @@ def test_pricing_basis_and_both_savings_when_list_differs(
         "Priced at the list prices embedded in rightsizer."  # same at list: one figure
 
 
-def test_notices_are_banners_at_the_top(report: dict[str, Any],
-                                        context: dict[str, Any]) -> None:
-    report["notices"] = [{"level": "warning", "text": "Cost Explorer is not enabled"},
-                         {"level": "odd", "text": "<b>plain</b>"}, {"level": "error"}]
+def test_notices_are_banners_at_the_top_warnings_first_the_rest_folded(
+        report: dict[str, Any], context: dict[str, Any]) -> None:
+    report["notices"] = [{"level": "info", "text": "7 of 20 findings at your rates"},
+                         {"level": "warning", "text": "Cost Explorer is not enabled"},
+                         {"level": "warning", "text": "<b>the fargate table is old</b>"},
+                         {"level": "info", "text": "one more"}]
     page = render(report, context)
-    assert '<div class="notice notice-warning" role="status">Cost Explorer is not enabled' \
-        in page
-    assert '<div class="notice notice-info" role="status">&lt;b&gt;plain&lt;/b&gt;' in page
-    assert page.count('class="notice ') == 2
-    assert page.index("notice-warning") < page.index('aria-label="Summary"')
+    banners = page.split('id="notices"')[1].split('aria-label="Summary"')[0]
+    shown, folded = banners.split('<details class="more-notices">')
+    assert re.findall(r'class="notice notice-(\w+)"', shown) == ["warning", "warning"]
+    assert "Cost Explorer is not enabled" in shown
+    assert "&lt;b&gt;the fargate table is old&lt;/b&gt;" in shown  # text, never markup
+    assert "2 more notices" in folded and "7 of 20 findings at your rates" in folded
+    assert 'id="notices"' not in render(sample_report(), context)
 
 
 def test_skipped_rows_are_grouped_by_reason_with_counts(

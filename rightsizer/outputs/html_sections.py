@@ -23,6 +23,7 @@ MAX_RISK_ROWS = 100
 
 
 def notices_view(notices: Any) -> list[dict[str, str]]:
+    """Banners, warnings (and errors) before information; the page shows two and folds the rest."""
     banners = []
     for notice in _list(notices):
         if not isinstance(notice, dict) or not notice.get("text"):
@@ -30,7 +31,7 @@ def notices_view(notices: Any) -> list[dict[str, str]]:
         level = str(notice.get("level") or "info").lower()
         banners.append({"level": level if level in NOTICE_LEVELS else "info",
                         "text": str(notice["text"])})
-    return banners
+    return sorted(banners, key=lambda b: -NOTICE_LEVELS.index(b["level"]))
 
 
 def plans_view(plans: list[Any], by_id: dict[str, Finding], rules_meta: dict[str, Any],
