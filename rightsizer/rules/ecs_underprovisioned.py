@@ -16,7 +16,13 @@ from rightsizer.rules.support.ecs_common import (
     size_text,
     window_revision,
 )
-from rightsizer.rules.support.fargate_sizes import LINUX, WINDOWS, sizes_by_cost, valid_sizes
+from rightsizer.rules.support.fargate_sizes import (
+    LINUX,
+    WINDOWS,
+    PricedSize,
+    sizes_by_cost,
+    valid_sizes,
+)
 from rightsizer.rules.support.series import rounded, share_at_or_above
 from rightsizer.snapshot.series import OneSeries
 from rightsizer.snapshot.store import Snapshot
@@ -121,7 +127,13 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     cpu_needed = service.cpu_units * headroom if cpu_risk else service.cpu_units
     mem_needed = mem_peak / 100 * service.memory_mib * headroom if mem_risk \
         else service.memory_mib
-    fix = _smallest_fix(service, os_kind, cpu_needed, mem_needed, cpu_risk, mem_risk)
+    # every valid size priced once per region, platform and Spot share, not per service
+    by_cost = snapshot.derived(
+        f"{RULE_ID}/sizes-by-cost/{service.region}/{os_kind}/{service.arch}/"
+        f"{service.spot_share}",
+        lambda _: sizes_by_cost(lambda c, m: service.hourly_usd(c, m) or float("inf"),
+                                os_kind))
+    fix = _smallest_fix(service, by_cost, cpu_needed, mem_needed, cpu_risk, mem_risk)
 
     severity: Severity = "high" if (
         (cpu_risk and share >= settings.high_severity_saturated_share)
@@ -195,12 +207,12 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
                     evidence=evidence, reason=reason, severity=severity)
 
 
-def _smallest_fix(service: ServiceView, os_kind: str, cpu_needed: float, mem_needed: float,
-                  more_cpu: bool, more_memory: bool) -> tuple[float, int, int] | None:
+def _smallest_fix(service: ServiceView, by_cost: tuple[PricedSize, ...], cpu_needed: float,
+                  mem_needed: float, more_cpu: bool, more_memory: bool
+                  ) -> tuple[float, int, int] | None:
     """The cheapest valid (hourly, cpu, memory) with at least what is needed, strictly more of
     each dimension at risk; None when no Fargate size is that large (or none is priced)."""
-    for hourly, cpu, memory in sizes_by_cost(
-            lambda c, m: service.hourly_usd(c, m) or float("inf"), os_kind):
+    for hourly, cpu, memory in by_cost:
         if hourly == float("inf"):
             return None  # the rest are unpriced too (sorted by cost)
         if cpu < cpu_needed or memory < mem_needed:
