@@ -577,5 +577,5 @@ def empty_notice(coverage: dict[str, Any]) -> str | None:
             f"{'s' if len(accounts) > 1 else ''} {', '.join(accounts)} (looked for "
             f"{looked_for})")
     if coverage["failed_reads"]:
-        line += f"; {len(coverage['failed_reads'])} of those reads failed (see errors)"
+        line += f"; {len(coverage['failed_reads']):,} of those reads failed (see errors)"
     return line + "; try --region"

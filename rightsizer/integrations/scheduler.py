@@ -129,9 +129,9 @@ def run_once(config_path: str | None, demo: bool = False) -> int:
         post_failure(message, settings)
         return 2
     summary = report["summary"]
-    log.info("scheduled run done in %.0fs: %s findings, $%.2f/month; wrote %s",
-             time.monotonic() - started, summary["findings"], summary["monthly_savings_usd"],
-             out_dir)
+    log.info("scheduled run done in %.0fs: %s findings, $%s/month; wrote %s",
+             time.monotonic() - started, f"{summary['findings']:,}",
+             f"{summary['monthly_savings_usd'] or 0:,.2f}", out_dir)
     from rightsizer.integrations import slack
 
     if not slack.webhook_configured(config.slack):
