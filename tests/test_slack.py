@@ -434,6 +434,12 @@ EVERY_SHAPE: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("compute-savings-plan", {"savings_plans_coverage_percent": 12.5},
      {"plan_type": "Compute", "term": "1yr", "payment_option": "No Upfront",
       "hourly_commitment_usd": 0.0512}),
+    ("logs-ingestion", {"log_group_class": "STANDARD", "monthly_gb": 9.92},
+     {"action": "log less, or send it to an Infrequent Access log group",
+      "log_group_class": "INFREQUENT_ACCESS"}),
+    ("route53-orphan-health-check", {"target": "old-lb.elb.amazonaws.com", "type": "HTTPS"},
+     {"action": "delete"}),
+    ("cloudfront-idle", {"enabled": True, "requests": 0}, {"action": "disable, then delete"}),
     ("some-future-rule", {"nested": {"a": 1}, "flag": True}, {"items": [{"k": "v"}, 2]}),
 ]
 
@@ -467,7 +473,12 @@ def test_payload_has_no_raw_json_dict_text_or_iso_dates() -> None:
                   "12.5% covered by Savings Plans: Compute Savings Plan, 1-year No Upfront, "
                   "$0.0512/hour commitment",
                   "delete (30-day recovery window)",
-                  "nested a 1, flag yes → items k v, 2"):
+                  "nested a 1, flag yes → items k v, 2",
+                  "9.9 GB/month ingested (Standard class): log less",
+                  "HTTPS health check of old-lb.elb.amazonaws.com: delete",
+                  "enabled, 0 requests: disable, then delete",
+                  "public IP 203.0.113.7 (owner: nothing (unattached Elastic IP)): release the "
+                  "Elastic IP"):
         assert words in shown, words
 
 

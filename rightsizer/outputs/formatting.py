@@ -111,7 +111,7 @@ def change_text(finding: Finding) -> str:
     """`2 vCPU / 4 GB → 1 vCPU / 2 GB`; a reservation or an action reads as what to do to the
     current resource: `db.t3.small Multi-AZ: 1-year No Upfront reservation`."""
     current, recommended = finding.current or {}, finding.recommended or {}
-    if _is_reservation(recommended) or set(recommended) == {"action"}:
+    if _is_reservation(recommended) or "action" in recommended:
         return f"{describe_setting(current)}: {describe_setting(recommended)}"
     same_class = "instance_class" in current and \
         current.get("instance_class") == recommended.get("instance_class")
@@ -322,6 +322,26 @@ def _plan_coverage(values: dict[str, Any]) -> str:
         f"{percent(share)} covered by Savings Plans"
 
 
+def _log_ingestion(values: dict[str, Any]) -> str:
+    gb = as_number(values["monthly_gb"])
+    amount = f"{gb:,.1f} GB/month ingested" if gb is not None else "ingestion unknown"
+    return f"{amount} ({str(values['log_group_class']).replace('_', ' ').title()} class)"
+
+
+def _public_ip(values: dict[str, Any]) -> str:
+    return f"public IP {values['public_ipv4']} (owner: {values['owner']})"
+
+
+def _health_check(values: dict[str, Any]) -> str:
+    return f"{values['type']} health check of {values['target']}"
+
+
+def _distribution(values: dict[str, Any]) -> str:
+    requests = as_number(values["requests"])
+    state = "enabled" if values.get("enabled") else "disabled"
+    return f"{state}, {requests:,.0f} requests" if requests is not None else state
+
+
 # (keys a setting must hold, its describer), most specific first: the first match wins.
 _DESCRIBERS: tuple[tuple[frozenset[str], Any], ...] = tuple(
     (frozenset(keys), describe) for keys, describe in (
@@ -342,6 +362,10 @@ _DESCRIBERS: tuple[tuple[frozenset[str], Any], ...] = tuple(
         (("policy", "metric"), _autoscaling),
         (("desired_count", "autoscaling"), _no_autoscaling),
         (("last_accessed", "days_unused"), _secret_use),
+        (("log_group_class", "monthly_gb"), _log_ingestion),
+        (("target", "type"), _health_check),
+        (("public_ipv4", "owner"), _public_ip),
+        (("enabled", "requests"), _distribution),
         (("action",), _action),
     ))
 
