@@ -7,9 +7,11 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from rightsizer.errors import RightsizerError
 from rightsizer.rules.ecs_rightsize import Settings, evaluate
 from rightsizer.rules.support import backtest
 from rightsizer.rules.support.backtest import Sizing, Usage, replay_weeks
+from rightsizer.snapshot.store import merge_snapshots
 from tests.ecs_rows import add_service, deployment
 from tests.snapshot_factory import WINDOW_END, SnapshotBuilder
 
@@ -129,3 +131,10 @@ def only_finding(result):
     assert result.skipped == [], [row.detail for row in result.skipped]
     assert len(result.findings) == 1
     return result.findings[0]
+
+
+def test_shards_with_different_sizing_histories_are_not_merged():
+    eight, four = SnapshotBuilder(history_days=56), SnapshotBuilder(history_days=28)
+    assert merge_snapshots([eight.build(), SnapshotBuilder(history_days=56).build()])
+    with pytest.raises(RightsizerError, match="sizing history"):
+        merge_snapshots([eight.build(), four.build()])

@@ -398,9 +398,11 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
     first = snapshots[0].manifest
     for other in snapshots[1:]:
         if other.manifest["window"] != first["window"] or \
-                other.manifest["period_seconds"] != first["period_seconds"]:
+                other.manifest["period_seconds"] != first["period_seconds"] or \
+                other.manifest.get("sizing_history") != first.get("sizing_history"):
             raise RightsizerError("snapshots cover different windows: collect every shard with "
-                                  "the same lookback and on the same day")
+                                  "the same lookback, sizing history and period, on the same "
+                                  "day")
     manifest = dict(first)
     manifest["accounts"] = sorted({a for s in snapshots for a in s.manifest["accounts"]})
     manifest["regions"] = sorted({r for s in snapshots for r in s.manifest["regions"]})
