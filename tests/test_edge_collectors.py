@@ -152,3 +152,12 @@ def test_a_failed_listing_is_an_error_row_not_a_crash():
         assert collect_health_checks(Target(ACCOUNT, REGION, clients), errors) == []
     assert [(e["region"], e["service"], e["operation"]) for e in errors.rows] == [
         ("global", "route53", "ListHealthChecks")]
+
+
+def test_only_rows_naming_a_metric_region_add_a_region_to_the_metric_pass():
+    tables = {"s3_buckets": [{"account": ACCOUNT, "region": "eu-west-1"}],  # as before
+              "route53_health_checks": [{"account": ACCOUNT, "region": "global",
+                                         "metric_region": "us-east-1"}]}
+    assert metric_regions([REGION], tables) == [REGION, "us-east-1"]
+    assert metric_regions([REGION, "us-east-1"], tables) == [REGION, "us-east-1"]
+    assert metric_regions([REGION], {"s3_buckets": tables["s3_buckets"]}) == [REGION]
