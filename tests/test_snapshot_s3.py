@@ -6,6 +6,8 @@ give the snapshot of one process."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -145,6 +147,20 @@ def test_worker_processes_collect_what_one_process_does(collected) -> None:
     assert workers.manifest["metric_queries"] == whole.manifest["metric_queries"]
     for table in ("ecs_services", "metrics", "costs", "ce_insights", "rds_instances"):
         assert len(workers.table(table)) == len(whole.table(table)), table
+
+
+def _killed(account_ids: list[str]) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer stops a process
+
+
+def test_a_worker_killed_fails_the_run_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rightsizer.collect import processes
+
+    monkeypatch.setattr(processes, "_collect_group", _killed)
+    fake = SyntheticAws(spec())
+    with fake.installed(), pytest.raises(RightsizerError, match="a worker process of the 2 "
+                                         "collecting the accounts stopped"):
+        collect(fake, workers=2)
 
 
 def test_report_names_a_missing_shard_and_exits_2(runs, s3, tmp_path: Path) -> None:

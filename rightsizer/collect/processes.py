@@ -22,6 +22,8 @@ import multiprocessing
 import os
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ from rightsizer.collect.collectors import costs
 from rightsizer.collect.collectors.base import AWS_FAILURES, GLOBAL_REGION, ErrorLog, Target
 from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
+from rightsizer.errors import RightsizerError
 from rightsizer.snapshot.store import TABLE_COLUMNS, Snapshot, empty_table, merge_snapshots
 
 log = logging.getLogger("rightsizer")
@@ -174,14 +177,22 @@ def collect_in_processes(config: Config, session: boto3.Session, *, now: datetim
     # touch every inherited page and copy them (https://docs.python.org/3/library/gc.html#gc.freeze)
     gc.freeze()
     try:
-        # forked before the progress bar starts its thread: a child holds no thread's lock
-        with multiprocessing.get_context("fork").Pool(workers) as pool, bar.running():
+        # a worker killed (out of memory) fails the run instead of leaving it waiting
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             groups = account_groups(wanted, workers)
-            bar.add(len(groups))
-            for snapshot, counts in pool.imap(_collect_group, groups):
-                counts.add_to(recorder)
-                parts.append(snapshot)
-                bar.done(f"{len(snapshot.manifest['accounts_planned'])} accounts")
+            # every worker is forked here, before the progress bar starts its thread: a child
+            # holds no lock of a thread it does not have
+            results = pool.map(_collect_group, groups)
+            with bar.running():
+                bar.add(len(groups))
+                for snapshot, counts in results:
+                    counts.add_to(recorder)
+                    parts.append(snapshot)
+                    bar.done(f"{len(snapshot.manifest['accounts_planned'])} accounts")
+    except BrokenProcessPool:
+        raise RightsizerError(f"a worker process of the {workers} collecting the accounts "
+                              "stopped (out of memory?): run with fewer --workers, or give "
+                              "it more memory") from None
     finally:
         gc.unfreeze()
         _INHERITED.clear()
