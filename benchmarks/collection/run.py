@@ -58,18 +58,25 @@ def minimum_metric_calls(snapshot: Snapshot, config: Config) -> tuple[int, int]:
     tables = {name: snapshot.table(name).to_dict("records")
               for name in ("ecs_services", "rds_instances", "elasticache_clusters",
                            "s3_buckets")}
+    history = snapshot.manifest.get("sizing_history")
+    history_start = min(window.start, datetime.fromisoformat(history["start"])) if history \
+        else window.start
     per_query, bound = 0, 0
     places = {(row["account"], row["region"]) for rows in tables.values() for row in rows}
     for account, region in sorted(places):
         regional = {name: [r for r in rows if r["account"] == account and r["region"] == region]
                     for name, rows in tables.items()}
         queries = plan_metric_queries(metric_needs(config), regional, window.period_seconds)
-        # one GetMetricData call has one StartTime/EndTime: the year-back series (a window a
-        # year earlier) cannot share a call with this window's
-        by_period = Counter((query.period_seconds, query.year_ago) for query in queries)
-        for (period, then), count in by_period.items():
-            start, end = year_ago.window(window.start, window.end) if then else \
-                (window.start, window.end)
+        # one GetMetricData call has one StartTime/EndTime: the sizing history (weeks before
+        # the window) and the year-back series cannot share a call with this window's
+        # (cloudwatch.fetch_metrics groups them the same way)
+        by_period = Counter((query.period_seconds, query.year_ago, query.history)
+                            for query in queries)
+        for (period, then, history), count in by_period.items():
+            if then:
+                start, end = year_ago.window(history_start, window.end)
+            else:
+                start, end = (history_start if history else window.start), window.end
             if period >= cloudwatch.DAY_SECONDS:
                 start = start.replace(hour=0)
             points = math.ceil((end - start).total_seconds() / period)
