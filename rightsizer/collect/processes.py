@@ -33,7 +33,7 @@ import boto3
 import pandas as pd
 
 from rightsizer.aws.clients import ROLE, AwsClients, CallRecorder
-from rightsizer.collect.collectors import costs
+from rightsizer.collect.collectors import costs, savings_plans
 from rightsizer.collect.collectors.base import AWS_FAILURES, GLOBAL_REGION, ErrorLog, Target
 from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
@@ -223,8 +223,9 @@ def _caller_cost_explorer(snapshot: Snapshot, config: Config, base: AwsClients,
                           caller: Target, errors: ErrorLog, recorder: CallRecorder,
                           now: datetime, cache: costs.MonthlyCache) -> None:
     """The caller's Cost Explorer reads for every merged account, as one process asks them
-    (collect_accounts): costs grouped by linked account, the reservation reads the merged
-    inventory calls for, and accounts the caller's answer does not show asked directly."""
+    (collect_accounts): costs and usage grouped by linked account, the reservation reads the
+    merged inventory calls for, the Savings Plans reads, and accounts the caller's answer does
+    not show asked directly."""
     from rightsizer.collect.engine import (
         _costs_job,
         _reservation_insights_job,
@@ -240,6 +241,8 @@ def _caller_cost_explorer(snapshot: Snapshot, config: Config, base: AwsClients,
     insight_rows = _reservation_insights_job(caller, errors, today, cache, tables, collected)()
     usage_rows = costs.collect_usage(caller, errors, today, cache=cache,
                                      linked_accounts=collected)
+    savings_plan_rows = savings_plans.collect_savings_plans(
+        caller, errors, now, list(snapshot.manifest["regions"]), cache=cache)
     costed = {row["account"] for row in cost_rows}
     for account_id in sorted(collected - costed):
         try:
@@ -252,7 +255,7 @@ def _caller_cost_explorer(snapshot: Snapshot, config: Config, base: AwsClients,
         cost_rows += _costs_job(Target(account_id, caller.region, clients), errors, today,
                                 cache)[2]()
     for name, rows in (("costs", cost_rows), ("ce_insights", insight_rows),
-                       ("ce_usage", usage_rows)):
+                       ("ce_usage", usage_rows), ("sp_insights", savings_plan_rows)):
         if rows:
             frame = pd.DataFrame(rows, columns=TABLE_COLUMNS[name])
             current = snapshot.table(name)

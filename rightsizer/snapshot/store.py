@@ -421,6 +421,7 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         frames = [s.table(name) for s in snapshots if not s.table(name).empty]
         tables[name] = pd.concat(frames, ignore_index=True) if frames else empty_table(name)
     # Cost Explorer asked by the caller answers for the whole organization: every shard of a
-    # run holds the same reservation pages (one row a page), which count once
-    tables["ce_insights"] = tables["ce_insights"].drop_duplicates(ignore_index=True)
+    # run holds the same reservation and Savings Plans pages (one row a page), which count once
+    for name in ("ce_insights", "sp_insights"):
+        tables[name] = tables[name].drop_duplicates(ignore_index=True)
     return Snapshot(manifest=manifest, tables=tables)
