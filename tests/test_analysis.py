@@ -22,7 +22,7 @@ from tests.snapshot_factory import SnapshotBuilder, flat
 
 def test_api_bill_counts_every_cost_explorer_request_and_metric_requested():
     manifest = {"metric_queries": 2500, "api_calls": {
-        "ce:GetCostAndUsage": 1, "ce:GetReservationCoverage": 1,
+        "ce:GetCostAndUsage": 1, "ce:GetReservationUtilization": 1,
         "ce:GetReservationPurchaseRecommendation": 2, "ecs:ListClusters": 40,
         "cloudwatch:GetMetricData": 5}}
     expected = 2.5 * pricing.GET_METRIC_DATA_USD_PER_1000_METRICS + \

@@ -52,9 +52,8 @@ OPTIONAL: dict[str, str] = {
     "s3:GetBucketLocation": "only for a bucket ListBuckets returns without BucketRegion",
     "application-autoscaling:DescribeScalingPolicies": "only where DescribeScalableTargets "
                                                        "finds a target",
-    "ce:GetReservationUtilization": "only when the account holds RDS or ElastiCache "
-                                    "reservations",
-    "ce:GetReservationCoverage": "only when the account holds RDS or ElastiCache reservations",
+    "ce:GetReservationUtilization": "only for a service (RDS, ElastiCache) the account holds "
+                                    "reservations of",
     "elasticloadbalancing:DescribeTargetGroups": "only where DescribeLoadBalancers finds one",
     "elasticloadbalancing:DescribeTags": "only where DescribeLoadBalancers finds one",
     "elasticloadbalancing:DescribeTargetHealth": "only for a target group attached to a load "

@@ -319,9 +319,11 @@ def _reservation_insights_job(target: Target, errors: ErrorLog, today: date,
     services = {service for service, table in (
         ("Amazon Relational Database Service", "rds_instances"),
         ("Amazon ElastiCache", "elasticache_clusters")) if mine(table)}
-    has_reservations = mine("rds_reservations") or mine("elasticache_reservations")
+    reserved = {service for service, table in (
+        ("Amazon Relational Database Service", "rds_reservations"),
+        ("Amazon ElastiCache", "elasticache_reservations")) if mine(table)}
     return lambda: costs.collect_reservation_insights(
-        target, errors, today, cache=cache, has_reservations=has_reservations,
+        target, errors, today, cache=cache, reserved_services=reserved,
         services=services)
 
 

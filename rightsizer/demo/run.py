@@ -85,7 +85,6 @@ def _answer_unimplemented(session: boto3.Session, now: datetime) -> None:
     answers: dict[str, Any] = {
         "rds.DescribeReservedDBInstances": lambda: demo_reserved_db_instances(now),
         "elasticache.DescribeReservedCacheNodes": lambda: {"ReservedCacheNodes": []},
-        "cost-explorer.GetReservationCoverage": lambda: {"CoveragesByTime": []},
         "cost-explorer.GetReservationPurchaseRecommendation": lambda: {"Recommendations": []},
         "cost-explorer.GetReservationUtilization": lambda: {"UtilizationsByTime": []},
     }

@@ -136,8 +136,8 @@ def settle(finding: Any, rates: AccountRates) -> None:
         return
     found: dict[str, AccountRate] = {}
     for price in priced.prices():
-        if not price.usage:
-            continue
+        if not price.usage or price.usage in priced.effective:
+            continue  # no usage type, or a rate the rule already took from the bill
         rate, problem = rates.rate_for(finding.account, price)
         if rate is not None:
             found[price.usage] = rate

@@ -682,10 +682,6 @@ class SyntheticAws:
                                       params: dict[str, Any]) -> dict[str, Any]:
         raise SyntheticAwsError("DataUnavailableException", "Data is not available.")
 
-    def _ce_GetReservationCoverage(self, account: str, region: str,
-                                   params: dict[str, Any]) -> dict[str, Any]:
-        return {"CoveragesByTime": [], "Total": {}}
-
     def _ce_GetReservationPurchaseRecommendation(self, account: str, region: str,
                                                  params: dict[str, Any]) -> dict[str, Any]:
         return {"Metadata": {"RecommendationId": "synthetic"}, "Recommendations": []}

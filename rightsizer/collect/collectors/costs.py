@@ -1,5 +1,5 @@
-"""Cost Explorer: monthly cost by service, RI utilization and coverage, and AWS's own
-reservation purchase recommendations.
+"""Cost Explorer: monthly cost by service, RDS and ElastiCache reservation utilization, and
+AWS's own reservation purchase recommendations.
 
 Every Cost Explorer request costs $0.01 (https://aws.amazon.com/aws-cost-management/pricing/), so a
 run makes at most a handful per account and caches each answer on disk for the month.
@@ -224,21 +224,33 @@ def collect_usage(target: Target, errors: ErrorLog, today: date, *,
     return rows
 
 
+def utilization_request(service: str, today: date) -> dict[str, Any]:
+    """GetReservationUtilization of one service's reservations for the last full month, one
+    group per reservation. Without a SERVICE filter the API answers for Amazon EC2 only; with
+    GroupBy (SUBSCRIPTION_ID is the one key it takes) Granularity must be left out, and the
+    answer is one period for the whole range:
+    https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetReservationUtilization.html"""
+    return {"TimePeriod": {"Start": month_start(today, 1).isoformat(),
+                           "End": month_start(today).isoformat()},
+            "Filter": {"Dimensions": {"Key": "SERVICE", "Values": [service]}},
+            "GroupBy": [{"Type": "DIMENSION", "Key": "SUBSCRIPTION_ID"}]}
+
+
 def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, *,
                                  cache: MonthlyCache | None = None,
-                                 has_reservations: bool = True,
+                                 reserved_services: set[str] | None = None,
                                  services: set[str] | None = None) -> list[dict[str, Any]]:
-    """RI utilization and coverage (last 3 full months), only when the account holds
-    reservations, and purchase recommendations for the services it runs (all by default)."""
+    """Last month's utilization of each reservation of the services the account holds
+    reservations of (`reserved_services`, both by default: rules/reservation_underused.py reads
+    it), and purchase recommendations for the services it runs (all by default). Each request
+    costs $0.01: at most two of each, cached for the month."""
     cache = cache or MonthlyCache(None, today)
-    period = {"Start": month_start(today, 3).isoformat(), "End": month_start(today).isoformat()}
     rows: list[dict[str, Any]] = []
     requests = [
         ("utilization", "GetReservationUtilization", "get_reservation_utilization",
-         {"TimePeriod": period, "Granularity": "MONTHLY"}, "NextPageToken", ""),
-        ("coverage", "GetReservationCoverage", "get_reservation_coverage",
-         {"TimePeriod": period, "Granularity": "MONTHLY"}, "NextPageToken", ""),
-    ] if has_reservations else []
+         utilization_request(service, today), "NextPageToken", service)
+        for service in RECOMMENDATION_SERVICES
+        if reserved_services is None or service in reserved_services]
     for service in RECOMMENDATION_SERVICES:
         if services is not None and service not in services:
             continue
@@ -283,6 +295,6 @@ SPECS = (
     CollectorSpec(
         table="ce_insights", label="reservations (cost explorer)",
         schema=schema("account", "kind", "service", "data"),
-        operations=same_name("ce:GetReservationUtilization", "ce:GetReservationCoverage",
+        operations=same_name("ce:GetReservationUtilization",
                              "ce:GetReservationPurchaseRecommendation")),
 )
