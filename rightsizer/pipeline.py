@@ -26,7 +26,7 @@ def collect(config: Config, demo: bool = False, *, progress: bool = False,
     """A snapshot of the configured accounts, or of the embedded demo account; `workers`
     processes side by side, `shard` one share of the accounts (collect/shards.py)."""
     from rightsizer.aws.clients import make_session
-    from rightsizer.collect.engine import collect_snapshot
+    from rightsizer.collect.run import collect_snapshot
 
     if demo:
         demo_config, demo_session = _demo()

@@ -21,7 +21,7 @@ from rightsizer.cli import app
 from rightsizer.collect.collectors import cloudwatch
 from rightsizer.collect.collectors.base import ErrorLog, Target
 from rightsizer.collect.collectors.costs import MonthlyCache
-from rightsizer.collect.engine import collect_snapshot
+from rightsizer.collect.run import collect_snapshot
 from rightsizer.config import Config
 from rightsizer.pricing import HOURS_PER_MONTH, basis
 from rightsizer.pricing.basis import settle

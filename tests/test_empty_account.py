@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from rightsizer import cli
 from rightsizer.cli import app
 from rightsizer.collect.collectors.costs import MonthlyCache
-from rightsizer.collect.engine import collect_snapshot, inventory_coverage, inventory_reads
+from rightsizer.collect.engine import inventory_coverage, inventory_reads
+from rightsizer.collect.run import collect_snapshot
 from rightsizer.config import Config
 from tests.support.synthetic_aws import SyntheticAws, SyntheticSpec
 

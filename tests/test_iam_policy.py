@@ -32,7 +32,8 @@ from rightsizer.aws.iam_policy import (
 )
 from rightsizer.cli import app
 from rightsizer.collect.collectors.costs import MonthlyCache
-from rightsizer.collect.engine import collect_snapshot, metric_needs
+from rightsizer.collect.engine import metric_needs
+from rightsizer.collect.run import collect_snapshot
 from rightsizer.config import Config, _validate
 from rightsizer.demo.account import DEMO_REGION
 from rightsizer.demo.run import demo_config, demo_session

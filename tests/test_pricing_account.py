@@ -16,6 +16,7 @@ from rightsizer import pricing
 from rightsizer.aws.clients import AwsClients
 from rightsizer.collect.collectors import costs
 from rightsizer.collect.collectors.base import ErrorLog, Target
+from rightsizer.demo import account as demo_account
 from rightsizer.demo import usage as demo_usage
 from rightsizer.demo.account import SERVICES
 from rightsizer.pricing import recommendation
@@ -266,7 +267,7 @@ def test_a_rate_far_from_list_is_another_unit_and_keeps_the_list_price() -> None
 
 
 def test_the_demos_ecs_services_at_its_own_rates_are_what_cost_explorer_says_ecs_cost() -> None:
-    answer = demo_usage.usage_results(TODAY)
+    answer = demo_usage.usage_results(TODAY, demo_account.SERVICES, demo_account.DATABASES)
     rows = [{"account": ACCOUNT, "month": "2026-11", "service": group["Keys"][0],
              "usage_type": group["Keys"][1],
              "unblended_usd": float(group["Metrics"]["UnblendedCost"]["Amount"]),

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from rightsizer.aws.clients import CallRecorder
 from rightsizer.aws.iam_policy import READ_ONLY_PREFIXES, iam_action_for, policy_document
-from rightsizer.collect.engine import collect_snapshot
+from rightsizer.collect.run import collect_snapshot
 from rightsizer.config import _validate
 from rightsizer.demo.run import demo_config, demo_session
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from rightsizer.cli import app
 from rightsizer.collect.collectors.costs import MonthlyCache
-from rightsizer.collect.engine import collect_snapshot
+from rightsizer.collect.run import collect_snapshot
 from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError

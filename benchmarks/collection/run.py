@@ -93,7 +93,7 @@ def run_rightsizer(fake: SyntheticAws, config: Config, cache_dir: Path,
     """Our whole run; with workers > 1 the accounts go to that many processes (the fake is
     inherited by fork), whose calls the recorder adds up (attempts below count only this
     process's: the parent's own calls)."""
-    from rightsizer.collect.engine import collect_snapshot
+    from rightsizer.collect.run import collect_snapshot
 
     fake.reset_counts()
     recorder = CallRecorder()

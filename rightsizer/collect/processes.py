@@ -35,6 +35,17 @@ import pandas as pd
 from rightsizer.aws.clients import ROLE, AwsClients, CallRecorder
 from rightsizer.collect.collectors import costs, savings_plans
 from rightsizer.collect.collectors.base import AWS_FAILURES, GLOBAL_REGION, ErrorLog, Target
+from rightsizer.collect.engine import (
+    Progress,
+    _costs_job,
+    _reservation_insights_job,
+    assume_role_session,
+    collect_accounts,
+    cost_explorer_from_caller,
+    current_account,
+    resolved_regions,
+    wanted_accounts,
+)
 from rightsizer.collect.shards import Shard
 from rightsizer.config import Config
 from rightsizer.errors import RightsizerError
@@ -129,8 +140,6 @@ def account_groups(account_ids: list[str], groups: int) -> list[list[str]]:
 def _collect_group(account_ids: list[str]) -> tuple[Snapshot, _Counts]:
     """In a worker: one group of accounts, with the recorder it inherited (and its calls
     since then)."""
-    from rightsizer.collect.engine import collect_accounts
-
     run = _INHERITED["run"]
     before = _Counts.of(run.recorder)
     snapshot = collect_accounts(run.config, run.session, now=run.now, recorder=run.recorder,
@@ -144,15 +153,6 @@ def collect_in_processes(config: Config, session: boto3.Session, *, now: datetim
                          account_filter: set[str] | None, progress: bool,
                          cost_cache: costs.MonthlyCache, workers: int | None,
                          shard: Shard | None = None) -> Snapshot:
-    from rightsizer.collect.engine import (
-        Progress,
-        collect_accounts,
-        cost_explorer_from_caller,
-        current_account,
-        resolved_regions,
-        wanted_accounts,
-    )
-
     started = time.monotonic()
     errors = ErrorLog()
     base = AwsClients(session, max_attempts=config.aws.max_attempts)
@@ -226,12 +226,6 @@ def _caller_cost_explorer(snapshot: Snapshot, config: Config, base: AwsClients,
     (collect_accounts): costs and usage grouped by linked account, the reservation reads the
     merged inventory calls for, the Savings Plans reads, and accounts the caller's answer does
     not show asked directly."""
-    from rightsizer.collect.engine import (
-        _costs_job,
-        _reservation_insights_job,
-        assume_role_session,
-    )
-
     collected = set(snapshot.manifest["accounts"])
     tables = {name: snapshot.table(name)[["account"]].to_dict("records")
               for name in ("rds_instances", "elasticache_clusters", "rds_reservations",

@@ -25,6 +25,7 @@ import boto3
 import requests
 
 from rightsizer.demo.metrics import DemoMetrics
+from rightsizer.demo.usage import usage_results
 from rightsizer.rules.support import sizing_history, year_ago
 
 DEMO_REGION = "ap-south-1"
@@ -954,12 +955,11 @@ def cost_results(today: date) -> dict[str, Any]:
 def _queue_costs(today: date, account_id: str, endpoint_url: str | None) -> None:
     """Queue the Cost Explorer answer through moto's API (moto cannot compute costs)."""
     base = (endpoint_url or MOTO_API_URL).rstrip("/")
-    from rightsizer.demo.usage import usage_results
-
     # moto answers distinct requests from the queue in order: by SERVICE (collected first),
     # then by USAGE_TYPE (after the inventory, beside compute-savings-plan's hourly request,
     # so twice: whichever comes first), then copies for any other request shape
-    results = [cost_results(today), usage_results(today), usage_results(today)]
+    results = [cost_results(today), usage_results(today, SERVICES, DATABASES),
+               usage_results(today, SERVICES, DATABASES)]
     body = {"account_id": account_id,
             "results": results + [results[0]] * (CE_RESULT_COPIES - len(results))}
     response = requests.post(f"{base}{CE_RESULTS_PATH}", json=body, timeout=30)

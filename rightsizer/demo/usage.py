@@ -12,6 +12,7 @@ own made-up figures, not AWS prices.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -31,21 +32,21 @@ def _month(today: date) -> tuple[date, date, int]:
     return start, date(today.year, today.month, 1), hours
 
 
-def _lines(region: str, hours: int) -> list[tuple[str, str, float, float, float]]:
-    """(service, usage type, quantity, list rate, amortized rate) of each line."""
-    from rightsizer.demo.account import DATABASES, SERVICES  # the inventory they bill for
-
+def _lines(region: str, hours: int, services: Sequence[Any],
+           databases: Sequence[Any]) -> list[tuple[str, str, float, float, float]]:
+    """(service, usage type, quantity, list rate, amortized rate) of each line, billed for the
+    demo's inventory (its Fargate services and databases)."""
     lines: list[tuple[str, str, float, float, float]] = []
     vcpu, gb = pricing.fargate_prices(region)
     sp_rate = 1 - SAVINGS_PLAN_COVERED_SHARE * SAVINGS_PLAN_DISCOUNT
-    task_vcpu_hours = sum(s.cpu / 1024 * s.desired for s in SERVICES) * hours
-    task_gb_hours = sum(s.memory / 1024 * s.desired for s in SERVICES) * hours
+    task_vcpu_hours = sum(s.cpu / 1024 * s.desired for s in services) * hours
+    task_gb_hours = sum(s.memory / 1024 * s.desired for s in services) * hours
     lines.append((ECS, f"{REGION_CODE}-{vcpu.usage}", task_vcpu_hours, vcpu.usd,
                   vcpu.usd * sp_rate))
     lines.append((ECS, f"{REGION_CODE}-{gb.usage}", task_gb_hours, gb.usd, gb.usd * sp_rate))
     # the Multi-AZ primary, and the replica and staging db.t3.micro (on-demand)
     for cls, multi_az, count in (("db.t3.small", True, 1), ("db.t3.micro", False,
-                                                              len(DATABASES) - 1)):
+                                                              len(databases) - 1)):
         price = pricing.rds_hourly_usd(region, cls, multi_az=multi_az)
         if price is not None:
             lines.append((RDS, f"{REGION_CODE}-{price.usage}", count * hours, price.usd,
@@ -53,10 +54,12 @@ def _lines(region: str, hours: int) -> list[tuple[str, str, float, float, float]
     return lines
 
 
-def usage_results(today: date, region: str = "ap-south-1") -> dict[str, Any]:
+def usage_results(today: date, services: Sequence[Any], databases: Sequence[Any],
+                  region: str = "ap-south-1") -> dict[str, Any]:
     start, end, hours = _month(today)
     groups = []
-    for service, usage_type, quantity, list_rate, amortized_rate in _lines(region, hours):
+    lines = _lines(region, hours, services, databases)
+    for service, usage_type, quantity, list_rate, amortized_rate in lines:
         unblended = quantity * list_rate
         amortized = quantity * amortized_rate
         groups.append({"Keys": [service, usage_type], "Metrics": {

@@ -25,6 +25,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from rightsizer.config import Config, SlackSettings
 from rightsizer.errors import RightsizerError
+from rightsizer.integrations.slack_file import SILENT_SDK_LOGGER
 from rightsizer.outputs.formatting import (
     SEVERITIES,
     as_number,
@@ -76,11 +77,6 @@ DEFAULT_BACKOFF_SECONDS = 1.0
 MAX_RETRY_AFTER_SECONDS = 60.0  # a misbehaving proxy must not park a monthly run for hours
 TIMEOUT_SECONDS = 15
 
-# slack_sdk logs the full webhook URL (at INFO when it retries a connection error): give its
-# client a logger that never emits anything.
-_SDK_LOGGER = logging.getLogger("rightsizer.integrations.slack.sdk")
-_SDK_LOGGER.setLevel(logging.CRITICAL + 1)
-_SDK_LOGGER.propagate = False
 
 
 # --- text helpers -------------------------------------------------------------------------------
@@ -520,7 +516,7 @@ def post(payload: dict[str, Any], webhook_url: str, *, max_retries: int | None =
     retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
     counter = _AttemptCounter()
     client = WebhookClient(
-        webhook_url, timeout=TIMEOUT_SECONDS, logger=_SDK_LOGGER,
+        webhook_url, timeout=TIMEOUT_SECONDS, logger=SILENT_SDK_LOGGER,
         retry_handlers=[
             counter,
             CappedRateLimitRetryHandler(

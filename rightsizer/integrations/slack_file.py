@@ -30,6 +30,12 @@ _ADVICE = {
     "token_revoked": "the bot token was revoked",
 }
 
+# slack_sdk logs the full webhook URL (at INFO when it retries a connection error): its clients
+# get a logger that never emits anything.
+SILENT_SDK_LOGGER = logging.getLogger("rightsizer.integrations.slack.sdk")
+SILENT_SDK_LOGGER.setLevel(logging.CRITICAL + 1)
+SILENT_SDK_LOGGER.propagate = False
+
 
 def file_upload_configured(settings: SlackSettings) -> bool:
     return bool(settings.channel_id and os.environ.get(settings.bot_token_env, "").strip())
@@ -41,7 +47,6 @@ def upload_report_file(report_json: Path, settings: SlackSettings, title: str) -
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
 
-    from rightsizer.integrations.slack import _SDK_LOGGER
 
     token = os.environ.get(settings.bot_token_env, "").strip()
     if not token or not settings.channel_id:
@@ -51,7 +56,7 @@ def upload_report_file(report_json: Path, settings: SlackSettings, title: str) -
     path = html if html.is_file() else Path(report_json)
     where = f"Slack channel {settings.channel_id}"
     client = WebClient(token=token, base_url=SLACK_API_URL, timeout=TIMEOUT_SECONDS,
-                       logger=_SDK_LOGGER)
+                       logger=SILENT_SDK_LOGGER)
     try:
         response = client.files_upload_v2(channel=settings.channel_id, file=str(path),
                                           filename=path.name, title=title)
