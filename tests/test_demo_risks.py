@@ -65,3 +65,11 @@ def test_the_planted_report_is_one_rightsizer_would_write(tmp_path: Path) -> Non
     path = tmp_path / "report.json"
     path.write_text(json.dumps(planted.to_json_dict()))
     assert load_report(path).findings[0].recommended == {"cpu": 512, "memory": 1024}
+
+
+def test_every_demo_finding_names_its_price_basis(demo):
+    report, _ = demo
+    assert report["findings"]
+    for finding in report["findings"]:
+        assert (finding.get("pricing") or {}).get("basis") in {
+            "account-effective", "price-list-cache", "embedded-list"}, finding["rule"]

@@ -148,6 +148,13 @@ def test_a_finding_priced_at_the_offering_rates_beside_aws_recommendation():
     assert "AWS recommends $0.900/hour" in finding.reason
     # no 3-year rate was read: the embedded estimate, said to be one
     assert finding.evidence["options"]["3yr"]["discount_source"].startswith("ESTIMATE")
+    # the spend is the account's own (Cost Explorer), the plan's rate AWS's offering rate
+    priced = finding.to_dict()["pricing"]
+    assert priced["basis"] == "account-effective"
+    assert priced["rates"]["on_demand_fargate_floor_hour_usd"] == pytest.approx(floor, abs=1e-4)
+    assert priced["rates"]["savings_plan_commitment_hour_usd"] == \
+        finding.recommended["hourly_commitment_usd"]
+    assert "estimate" not in priced
 
 
 def test_spot_moves_leave_their_hours_out_of_the_commitment():
@@ -170,6 +177,11 @@ def test_without_hourly_data_the_spend_is_estimated_from_the_tasks_and_said_so()
                               builder)
     [finding] = rule.evaluate(snapshot, rule.Settings()).findings
     assert finding.evidence["series"].startswith("ESTIMATE: hourly not enabled")
+    # no spend of the account's was read: list-priced, and the estimates named
+    priced = finding.to_dict()["pricing"]
+    assert priced["basis"] == "embedded-list"
+    assert "on_demand_fargate_floor_hour_usd: ESTIMATE" in priced["estimate"]
+    assert "savings_plan_commitment_hour_usd: ESTIMATE" in priced["estimate"]
     hourly = pricing.fargate_hourly_usd(REGION, 1024, 2048) * 2
     assert finding.evidence["options"]["1yr"]["floor_on_demand_hourly_usd"] == pytest.approx(
         hourly, abs=1e-4)

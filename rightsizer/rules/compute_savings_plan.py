@@ -12,6 +12,8 @@ import numpy as np
 from pydantic import Field
 
 from rightsizer import pricing
+from rightsizer.pricing.account import AccountRate
+from rightsizer.pricing.basis import PriceBasis
 from rightsizer.rules import ecs_fargate_spot, ecs_rightsize, graviton_migration
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
 from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
@@ -27,6 +29,9 @@ from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "compute-savings-plan"
 RESOURCE_TYPE = "savings-plan"
+# the key the account-effective floor rate is filed under in the finding's pricing (no usage
+# type of AWS's: the floor is a sum of Fargate usage types' hourly spend)
+FLOOR_USAGE = "Fargate:OnDemandHourlySpend"
 HOW_IT_WORKS = "https://docs.aws.amazon.com/savingsplans/latest/userguide/sp-applying.html"
 
 
@@ -131,6 +136,28 @@ def _series(view: SavingsPlansView | None, snapshot: Snapshot, account: str
             f"ESTIMATE: {why}; a flat hourly spend from the services' task counts and sizes")
 
 
+def _price_basis(view: SavingsPlansView | None, one_year: dict[str, Any], discount: Discount,
+                 series_source: str) -> PriceBasis:
+    """What the finding was priced at: the account's own on-demand Fargate spend (Cost
+    Explorer's hourly UnblendedCost, account-effective) or the estimate from the services'
+    sizes, and the plan's rate from the offering rates or the embedded estimate. The spend is
+    already what the account pays, so nothing is restated afterwards."""
+    hours = sorted(view.fargate_hourly) if view is not None and view.fargate_hourly else []
+    as_of = hours[-1][:10] if hours else ""
+    floor = pricing.Price(one_year["floor_on_demand_hourly_usd"],
+                          "USD an hour of on-demand Fargate (the floor committed to)",
+                          series_source, as_of, name="on_demand_fargate_floor_hour_usd",
+                          usage=FLOOR_USAGE if hours else "")
+    commitment = pricing.Price(one_year["hourly_commitment_usd"],
+                               "USD an hour committed (Compute Savings Plan, 1 year, No Upfront)",
+                               discount.source, as_of or "see source",
+                               name="savings_plan_commitment_hour_usd")
+    effective = {FLOOR_USAGE: AccountRate(floor.usd, as_of[:7], "UnblendedCost",
+                                          "Cost Explorer HOURLY on-demand Fargate spend",
+                                          floor.usd)} if hours else {}
+    return PriceBasis((floor,), (commitment,), effective=effective)
+
+
 def _judge(snapshot: Snapshot, settings: Settings, account: str,
            view: SavingsPlansView | None, region: str, whole_run: bool
            ) -> Finding | tuple[str, str]:
@@ -198,6 +225,7 @@ def _judge(snapshot: Snapshot, settings: Settings, account: str,
         monthly_cost_usd=monthly_on_demand,
         monthly_savings_usd=one_year["monthly_savings_usd"],
         evidence=evidence,
+        pricing=_price_basis(view, one_year, discounts["1yr"], series_source),
         reason=(
             f"on-demand Fargate stays above ${one_year['floor_on_demand_hourly_usd']:.4f}/hour "
             f"in {100 - settings.floor_percentile:g}% of hours after the recommended moves "
