@@ -243,6 +243,13 @@ def test_key_facts_say_need_peak_headroom_price_and_window() -> None:
         "Window: 14 days, 333 hourly datapoints, 99.0% of it covered.",
         "Costs $80.00 a month now; the change saves $40.00 a month (50% of it).",
     ]
+    # sized from a longer history than the window, backtested: both said
+    backtested = {**evidence, "sizing_history_days": 56,
+                  "backtest": "held in 5 of 5 past fortnights at +10% CPU / +10% memory"}
+    facts = key_facts(finding.model_copy(update={"evidence": backtested}), 14)
+    assert facts[4] == ("Window: 14 days, 333 hourly datapoints, 99.0% of it covered; sized "
+                        "from 56 days of hourly peaks (held in 5 of 5 past fortnights at "
+                        "+10% CPU / +10% memory).")
     reserved = as_report(sample_report()).findings[0]  # rds-reserved-instance
     evidence = {**reserved.evidence, "normalized_units": 4, "covered_units": 1.5,
                 "reservation_states_counted": ["active", "payment-pending"]}

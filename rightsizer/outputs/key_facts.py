@@ -201,6 +201,12 @@ def _window(evidence: dict[str, Any], window_days: int | None) -> str | None:
         text += f", {points:,.0f}{every} datapoints"
     if coverage is not None:
         text += f", {percent(coverage * 100)} of it covered"
+    # ecs-rightsize sizes from a longer history than the window it judges coverage on
+    history = _num(evidence, "sizing_history_days")
+    if history is not None and history != window_days:
+        text += f"; sized from {history:,.0f} days of hourly peaks"
+        if evidence.get("backtest"):
+            text += f" ({evidence['backtest']})"
     return text + "."
 
 
