@@ -104,9 +104,7 @@ def _ecs_check(finding: Mapping[str, Any], snapshot: Snapshot, previous_month: s
     ran = window_revision(service, snapshot.window_start)
     if ran.skip is not None:
         return None  # the window mixes sizes (a rollout inside it): next month tells
-    if ran.deployment is not None and ran.deployment.size is not None:
-        service = service.with_task_definition(ran.deployment.task_definition,
-                                               ran.deployment.size)
+    service = ran.service_as_ran(service)
     if (service.cpu_units, service.memory_mib) != recommended:
         return None  # not applied (or applied to another size)
     key = (service.account, service.region, service.metric_key)

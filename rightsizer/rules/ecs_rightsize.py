@@ -23,6 +23,7 @@ from rightsizer.rules.support.ecs_common import (
     ServiceView,
     WindowRevision,
     ecs_services,
+    fargate_sizing_problem,
     no_price_detail,
     revision_name,
     revision_number,
@@ -179,21 +180,16 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
            mem: OneSeries, then: tuple[OneSeries, OneSeries],
            history: tuple[OneSeries, OneSeries]) -> Finding | Skipped | None:
     resource = service.resource
-    not_fargate = service.not_fargate_reason
-    if not_fargate is not None:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"{not_fargate}: Fargate task sizes do not apply")
-    if service.task_count <= 0:
-        return skipped_for(resource, RULE_ID, "not-applicable", "scaled to zero tasks")
+    problem = fargate_sizing_problem(service)
+    if problem is not None:
+        return skipped_for(resource, RULE_ID, "not-applicable", problem)
     # Size what ran the window: AWS/ECS utilization is relative to the task definition of the
     # tasks that produced it, so a rollout that changed the size inside the window (or one
     # still running) leaves no single size to judge against.
     ran = window_revision(service, snapshot.window_start)
     if ran.skip is not None:
         return skipped_for(resource, RULE_ID, *ran.skip)
-    if ran.deployment is not None and ran.deployment.size is not None:
-        service = service.with_task_definition(ran.deployment.task_definition,
-                                               ran.deployment.size)
+    service = ran.service_as_ran(service)
     for problem in (service.platform_problem, service.size_problem):
         if problem is not None:
             return skipped_for(resource, RULE_ID, "not-applicable", problem)

@@ -11,6 +11,7 @@ from rightsizer.rules.findings import Finding, Risk, Severity, Skipped, risk_for
 from rightsizer.rules.support.ecs_common import (
     ServiceView,
     ecs_services,
+    fargate_sizing_problem,
     no_price_detail,
     scaling_for,
     size_text,
@@ -86,18 +87,14 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
 def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: OneSeries,
            mem: OneSeries) -> Risk | Skipped | None:
     resource = service.resource
-    if service.not_fargate_reason is not None:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"{service.not_fargate_reason}: Fargate task sizes do not apply")
-    if service.task_count <= 0:
-        return skipped_for(resource, RULE_ID, "not-applicable", "scaled to zero tasks")
+    problem = fargate_sizing_problem(service)
+    if problem is not None:
+        return skipped_for(resource, RULE_ID, "not-applicable", problem)
     # AWS/ECS utilization is relative to the task size that produced it: judge one revision.
     ran = window_revision(service, snapshot.window_start)
     if ran.skip is not None:
         return skipped_for(resource, RULE_ID, *ran.skip)
-    if ran.deployment is not None and ran.deployment.size is not None:
-        service = service.with_task_definition(ran.deployment.task_definition,
-                                               ran.deployment.size)
+    service = ran.service_as_ran(service)
     for problem in (service.platform_problem, service.size_problem):
         if problem is not None:
             return skipped_for(resource, RULE_ID, "not-applicable", problem)

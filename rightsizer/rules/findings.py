@@ -144,37 +144,18 @@ def _copied(value: Any) -> Any:
 
 
 def finding_for(resource: Resource, rule: str, **fields: Any) -> Finding:
-    return Finding(
-        rule=rule,
-        resource_type=resource.resource_type,
-        resource_id=resource.resource_id,
-        name=resource.name,
-        account=resource.account,
-        region=resource.region,
-        **fields,
-    )
+    return Finding(rule=rule, **_named_by(resource), **fields)
 
 
 def risk_for(resource: Resource, rule: str, **fields: Any) -> Risk:
-    return Risk(
-        rule=rule,
-        resource_type=resource.resource_type,
-        resource_id=resource.resource_id,
-        name=resource.name,
-        account=resource.account,
-        region=resource.region,
-        **fields,
-    )
+    return Risk(rule=rule, **_named_by(resource), **fields)
+
+
+def _named_by(resource: Resource) -> dict[str, str]:
+    """The fields every record takes from the resource it is about."""
+    return {"resource_type": resource.resource_type, "resource_id": resource.resource_id,
+            "name": resource.name, "account": resource.account, "region": resource.region}
 
 
 def skipped_for(resource: Resource, rule: str, reason: SkipReason, detail: str) -> Skipped:
-    return Skipped(
-        rule=rule,
-        resource_type=resource.resource_type,
-        resource_id=resource.resource_id,
-        name=resource.name,
-        account=resource.account,
-        region=resource.region,
-        reason=reason,
-        detail=detail,
-    )
+    return Skipped(rule=rule, **_named_by(resource), reason=reason, detail=detail)

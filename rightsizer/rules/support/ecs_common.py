@@ -104,6 +104,23 @@ class WindowRevision:
     deployment: DeploymentView | None = None
     skip: tuple[Literal["insufficient-data", "not-applicable"], str] | None = None
 
+    def service_as_ran(self, service: ServiceView) -> ServiceView:
+        """`service` at the task definition and size that ran the window."""
+        if self.deployment is not None and self.deployment.size is not None:
+            return service.with_task_definition(self.deployment.task_definition,
+                                                self.deployment.size)
+        return service
+
+
+def fargate_sizing_problem(service: ServiceView) -> str | None:
+    """Why no Fargate task size applies to the service at all (another launch type or
+    capacity provider, or no task running); None when one does."""
+    if service.not_fargate_reason is not None:
+        return f"{service.not_fargate_reason}: Fargate task sizes do not apply"
+    if service.task_count <= 0:
+        return "scaled to zero tasks"
+    return None
+
 
 WAITS = "sizing waits until one revision ran the whole window"
 
