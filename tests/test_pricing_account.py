@@ -336,3 +336,17 @@ def test_a_reservation_finding_shows_awss_own_recommendation_and_why_it_differs(
                        "current": {"instance_class": "db.t3.micro", "multi_az": False}})
     recommendation.attach([other], [*rows, {**rows[0], "data": "{not json"}])
     assert "aws_recommendation" not in other.to_dict()["pricing"]
+
+
+def test_a_priced_meter_behind_an_unknown_region_code_is_an_error_row_not_a_silent_skip() -> None:
+    rows = [{"account": ACCOUNT, "month": "2026-11", "service": ECS,
+             "usage_type": usage_type, "unblended_usd": 10.0, "amortized_usd": 8.0,
+             "amortized_metric": "NetAmortizedCost", "quantity": 200.0}
+            for usage_type in ("XYZ9-Fargate-GB-Hours", "APS3-USE1-AWS-Out-Bytes",
+                               "SpotUsage-Fargate-vCPU-Hours:perCPU")]
+    rates = account_rates(rows)
+    [problem] = rates.problems
+    assert problem["code"] == "UnknownBillingCode"
+    assert "XYZ9-Fargate-GB-Hours" in problem["message"] and "list prices" in problem["message"]
+    # the us-east-1 Spot row (no code) is still a rate; the data-transfer row is not priced
+    assert set(rates.rates) == {(ACCOUNT, "us-east-1", "SpotUsage-Fargate-vCPU-Hours:perCPU")}

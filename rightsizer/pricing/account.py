@@ -53,6 +53,16 @@ _SERVICE_TAGS = {"Amazon Simple Storage Service": "s3", "AmazonCloudWatch": "log
 PLAUSIBLE_FACTOR = (0.05, 1.5)
 
 
+def unknown_region_code(usage_type: str) -> str | None:
+    """The leading code of a usage type that carries a meter rightsizer prices behind a region
+    code it does not know ("XYZ9" of "XYZ9-Fargate-GB-Hours": a Region newer than the table);
+    None otherwise."""
+    head, _, rest = usage_type.partition("-")
+    if head in BILLING_CODES or not rest or not re.fullmatch(r"[A-Z]{2,4}[0-9]{0,2}", head):
+        return None
+    return head if _METERS.match(rest) else None
+
+
 def split_usage_type(usage_type: str, service: str = "") -> tuple[str, str] | None:
     """("ap-south-1", "Fargate-GB-Hours") for "APS3-Fargate-GB-Hours"; None when the code or
     the meter is not one rightsizer knows."""
@@ -123,6 +133,13 @@ def account_rates(rows: Iterable[dict[str, Any]]) -> AccountRates:
         usage_type = str(row.get("usage_type", ""))
         split = split_usage_type(usage_type, str(row.get("service", "") or ""))
         if split is None:
+            code = unknown_region_code(usage_type)
+            if code is not None:  # a meter we price, in a Region we cannot name: say so
+                result.problems.append({
+                    "account": account, "region": "global", "service": "ce",
+                    "operation": "GetCostAndUsage", "code": "UnknownBillingCode",
+                    "message": f"{usage_type} ({row.get('month')}): region code {code} is not "
+                               "in rightsizer's billing-code table; list prices used for it"})
             continue  # a usage type no rule prices
         region, meter = split
         quantity = _amount(row, "quantity")
