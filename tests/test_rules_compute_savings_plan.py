@@ -16,6 +16,8 @@ from rightsizer.aws.clients import AwsClients
 from rightsizer.collect.collectors.base import ErrorLog, Target
 from rightsizer.collect.collectors.costs import MonthlyCache
 from rightsizer.collect.collectors.savings_plans import collect_savings_plans
+from rightsizer.config import Config
+from rightsizer.report.build import run_rules
 from rightsizer.rules import compute_savings_plan as rule
 from rightsizer.rules.support.savings_plans import savings_plans_views
 from tests.snapshot_factory import ACCOUNT, REGION, SnapshotBuilder
@@ -168,6 +170,29 @@ def test_spot_moves_leave_their_hours_out_of_the_commitment():
         hourly * 0.8, abs=1e-4)
     assert finding.evidence["options"]["1yr"]["floor_on_demand_hourly_usd"] == pytest.approx(
         hourly * 0.2, abs=1e-4)
+
+
+def _run_commitment(rules: dict[str, dict[str, object]]) -> dict[str, object]:
+    """The compute-savings-plan finding's 1-year option in a full run at these rule settings."""
+    builder = SnapshotBuilder()
+    builder.ecs_service("worker", cpu=1024, memory=2048, desired=5)  # no load balancer
+    hourly = pricing.fargate_hourly_usd(REGION, 1024, 2048) * 5
+    snapshot = _snapshot_with([("hourly_spend", hourly_page([hourly] * 336))], builder)
+    findings, _ = run_rules(snapshot, Config.model_validate({"rules": rules}), NOW.date())
+    [finding] = [f for f in findings if f.rule == rule.RULE_ID]
+    return {"hourly": hourly, **finding.evidence["options"]["1yr"]}
+
+
+def test_the_commitment_follows_the_users_settings_of_the_move_rules():
+    default = _run_commitment({})
+    assert default["floor_on_demand_hourly_usd"] == pytest.approx(default["hourly"] * 0.2,
+                                                                 abs=1e-4)
+    # with Spot moves switched off, no task leaves on-demand: the whole spend is the floor
+    no_spot = _run_commitment({"ecs-fargate-spot": {"enabled": False}})
+    assert no_spot["floor_on_demand_hourly_usd"] == pytest.approx(no_spot["hourly"], abs=1e-4)
+    # a Spot share of one task in two (the user's setting) leaves half on-demand
+    half = _run_commitment({"ecs-fargate-spot": {"spot_weight": 1, "on_demand_weight": 1}})
+    assert half["floor_on_demand_hourly_usd"] == pytest.approx(half["hourly"] * 0.5, abs=1e-4)
 
 
 def test_without_hourly_data_the_spend_is_estimated_from_the_tasks_and_said_so():

@@ -18,6 +18,7 @@ from rightsizer.report.bill import bill_summary
 from rightsizer.report.gc_pause import gc_paused
 from rightsizer.report.plans import build_plans
 from rightsizer.report.risks import partition, superseded
+from rightsizer.rules.base import RuleResult
 from rightsizer.rules.findings import Finding, Risk, Skipped
 from rightsizer.rules.registry import REGISTRY
 from rightsizer.snapshot.store import Snapshot, decode_json_cell
@@ -40,6 +41,21 @@ def _tags_by_resource(snapshot: Snapshot) -> dict[str, dict[str, str]]:
     return tags
 
 
+def _evaluate_in_order(snapshot: Snapshot, config: Config) -> list[tuple[str, RuleResult]]:
+    """Every enabled rule's result; a rule that reads others' findings comes after them and
+    sees this run's (none for a disabled one)."""
+    enabled = config.enabled_rules()
+    read = {other for rule_id in enabled for other in REGISTRY[rule_id].reads_findings_of}
+    for rule_id in read - set(enabled):
+        snapshot.record_rule_findings(rule_id, [])
+    results: list[tuple[str, RuleResult]] = []
+    for rule_id in sorted(enabled, key=lambda rule_id: bool(REGISTRY[rule_id].reads_findings_of)):
+        result = REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id))
+        snapshot.record_rule_findings(rule_id, result.findings)
+        results.append((rule_id, result))
+    return results
+
+
 def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Finding],
                                                                        list[Skipped]]:
     """Every enabled rule's findings and skipped rows, suppression applied. Risks (Risk, a
@@ -49,8 +65,7 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     skipped: list[Skipped] = []
     tags = _tags_by_resource(snapshot)
     with pricing.pinned_cache_dir():
-        results = [(rule_id, REGISTRY[rule_id].evaluate(snapshot, config.rule_settings(rule_id)))
-                   for rule_id in config.enabled_rules()]
+        results = _evaluate_in_order(snapshot, config)
     rates = restate.snapshot_rates(snapshot)  # savings at what the account pays
     for _rule_id, result in results:
         restate.restate(result.findings, rates, snapshot)

@@ -75,6 +75,9 @@ class Rule:
     # Rules whose findings on a resource this rule's risk replaces: a downsize of a service
     # that is under-provisioned would contradict the risk's fix (the report skips them there).
     supersedes: tuple[str, ...] = ()
+    # Rules whose findings this rule's evaluate reads (Snapshot.rule_findings): the run
+    # evaluates it after them, so it sees their findings at the user's settings.
+    reads_findings_of: tuple[str, ...] = ()
 
 
 def unreadable_reservations_caveat(snapshot: Snapshot, service: str, operation: str,

@@ -47,22 +47,28 @@ class Settings(RuleSettings):
 
 # --- the spend the recommendations leave on-demand ---------------------------------------------
 
+MOVE_RULES = (ecs_rightsize, ecs_fargate_spot, graviton_migration)
+
+
 def _recommended_findings(snapshot: Snapshot) -> list[Finding]:
-    findings = []
-    for module in (ecs_rightsize, ecs_fargate_spot, graviton_migration):
-        settings = module.RULE.settings_model()
-        findings += [finding for finding in module.RULE.evaluate(snapshot, settings).findings
+    """The ECS moves of this run, at the user's settings of those rules (their defaults when
+    this rule is evaluated on its own)."""
+    findings: list[Finding] = []
+    for module in MOVE_RULES:
+        def at_defaults(snap: Snapshot, rule: Rule = module.RULE) -> list[Finding]:
+            return rule.evaluate(snap, rule.settings_model()).findings
+        findings += [finding for finding in snapshot.rule_findings(module.RULE_ID, at_defaults)
                      if finding.resource_type == "ecs-service"]
     return findings
 
 
 def _recommended_reduction_hourly(snapshot: Snapshot, accounts: set[str] | None
                                   ) -> tuple[float, dict[str, float]]:
-    """USD an hour of on-demand Fargate the ECS rules' recommendations (at their default
-    settings) remove from `accounts` (None: all), service by service: right-size and Graviton
-    scale the price, Spot moves its share of the tasks off on-demand."""
+    """USD an hour of on-demand Fargate the ECS rules' recommendations remove from `accounts`
+    (None: all), service by service: right-size and Graviton scale the price, Spot moves its
+    share of the tasks off on-demand."""
     by_service: dict[str, list[Finding]] = {}
-    for finding in snapshot.derived("compute-savings-plan-moves", _recommended_findings):
+    for finding in _recommended_findings(snapshot):
         if accounts is None or finding.account in accounts:
             by_service.setdefault(finding.resource_id, []).append(finding)
     reductions: dict[str, float] = {}
@@ -300,4 +306,5 @@ RULE = Rule(
     settings_model=Settings,
     evaluate=evaluate,
     how_to_apply=how_to_apply,
+    reads_findings_of=tuple(module.RULE_ID for module in MOVE_RULES),
 )

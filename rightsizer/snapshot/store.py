@@ -236,6 +236,16 @@ class Snapshot:
             self._derived[key] = build(self)
         return self._derived[key]  # type: ignore[no-any-return]
 
+    def record_rule_findings(self, rule_id: str, findings: list[Any]) -> None:
+        """This run's findings of one rule, for the rules that read them (Rule.reads_findings_of);
+        a disabled rule is recorded with none, so a reader never assumes its moves."""
+        self._derived[f"rule-findings/{rule_id}"] = findings
+
+    def rule_findings(self, rule_id: str, evaluate: Callable[[Snapshot], list[T]]) -> list[T]:
+        """The run's recorded findings of `rule_id`; outside a run (one rule on its own) the
+        rule's own `evaluate` at its defaults, once."""
+        return self.derived(f"rule-findings/{rule_id}", evaluate)
+
     def series_stats(self, namespace: str, metric: str, stat: str) -> SeriesStats:
         """Bulk statistics of every series of one metric and statistic (see series_stats)."""
         return self.derived(f"series-stats/{namespace}/{metric}/{stat}",
