@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from rightsizer import pricing
 from rightsizer.rules import ecs_rightsize
-from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Risk, Severity, Skipped, risk_for, skipped_for
+from rightsizer.rules.base import MetricNeed, Rule, RuleResult
+from rightsizer.rules.findings import Finding, Risk, Skipped, risk_for, skipped_for
 from rightsizer.rules.support.ecs_common import (
     ServiceView,
     ecs_services,
@@ -24,7 +22,8 @@ from rightsizer.rules.support.fargate_sizes import (
     sizes_by_cost,
     valid_sizes,
 )
-from rightsizer.rules.support.series import rounded, share_at_or_above
+from rightsizer.rules.support.pressure import PressureSettings, measure, not_enough_data
+from rightsizer.rules.support.series import rounded
 from rightsizer.snapshot.series import OneSeries
 from rightsizer.snapshot.store import Snapshot
 
@@ -32,42 +31,11 @@ RULE_ID = "ecs-underprovisioned"
 ECS = ecs_rightsize.ECS
 
 
-class Settings(RuleSettings):
-    cpu_saturated_percent: float = Field(
-        95, gt=0, le=100,
-        description="An hour whose CPU Maximum is at or above this share of the task's CPU "
-        "counts as saturated (the task used all it was given: demand above it never shows).",
-    )
-    min_saturated_share: float = Field(
-        0.1, gt=0, le=1,
-        description="Flag a service when at least this share of its hours with a CPU "
-        "datapoint are saturated.",
-    )
-    # "If your container attempts to exceed the memory specified here, the container is
-    # killed" (ContainerDefinition.memory,
-    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)
-    memory_peak_percent: float = Field(
-        90, gt=0, le=100,
-        description="Flag a service whose memory peak is above this share of the task's "
-        "memory (a container that exceeds its memory limit is killed).",
-    )
-    headroom_percent: float = Field(
-        20, ge=0, le=200,
-        description="The fix holds the memory peak (or, for saturated CPU, today's CPU) "
-        "plus this margin.",
-    )
-    high_severity_saturated_share: float = Field(
-        0.25, gt=0, le=1,
-        description="Severity high (else medium) from this share of saturated hours.",
-    )
-    high_severity_memory_percent: float = Field(
-        97, gt=0, le=200,
-        description="Severity high (else medium) from a memory peak at or above this.",
-    )
-    min_coverage: float = Field(
-        0.8, gt=0, le=1,
-        description="Share of the window that must have datapoints to judge a metric.",
-    )
+# "If your container attempts to exceed the memory specified here, the container is killed"
+# (ContainerDefinition.memory,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)
+class Settings(PressureSettings):
+    """The shared thresholds (rules/support/pressure.py), against the task's CPU and memory."""
 
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
@@ -100,19 +68,13 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
             return skipped_for(resource, RULE_ID, "not-applicable", problem)
 
     expected = snapshot.expected_datapoints
-    cpu_judged = cpu.coverage(expected) >= settings.min_coverage
-    mem_judged = mem.coverage(expected) >= settings.min_coverage
-    if not cpu_judged and not mem_judged:
-        return skipped_for(
-            resource, RULE_ID, "insufficient-data",
-            f"CPU {cpu.count} and memory {mem.count} of {expected} hourly datapoints; needs "
-            f"{settings.min_coverage:.0%} of the window")
-    share = share_at_or_above(cpu, settings.cpu_saturated_percent) if cpu_judged else 0.0
-    cpu_risk = cpu_judged and share >= settings.min_saturated_share
-    mem_peak = mem.maximum if mem_judged else float("nan")
-    mem_risk = mem_judged and mem_peak > settings.memory_peak_percent
-    if not cpu_risk and not mem_risk:
+    pressure = measure(cpu, mem, expected, settings, mem.maximum)
+    if pressure is None:
+        return skipped_for(resource, RULE_ID, "insufficient-data",
+                           not_enough_data(cpu, mem, expected, settings, "memory"))
+    if not pressure.at_risk:
         return None
+    cpu_risk, mem_risk, mem_peak = pressure.cpu_risk, pressure.memory_risk, mem.maximum
 
     os_kind = service.os_kind or LINUX
     current_hourly = service.hourly_usd(service.cpu_units, service.memory_mib)
@@ -132,36 +94,23 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
                                 os_kind))
     fix = _smallest_fix(service, by_cost, cpu_needed, mem_needed, cpu_risk, mem_risk)
 
-    severity: Severity = "high" if (
-        (cpu_risk and share >= settings.high_severity_saturated_share)
-        or (mem_risk and mem_peak >= settings.high_severity_memory_percent)) else "medium"
     tasks = service.task_count
     current_monthly = current_hourly * pricing.HOURS_PER_MONTH * tasks
     days = snapshot.manifest["window"]["days"]
     problems = []
     if cpu_risk:
         problems.append(f"CPU at or above {settings.cpu_saturated_percent:g}% of "
-                        f"{service.cpu_units / 1024:g} vCPU in {share:.0%} of hours "
+                        f"{service.cpu_units / 1024:g} vCPU in "
+                        f"{pressure.saturated_share:.0%} of hours "
                         "(it used all it was given: the real demand may be higher)")
     if mem_risk:
         problems.append(f"memory peak {mem_peak:.0f}% of {service.memory_mib / 1024:g} GB "
                         "(a container over its memory limit is killed)")
-    reason = f"{' and '.join(problems)} over {days} days"
-    if not mem_judged:
-        reason += f"; memory not judged ({mem.count} of {expected} hourly datapoints)"
-    if not cpu_judged:
-        reason += f"; CPU not judged ({cpu.count} of {expected} hourly datapoints)"
+    reason = f"{' and '.join(problems)} over {days} days" + pressure.not_judged()
 
     evidence: dict[str, object] = {
-        "cpu_saturated_share": round(share, 3) if cpu_judged else None,
-        "cpu_saturated_percent": settings.cpu_saturated_percent,
-        "min_saturated_share": settings.min_saturated_share,
-        "cpu_max_percent": rounded(cpu.maximum) if cpu.count else None,
-        "memory_max_percent": rounded(mem_peak) if mem_judged else None,
-        "memory_peak_percent": settings.memory_peak_percent,
-        "headroom_percent": settings.headroom_percent,
-        "cpu_coverage": round(cpu.coverage(expected), 3),
-        "memory_coverage": round(mem.coverage(expected), 3),
+        **pressure.evidence(settings),
+        "memory_max_percent": rounded(mem_peak) if pressure.memory_judged else None,
         "task_count": tasks,
         "cpu_needed_units": round(cpu_needed),
         "memory_needed_mib": round(mem_needed),
@@ -190,7 +139,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
                    f"{largest}): spread the load over more tasks or move it off Fargate")
         return risk_for(resource, RULE_ID, current=current, recommended={},
                         monthly_cost_usd=current_monthly, monthly_savings_usd=0.0,
-                        evidence=evidence, reason=reason, severity=severity)
+                        evidence=evidence, reason=reason, severity=pressure.severity(settings))
     new_hourly, new_cpu, new_memory = fix
     increase = (new_hourly - current_hourly) * pricing.HOURS_PER_MONTH * tasks
     evidence["hourly_cost_recommended_usd"] = round(new_hourly, 5)
@@ -201,7 +150,7 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
     return risk_for(resource, RULE_ID, current=current,
                     recommended={"cpu": new_cpu, "memory": new_memory},
                     monthly_cost_usd=current_monthly, monthly_savings_usd=-increase,
-                    evidence=evidence, reason=reason, severity=severity)
+                    evidence=evidence, reason=reason, severity=pressure.severity(settings))
 
 
 def _smallest_fix(service: ServiceView, by_cost: tuple[PricedSize, ...], cpu_needed: float,

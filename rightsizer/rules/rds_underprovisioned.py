@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import math
 
 from rightsizer import pricing
 from rightsizer.rules import rds_rightsize
-from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Risk, Severity, Skipped, risk_for, skipped_for
+from rightsizer.rules.base import MetricNeed, Rule, RuleResult
+from rightsizer.rules.findings import Finding, Risk, Skipped, risk_for, skipped_for
 from rightsizer.rules.rds_rightsize import CLASS_SPECS, GIB, RDS
+from rightsizer.rules.support.pressure import PressureSettings, measure, not_enough_data
 from rightsizer.rules.support.rds_common import (
     CLASS_SUPPORT_SOURCE,
     RdsInstance,
@@ -16,44 +17,15 @@ from rightsizer.rules.support.rds_common import (
     no_price,
     rds_instances,
 )
-from rightsizer.rules.support.series import rounded, share_at_or_above
+from rightsizer.rules.support.series import rounded
 from rightsizer.snapshot.store import Snapshot
 
 RULE_ID = "rds-underprovisioned"
 
 
-class Settings(RuleSettings):
-    cpu_saturated_percent: float = Field(
-        95, gt=0, le=100,
-        description="An hour whose CPU Maximum is at or above this counts as saturated.",
-    )
-    min_saturated_share: float = Field(
-        0.1, gt=0, le=1,
-        description="Flag an instance when at least this share of its hours with a CPU "
-        "datapoint are saturated.",
-    )
-    memory_peak_percent: float = Field(
-        90, gt=0, lt=100,
-        description="Flag an instance whose memory in use (class memory minus the lowest "
-        "FreeableMemory) rises above this share of the class's memory.",
-    )
-    headroom_percent: float = Field(
-        20, ge=0, le=200,
-        description="The fix holds the memory in use (or, for saturated CPU, today's vCPUs) "
-        "plus this margin.",
-    )
-    high_severity_saturated_share: float = Field(
-        0.25, gt=0, le=1,
-        description="Severity high (else medium) from this share of saturated hours.",
-    )
-    high_severity_memory_percent: float = Field(
-        97, gt=0, le=100,
-        description="Severity high (else medium) from memory in use at or above this.",
-    )
-    min_coverage: float = Field(
-        0.8, gt=0, le=1,
-        description="Share of the window that must have datapoints to judge a metric.",
-    )
+class Settings(PressureSettings):
+    """The shared thresholds (rules/support/pressure.py); memory in use is the class's memory
+    minus the lowest FreeableMemory."""
 
 
 def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
@@ -90,22 +62,15 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Risk | 
     free = snapshot.one_series(resource.account, resource.region, RDS, "FreeableMemory",
                                resource.name, "Minimum")
     expected = snapshot.expected_datapoints
-    cpu_judged = cpu.coverage(expected) >= settings.min_coverage
-    mem_judged = free.coverage(expected) >= settings.min_coverage
-    if not cpu_judged and not mem_judged:
-        return skipped_for(
-            resource, RULE_ID, "insufficient-data",
-            f"CPU Maximum {cpu.count} and FreeableMemory Minimum {free.count} of {expected} "
-            f"hourly datapoints; needs {settings.min_coverage:.0%} of the window")
-
     vcpu, memory_gib = CLASS_SPECS[inst.instance_class]
-    share = share_at_or_above(cpu, settings.cpu_saturated_percent) if cpu_judged else 0.0
-    cpu_risk = cpu_judged and share >= settings.min_saturated_share
-    in_use_gib = max(0.0, memory_gib - free.minimum / GIB) if mem_judged else float("nan")
-    in_use_percent = 100 * in_use_gib / memory_gib if mem_judged else float("nan")
-    mem_risk = mem_judged and in_use_percent > settings.memory_peak_percent
-    if not cpu_risk and not mem_risk:
+    in_use_gib = max(0.0, memory_gib - free.minimum / GIB) if free.count else math.nan
+    pressure = measure(cpu, free, expected, settings, 100 * in_use_gib / memory_gib)
+    if pressure is None:
+        return skipped_for(resource, RULE_ID, "insufficient-data",
+                           not_enough_data(cpu, free, expected, settings, "FreeableMemory"))
+    if not pressure.at_risk:
         return None
+    cpu_risk, mem_risk = pressure.cpu_risk, pressure.memory_risk
 
     current = pricing.rds_hourly_usd(resource.region, inst.instance_class,
                                      multi_az=inst.multi_az, engine=inst.engine)
@@ -123,36 +88,23 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Risk | 
     target = None if fix is None else pricing.rds_hourly_usd(
         resource.region, fix, multi_az=inst.multi_az, engine=inst.engine)
 
-    severity: Severity = "high" if (
-        (cpu_risk and share >= settings.high_severity_saturated_share)
-        or (mem_risk and in_use_percent >= settings.high_severity_memory_percent)) else "medium"
     days = snapshot.manifest["window"]["days"]
     problems = []
     if cpu_risk:
         problems.append(f"CPU at or above {settings.cpu_saturated_percent:g}% of {vcpu} vCPU "
-                        f"in {share:.0%} of hours")
+                        f"in {pressure.saturated_share:.0%} of hours")
     if mem_risk:
         problems.append(f"memory in use up to {in_use_gib:.2f} of {memory_gib:g} GiB "
-                        f"({in_use_percent:.0f}%: FreeableMemory fell to "
+                        f"({pressure.memory_percent:.0f}%: FreeableMemory fell to "
                         f"{free.minimum / GIB:.2f} GiB; check SwapUsage)")
-    reason = f"{inst.label}: {' and '.join(problems)} over {days} days"
-    if not mem_judged:
-        reason += f"; memory not judged ({free.count} of {expected} hourly datapoints)"
-    if not cpu_judged:
-        reason += f"; CPU not judged ({cpu.count} of {expected} hourly datapoints)"
+    reason = f"{inst.label}: {' and '.join(problems)} over {days} days" + pressure.not_judged()
     evidence: dict[str, object] = {
-        "cpu_saturated_share": round(share, 3) if cpu_judged else None,
-        "cpu_saturated_percent": settings.cpu_saturated_percent,
-        "min_saturated_share": settings.min_saturated_share,
-        "cpu_max_percent": rounded(cpu.maximum) if cpu.count else None,
-        "memory_in_use_gib": round(in_use_gib, 3) if mem_judged else None,
-        "memory_in_use_percent": rounded(in_use_percent) if mem_judged else None,
-        "memory_peak_percent": settings.memory_peak_percent,
+        **pressure.evidence(settings),
+        "memory_in_use_gib": round(in_use_gib, 3) if pressure.memory_judged else None,
+        "memory_in_use_percent": rounded(pressure.memory_percent)
+        if pressure.memory_judged else None,
         "class_vcpu": vcpu,
         "class_memory_gib": memory_gib,
-        "headroom_percent": settings.headroom_percent,
-        "cpu_coverage": round(cpu.coverage(expected), 3),
-        "memory_coverage": round(free.coverage(expected), 3),
         "hourly_current_usd": current.usd,
         "multi_az": inst.multi_az,
         "price_source": current.source,
@@ -169,7 +121,7 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Risk | 
         reason += ": a class of another family (or read replicas for reads) is the way out"
         return risk_for(resource, RULE_ID, current=current_size, recommended={},
                         monthly_cost_usd=monthly, monthly_savings_usd=0.0, evidence=evidence,
-                        reason=reason, severity=severity)
+                        reason=reason, severity=pressure.severity(settings))
     increase = (target.usd - current.usd) * pricing.HOURS_PER_MONTH
     fix_vcpu, fix_memory_gib = CLASS_SPECS[fix]
     evidence.update(no_valid_fix=False, hourly_recommended_usd=target.usd,
@@ -182,7 +134,7 @@ def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Risk | 
     return risk_for(resource, RULE_ID, current=current_size,
                     recommended={"instance_class": fix, "multi_az": inst.multi_az},
                     monthly_cost_usd=monthly, monthly_savings_usd=-increase,
-                    evidence=evidence, reason=reason, severity=severity)
+                    evidence=evidence, reason=reason, severity=pressure.severity(settings))
 
 
 def how_to_apply(finding: Finding) -> dict[str, str]:
