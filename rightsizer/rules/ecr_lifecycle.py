@@ -12,7 +12,7 @@ from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "ecr-lifecycle"
@@ -112,9 +112,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
             continue  # an empty repository: nothing stored, nothing to save
         price = pricing.ecr_storage_gb_month_usd(resource.region)
         if price is None:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "not-applicable",
-                f"no price for ECR storage in {resource.region}"))
+            result.skipped.append(unpriced(resource, RULE_ID, "ECR storage"))
             continue
         result.findings.append(_finding(snapshot, settings, resource, images, stored, price,
                                         window_end))

@@ -159,3 +159,9 @@ def _named_by(resource: Resource) -> dict[str, str]:
 
 def skipped_for(resource: Resource, rule: str, reason: SkipReason, detail: str) -> Skipped:
     return Skipped(rule=rule, **_named_by(resource), reason=reason, detail=detail)
+
+
+def unpriced(resource: Resource, rule: str, what: str) -> Skipped:
+    """The row for a resource whose price is not tabled for its region: no figure is guessed."""
+    return skipped_for(resource, rule, "not-applicable", f"no price for {what} in "
+                       f"{resource.region}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from rightsizer import pricing
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "idle-load-balancer"
@@ -63,9 +63,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         hourly = pricing.elb_hourly_usd(resource.region, lb_type)
         unit = pricing.elb_capacity_unit_hour_usd(resource.region, lb_type)
         if hourly is None or unit is None:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "not-applicable",
-                f"no price for {LABEL[lb_type]} hours in {resource.region}"))
+            result.skipped.append(unpriced(resource, RULE_ID, f"{LABEL[lb_type]} hours"))
             continue
         result.findings.append(_finding(snapshot, row, lb_type, resource, verdict, hourly,
                                         unit))

@@ -10,7 +10,7 @@ from pydantic import Field
 from rightsizer import pricing
 from rightsizer.pricing import bill_lines
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, records
 
 RULE_ID = "logs-ingestion"
@@ -55,9 +55,8 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         log_class = str(row.get("log_group_class") or "STANDARD").upper()
         price = bill_lines.logs_ingestion_gb_usd(resource.region, log_class)
         if price is None:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "not-applicable",
-                f"no price for CloudWatch Logs ingestion ({log_class}) in {resource.region}"))
+            result.skipped.append(unpriced(resource, RULE_ID,
+                                           f"CloudWatch Logs ingestion ({log_class})"))
             continue
         monthly_gb = ingested / GB * per_month
         monthly = monthly_gb * price.usd

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 
 from rightsizer import pricing
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, records
 
 RULE_ID = "logs-retention"
@@ -76,8 +76,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         if log_class not in PRICED_CLASSES or price is None:
             what = "CloudWatch Logs storage" + (
                 f" ({log_class} class)" if log_class not in PRICED_CLASSES else "")
-            result.skipped.append(skipped_for(resource, RULE_ID, "not-applicable",
-                                              f"no price for {what} in {resource.region}"))
+            result.skipped.append(unpriced(resource, RULE_ID, what))
             continue
         stamp = row.get("created_at")
         if stamp not in creation:

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.rules.base import MetricNeed, Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "nat-gateway"
@@ -108,10 +108,9 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         hourly = pricing.nat_gateway_hourly_usd(resource.region)
         per_gb = pricing.nat_gateway_gb_usd(resource.region)
         if hourly is None or per_gb is None:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "not-applicable",
-                f"no price for NAT gateway {'hours' if hourly is None else 'data processing'} "
-                f"in {resource.region}"))
+            result.skipped.append(unpriced(
+                resource, RULE_ID,
+                f"NAT gateway {'hours' if hourly is None else 'data processing'}"))
             continue
         out = snapshot.series(resource.account, resource.region, NAMESPACE,
                               "BytesOutToDestination", resource.name, "Sum").dropna()

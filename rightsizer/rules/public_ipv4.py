@@ -8,7 +8,7 @@ from typing import Any
 
 from rightsizer import pricing
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "public-ipv4"
@@ -49,8 +49,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                             str(row["region"]), decode_json_cell(row.get("tags"), {}))
         price = pricing.public_ipv4_hourly_usd(resource.region)
         if price is None:
-            result.skipped.append(skipped_for(resource, RULE_ID, "not-applicable",
-                                              f"no price for public IPv4 in {resource.region}"))
+            result.skipped.append(unpriced(resource, RULE_ID, "public IPv4"))
             continue
         monthly = price.usd * pricing.HOURS_PER_MONTH
         if kind == "load-balancer":

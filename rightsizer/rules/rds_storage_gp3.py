@@ -9,7 +9,7 @@ from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Skipped, finding_for, skipped_for, unpriced
 from rightsizer.rules.support.rds_common import RdsInstance, rds_instances
 from rightsizer.snapshot.store import Snapshot
 
@@ -125,8 +125,7 @@ def _judge(settings: Settings, inst: RdsInstance) -> Finding | Skipped | None:
     if gp2 is None or gp3 is None:
         missing = " and ".join(name for name, price in (("gp2", gp2), ("gp3", gp3))
                                if price is None)
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"no price for RDS {missing} storage in {resource.region}")
+        return unpriced(resource, RULE_ID, f"RDS {missing} storage")
     target = gp3_target_gb(inst.engine, size)
     if target > size and round(target * gp3.usd - size * gp2.usd, 6) > 0:
         return skipped_for(

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from rightsizer import pricing
 from rightsizer.rules.base import Rule, RuleResult, RuleSettings
-from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for
+from rightsizer.rules.findings import Finding, Resource, finding_for, skipped_for, unpriced
 from rightsizer.snapshot.store import Snapshot, decode_json_cell, records
 
 RULE_ID = "secrets-unused"
@@ -88,9 +88,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                 continue
         price = pricing.secret_month_usd(resource.region)
         if price is None:
-            result.skipped.append(skipped_for(
-                resource, RULE_ID, "not-applicable",
-                f"no price for Secrets Manager secrets in {resource.region}"))
+            result.skipped.append(unpriced(resource, RULE_ID, "Secrets Manager secrets"))
             continue
         result.findings.append(_finding(row, resource, settings, accessed, created, idle_days,
                                         price))
