@@ -162,20 +162,25 @@ def _finish(report: Report, context: dict[str, Any], out_dir: Path,
 
 def _exit_for_fail_on(report: Report, fail_on: str | None) -> None:
     """Exit 1 once everything else is done (report written, summary posted), after saying
-    which findings tripped it."""
+    which findings and risks (an under-provisioned service is as much a reason to stop as a
+    saving) tripped it."""
     from rightsizer.cli_output import fail_on_lines
 
+    if not fail_on:
+        return
     tripped = [finding for finding in report.findings
-               if fail_on and SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[fail_on]]
-    if tripped and fail_on:
-        for line in fail_on_lines(tripped, fail_on):
+               if SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[fail_on]]
+    risks = [risk for risk in report.risks
+             if SEVERITY_RANK[risk.severity] >= SEVERITY_RANK[fail_on]]
+    if tripped or risks:
+        for line in fail_on_lines(tripped, fail_on, risks):
             typer.echo(line, err=True)
         raise typer.Exit(1)
 
 
 FailOn = Annotated[str | None, typer.Option(
-    "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding is at or above this severity "
-    "(low, medium or high), listing those findings on stderr.")]
+    "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding or a risk is at or above this "
+    "severity (low, medium or high), listing them on stderr.")]
 
 
 def _check_fail_on(fail_on: str | None) -> None:

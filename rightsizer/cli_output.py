@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rightsizer.outputs.formatting import change_text, count_text, money
-from rightsizer.report.model import Finding, Report
+from rightsizer.report.model import Finding, Report, Risk
 
 MAX_FAIL_ON_LINES = 20
 
@@ -47,15 +47,23 @@ def print_table(report: Report, terminal: bool) -> None:
         typer.echo(render_table(report), nl=False)
 
 
-def fail_on_lines(tripped: list[Finding], fail_on: str) -> list[str]:
-    """The findings that made --fail-on exit 1, largest saving first."""
-    ranked = sorted(tripped, key=lambda f: -(f.monthly_savings_usd or 0))
-    lines = [f"rightsizer: --fail-on {fail_on}: {count_text(len(tripped), 'finding')} at or "
-             f"above {fail_on}:"]
-    for finding in ranked[:MAX_FAIL_ON_LINES]:
-        lines.append(f"  {finding.severity:<6} {finding.name or finding.resource_id} "
-                     f"({finding.rule}, {finding.account}/{finding.region}): "
-                     f"{change_text(finding)}, {money(finding.monthly_savings_usd)}/month")
-    if len(ranked) > MAX_FAIL_ON_LINES:
-        lines.append(f"  …and {len(ranked) - MAX_FAIL_ON_LINES:,} more in report.json")
+def fail_on_lines(tripped: list[Finding], fail_on: str, risks: list[Risk] | None = None
+                  ) -> list[str]:
+    """The findings (largest saving first) and risks (largest fix first) that made --fail-on
+    exit 1."""
+    risks = risks or []
+    counted = " and ".join(text for text in (
+        count_text(len(tripped), "finding") if tripped else "",
+        count_text(len(risks), "risk") if risks else "") if text)
+    lines = [f"rightsizer: --fail-on {fail_on}: {counted} at or above {fail_on}:"]
+    rows = [(finding, f"{change_text(finding)}, {money(finding.monthly_savings_usd)}/month")
+            for finding in sorted(tripped, key=lambda f: -(f.monthly_savings_usd or 0))]
+    rows += [(risk, f"at risk: {change_text(risk) if risk.recommended else 'no valid fix'}, "
+                    f"+{money(risk.monthly_cost_change_usd or 0)}/month to fix")
+             for risk in sorted(risks, key=lambda r: -(r.monthly_cost_change_usd or 0))]
+    for item, text in rows[:MAX_FAIL_ON_LINES]:
+        lines.append(f"  {item.severity:<6} {item.name or item.resource_id} "
+                     f"({item.rule}, {item.account}/{item.region}): {text}")
+    if len(rows) > MAX_FAIL_ON_LINES:
+        lines.append(f"  …and {len(rows) - MAX_FAIL_ON_LINES:,} more in report.json")
     return lines

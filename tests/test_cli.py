@@ -189,6 +189,28 @@ def test_fail_on_lists_the_findings_that_tripped_it(monkeypatch: pytest.MonkeyPa
     assert below.exit_code == 0 and below.stderr == ""
 
 
+def test_fail_on_counts_a_risk_at_or_above_the_severity(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    from tests.test_slack import plans_risks_history_report
+
+    report = plans_risks_history_report()
+    report["findings"] = [{**f, "severity": "low"} for f in report["findings"]]
+    stub_pipeline(monkeypatch, tmp_path / "out", report)
+    result = CliRunner().invoke(app, ["analyze", "--format", "json", "--fail-on", "high",
+                                      "--quiet"])
+    assert result.exit_code == 1  # no high finding: the high risk alone trips it
+    assert result.stderr.splitlines() == [
+        "rightsizer: --fail-on high: 1 risk at or above high:",
+        "  high   edufly-exam (ecs-underprovisioned, 123456789012/ap-south-1): at risk: "
+        "0.5 vCPU / 1 GB → 1 vCPU / 2 GB, +$18.90/month to fix",
+    ]
+    report["risks"][0]["severity"] = "medium"
+    stub_pipeline(monkeypatch, tmp_path / "out", report)
+    below = CliRunner().invoke(app, ["analyze", "--format", "json", "--fail-on", "high",
+                                     "--quiet"])
+    assert below.exit_code == 0 and below.stderr == ""
+
+
 def test_summary_counts_have_thousands_separators(monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
     from tests.test_slack import finding, sample_report

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from rightsizer.report.model import Finding, Report
+from rightsizer.report.model import Finding, Report, Risk
 
 SEVERITIES = ("high", "medium", "low")
 # A Markdown page is read or pasted, not searched: report.md lists the largest findings (and
@@ -107,7 +107,7 @@ def describe_setting(values: Any) -> str:
     return _pairs(values)
 
 
-def change_text(finding: Finding) -> str:
+def change_text(finding: Finding | Risk) -> str:
     """`2 vCPU / 4 GB → 1 vCPU / 2 GB`; a reservation or an action reads as what to do to the
     current resource: `db.t3.small Multi-AZ: 1-year No Upfront reservation`."""
     current, recommended = finding.current or {}, finding.recommended or {}
