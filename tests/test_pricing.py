@@ -170,7 +170,7 @@ def test_logs_and_api_constants() -> None:
     assert logs is not None and logs.usd == pytest.approx(0.03)
     assert pricing.logs_storage_gb_month_usd("mars-north-1") is None
     # The module constants must agree with the sourced table.
-    cw = pricing._table("cloudwatch")
+    cw = pricing._embedded("cloudwatch")  # constants are never refreshed
     gmd = pricing.GET_METRIC_DATA_USD_PER_1000_METRICS
     assert cw["get_metric_data_usd_per_1000_metrics"] == pytest.approx(gmd)
     ce = pricing.COST_EXPLORER_USD_PER_REQUEST

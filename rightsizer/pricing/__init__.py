@@ -5,10 +5,12 @@ and the ``as_of`` date it was taken. Nothing here calls AWS: the analyzer is rea
 work offline. A figure that could not be sourced is simply absent and every lookup returns
 ``None`` for it, so callers report "price unknown" instead of guessing.
 
-``rightsizer pricing refresh`` (``refresh.py``) can write newer Fargate, RDS and ElastiCache
-tables from the AWS Price List API into a local cache (``cache_dir()``). A valid cached table is
-consulted first; anything it lacks (a region, a class, Fargate Spot) still comes from the
-embedded table, so a refresh never loses a figure. Each ``Price`` names the table it came from.
+``rightsizer pricing refresh`` (``refresh.py``) can write newer tables from the AWS Price List
+API into a local cache (``cache_dir()``): Fargate (every platform), RDS instances and storage,
+ElastiCache, S3, CloudWatch Logs storage, NAT gateways, public IPv4 and load balancers. A valid
+cached table is consulted first; anything it lacks (a region, a class, Fargate Spot) still comes
+from the embedded table, so a refresh never loses a figure. Each ``Price`` names the table it
+came from and its date.
 
 Only RDS ``engine="postgres"`` is tabled; other engines return ``None``.
 """
@@ -26,6 +28,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from rightsizer.pricing.price_list import RDS_STORAGE_USAGE
 
 __all__ = [
     "COST_EXPLORER_USD_PER_REQUEST",
@@ -78,13 +82,20 @@ log = logging.getLogger("rightsizer")
 # Where `rightsizer pricing refresh` writes: a directory, or "off" to ignore any cache.
 CACHE_ENV = "RIGHTSIZER_PRICING_CACHE"
 
-# The tables a cache may replace, and their price sections (region -> name -> USD). Everything
-# else in a table (Spot, storage, the Multi-AZ factor) always comes from the embedded one.
+# The tables a cache may hold, and their price sections (region -> name -> USD). Everything
+# else (Spot, the Multi-AZ factor, the reservation ratio) always comes from the embedded tables.
 CACHE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "fargate": ("on_demand",),
+    "fargate": ("on_demand", "linux_arm64", "windows_x86_64"),
     "rds_postgres": ("on_demand_single_az", "reserved_1yr_no_upfront_single_az"),
     "elasticache_redis": ("on_demand", "reserved_1yr_no_upfront"),
+    "rds_storage": ("storage_gb_month_single_az", "storage_gb_month_multi_az"),
+    "s3": ("storage_gb_month", "transition_per_1000_requests"),
+    "cloudwatch": ("logs_storage",),
+    "vpc": ("nat_gateway", "public_ipv4"),
+    "elb": ("hourly", "capacity_unit_hour"),
 }
+# An embedded table some of whose figures a cached table of another name refreshes.
+_REFRESHED_BY: dict[str, tuple[str, ...]] = {"rds_postgres": ("rds_postgres", "rds_storage")}
 
 # Ordered small -> large so callers can step down one size at a time.
 _SIZE_ORDER = ("nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge",
@@ -237,17 +248,12 @@ def _layers(name: str) -> tuple[dict[str, Any], ...]:
     return (cached, embedded) if cached is not None else (embedded,)
 
 
-def _table(name: str) -> dict[str, Any]:
-    """The preferred table: the cached one when present and valid, else the embedded one."""
-    return _layers(name)[0]
-
-
 def reload() -> None:
     """Forget loaded tables (after a refresh, or when a test points the cache elsewhere)."""
     _embedded.cache_clear()
     _cached_in.cache_clear()
     for lookup in (_fargate_rates, _fargate_platform_rates, _rds_hourly, _elasticache_hourly,
-                   _s3_gb_month, _logs_storage_gb_month, _ecr_storage_gb_month):
+                   _s3_gb_month, _logs_storage_gb_month, _ecr_storage_gb_month, _rds_storage):
         lookup.cache_clear()
 
 
@@ -271,12 +277,22 @@ def _norm_region(region: str) -> str:
     return region.strip().lower()
 
 
+def _cached_price(name: str, section: str, region: str, key: str, unit: str) -> Price | None:
+    """The refreshed figure, with the cached table's source and that region's date."""
+    table = _cached(name)
+    usd = None if table is None else _figure(table, section, region, key)
+    if table is None or usd is None:
+        return None
+    return Price(usd, unit, table["source"], _as_of(table, region))
+
+
 # --------------------------------------------------------------------------- Fargate
 
 
 def known_regions() -> list[str]:
     """Regions with Fargate on-demand prices."""
-    return sorted({region for table in _layers("fargate") for region in table["on_demand"]})
+    return sorted({region for table in _layers("fargate")
+                   for region in table.get("on_demand", {})})
 
 
 def _fargate_on_demand(region: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -379,13 +395,31 @@ class FargateRates:
 
 def fargate_platform_rates(region: str, *, os_kind: str = "LINUX", arch: str = "X86_64",
                            spot: bool = False) -> FargateRates | None:
-    """Rates for a platform: Linux/x86 from the (refreshable) on-demand table and its Spot
-    figures; Linux/ARM64 and Windows/x86 from the embedded `platforms` section, for the regions
-    it has a sourced figure for. Windows has no Spot (Fargate Spot does not run Windows tasks:
+    """Rates for a platform: Linux/x86 from the on-demand table and its Spot figures;
+    Linux/ARM64 and Windows/x86 from a refreshed cache's `linux_arm64` / `windows_x86_64`
+    sections, else the embedded `platforms` section, for the regions with a sourced figure.
+    Windows has no Spot (Fargate Spot does not run Windows tasks:
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html);
     Windows on ARM64 does not exist (cpuArchitecture must be X86_64 for Windows)."""
     return _fargate_platform_rates(cache_dir(), _norm_region(region), os_kind.strip().upper(),
                                    arch.strip().upper(), spot)
+
+
+def _platform_row(region: str, section: str) -> tuple[dict[str, Any], str, str] | None:
+    """(rates, source, as_of) of an ARM64 or Windows platform: the refreshed cache's section,
+    else the embedded `platforms` one. A Windows row without its licence fee is no row (the
+    price would be too low)."""
+    needed = {"vcpu_hour", "gb_hour"} | (
+        {"os_license_vcpu_hour"} if section == "windows_x86_64" else set())
+    cached = _cached("fargate")
+    row = None if cached is None else cached.get(section, {}).get(region)
+    if cached is not None and isinstance(row, dict) and needed <= row.keys():
+        return row, f"{cached['source']} ({section})", _as_of(cached, region)
+    platforms = _setting("fargate", "platforms")
+    row = platforms.get(section, {}).get(region)
+    if not row or not needed <= row.keys():
+        return None
+    return row, f"{platforms['source']} ({section})", str(platforms["as_of"])
 
 
 @cache
@@ -398,13 +432,10 @@ def _fargate_platform_rates(directory: Path | None, region: str, os_kind: str, a
         (os_kind, arch))
     if section is None or (spot and os_kind == "WINDOWS"):
         return None
-    platforms = _setting("fargate", "platforms")
-    row = platforms.get(section, {}).get(region)
-    if not row or "vcpu_hour" not in row or "gb_hour" not in row:
+    found = _platform_row(region, section)
+    if found is None:
         return None
-    if section == "windows_x86_64" and "os_license_vcpu_hour" not in row:
-        return None  # a Windows price without its licence fee would be too low
-    src, as_of = f"{platforms['source']} ({section})", str(platforms["as_of"])
+    row, src, as_of = found
     keep = 1.0
     if spot:
         spot_tbl = _setting("fargate", "spot")
@@ -508,18 +539,40 @@ def _rds_hourly(directory: Path | None, region: str, instance_class: str, multi_
 
 
 def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) -> Price | None:
-    """gp2/gp3 storage per GB-month; Multi-AZ provisions the volume twice, so 2x."""
-    table = _embedded("rds_postgres")  # storage is not refreshed: always the embedded figures
-    per_region = table["storage_gb_month_single_az"].get(_norm_region(region), {})
-    usd = per_region.get(storage_type.strip().lower())
+    """Storage per GB-month of a volume type (gp2, gp3, io1, io2): a refreshed explicit
+    Multi-AZ figure when there is one, else Single-AZ x the Multi-AZ factor (Multi-AZ
+    provisions the volume twice)."""
+    kind = storage_type.strip().lower()
+    found = _rds_storage(cache_dir(), _norm_region(region), kind, multi_az)
+    if found is None:
+        return None
+    price, table = found
+    meter = RDS_STORAGE_USAGE.get(kind, f"{kind.upper()}-Storage")
+    usage = f"RDS:{'Multi-AZ-' if multi_az else ''}{meter}"
+    return _named(price, table, f"rds_{kind}_storage_gb_month_usd", usage, region)
+
+
+@cache
+def _rds_storage(directory: Path | None, region: str, kind: str, multi_az: bool
+                 ) -> tuple[Price, str] | None:
+    factor = float(_setting("rds_postgres", "multi_az_factor"))
+    cached = _cached("rds_storage")
+    if cached is not None:
+        as_of = _as_of(cached, region)
+        explicit = _figure(cached, "storage_gb_month_multi_az", region, kind) if multi_az else None
+        if explicit is not None:
+            return Price(explicit, "GB-month", cached["source"], as_of), "rds_storage"
+        single = _figure(cached, "storage_gb_month_single_az", region, kind)
+        if single is not None:
+            source = cached["source"] + (f" (Multi-AZ = Single-AZ x {factor})" if multi_az else "")
+            return (Price(single * (factor if multi_az else 1.0), "GB-month", source, as_of),
+                    "rds_storage")
+    table = _embedded("rds_postgres")
+    usd = table["storage_gb_month_single_az"].get(region, {}).get(kind)
     if usd is None:
         return None
-    factor = float(table["multi_az_factor"]) if multi_az else 1.0
-    kind = storage_type.strip().upper()
-    usage = f"RDS:{'Multi-AZ-' if multi_az else ''}{kind}-Storage"
-    return _named(Price(float(usd) * factor, "GB-month", table["storage_source"],
-                        table["storage_as_of"]), "rds_postgres",
-                  f"rds_{kind.lower()}_storage_gb_month_usd", usage, region)
+    return (Price(float(usd) * (factor if multi_az else 1.0), "GB-month", table["storage_source"],
+                  table["storage_as_of"]), "rds_postgres")
 
 
 # --------------------------------------------------------------------------- ElastiCache
@@ -579,21 +632,21 @@ LOGS_STORAGE_USAGE = "logs:TimedStorage-ByteHrs"
 
 @cache
 def _s3_gb_month(directory: Path | None, region: str, storage_class: str) -> Price | None:
-    table = _table("s3")
-    usd = table["storage_gb_month"].get(_norm_region(region), {}).get(storage_class.strip().upper())
-    if usd is None:
-        return None
-    return Price(float(usd), "GB-month", table["source"], table["as_of"])
+    return _s3_figure("storage_gb_month", region, storage_class, "GB-month")
+
+
+def _s3_figure(section: str, region: str, storage_class: str, unit: str) -> Price | None:
+    region, cls = _norm_region(region), storage_class.strip().upper()
+    for table in _layers("s3"):
+        usd = _figure(table, section, region, cls)
+        if usd is not None:
+            return Price(usd, unit, table["source"], _as_of(table, region))
+    return None
 
 
 def s3_transition_usd_per_1000(region: str, storage_class: str) -> Price | None:
     """Lifecycle transition request price per 1,000 requests into STANDARD_IA or GLACIER."""
-    table = _table("s3")
-    per_region = table["transition_per_1000_requests"].get(_norm_region(region), {})
-    usd = per_region.get(storage_class.strip().upper())
-    if usd is None:
-        return None
-    return Price(float(usd), "1000 requests", table["source"], table["as_of"])
+    return _s3_figure("transition_per_1000_requests", region, storage_class, "1000 requests")
 
 
 # --------------------------------------------------------------------------- CloudWatch
@@ -607,8 +660,12 @@ def logs_storage_gb_month_usd(region: str) -> Price | None:
 
 @cache
 def _logs_storage_gb_month(directory: Path | None, region: str) -> Price | None:
-    table = _table("cloudwatch")
-    usd = table["logs_storage_gb_month"].get(_norm_region(region))
+    region = _norm_region(region)
+    refreshed = _cached_price("cloudwatch", "logs_storage", region, "standard", "GB-month")
+    if refreshed is not None:
+        return refreshed
+    table = _embedded("cloudwatch")
+    usd = table["logs_storage_gb_month"].get(region)
     if usd is None:
         return None
     return Price(float(usd), "GB-month", table["source"], table["as_of"])
@@ -618,26 +675,31 @@ def _logs_storage_gb_month(directory: Path | None, region: str) -> Price | None:
 
 
 def public_ipv4_hourly_usd(region: str) -> Price | None:
-    """One public IPv4 address (Elastic IP or auto-assigned) per hour, billed since
-    2024-02-01 at one rate in every commercial Region; None where it is not tabled (China)."""
+    """One public IPv4 address (Elastic IP or auto-assigned) in use per hour, billed since
+    2024-02-01: the refreshed regional figure, else the one rate AWS announced for every
+    commercial Region; None where it is not tabled (China)."""
     table = _embedded("vpc")
     region = _norm_region(region)
-    if not region or any(region.startswith(prefix)
-                         for prefix in table["public_ipv4_excluded_region_prefixes"]):
-        return None
-    return _named(Price(float(table["public_ipv4_hour_usd"]), "IP-hour",
-                        table["public_ipv4_source"], table["public_ipv4_as_of"]), "vpc",
-                  "public_ipv4_hour_usd", "PublicIPv4:InUseAddress", region)
+    price = _cached_price("vpc", "public_ipv4", region, "in_use_hour", "IP-hour")
+    if price is None:
+        if not region or any(region.startswith(prefix)
+                             for prefix in table["public_ipv4_excluded_region_prefixes"]):
+            return None
+        price = Price(float(table["public_ipv4_hour_usd"]), "IP-hour",
+                      table["public_ipv4_source"], table["public_ipv4_as_of"])
+    return _named(price, "vpc", "public_ipv4_hour_usd", "PublicIPv4:InUseAddress", region)
 
 
 def _nat_gateway(region: str, key: str, unit: str) -> Price | None:
     table = _embedded("vpc")
-    usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
-    if usd is None:
-        return None
+    price = _cached_price("vpc", "nat_gateway", _norm_region(region), key, unit)
+    if price is None:
+        usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
+        if usd is None:
+            return None
+        price = Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"])
     usage = {"hour": "NatGateway-Hours", "gb_processed": "NatGateway-Bytes"}[key]
-    return _named(Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"]),
-                  "vpc", f"nat_gateway_{key}_usd", usage, region)
+    return _named(price, "vpc", f"nat_gateway_{key}_usd", usage, region)
 
 
 def nat_gateway_hourly_usd(region: str) -> Price | None:
@@ -671,29 +733,28 @@ def _ecr_storage_gb_month(region: str) -> Price | None:
 # --------------------------------------------------------------------------- ELB, Secrets Manager
 
 
-def _elb_figure(section: str, region: str, lb_type: str) -> float | None:
-    usd = _embedded("elb")[section].get(_norm_region(region), {}).get(lb_type.strip().lower())
-    return None if usd is None else float(usd)
+def _elb_price(section: str, region: str, lb_type: str, unit: str) -> Price | None:
+    region, lb_type = _norm_region(region), lb_type.strip().lower()
+    price = _cached_price("elb", section, region, lb_type, unit)
+    if price is not None:
+        return price
+    table = _embedded("elb")
+    usd = table[section].get(region, {}).get(lb_type)
+    return None if usd is None else Price(float(usd), unit, table["source"], table["as_of"])
 
 
 def elb_hourly_usd(region: str, lb_type: str) -> Price | None:
     """The hourly charge of one load balancer ("application" or "network", as
     DescribeLoadBalancers' Type names them); None where no figure is sourced."""
-    usd = _elb_figure("hourly", region, lb_type)
-    table = _embedded("elb")
-    return None if usd is None else _named(Price(usd, "hour", table["source"], table["as_of"]),
-                                           "elb", f"elb_{lb_type.strip().lower()}_hour_usd", "",
-                                           region)
+    return _named(_elb_price("hourly", region, lb_type, "hour"), "elb",
+                  f"elb_{lb_type.strip().lower()}_hour_usd", "", region)
 
 
 def elb_capacity_unit_hour_usd(region: str, lb_type: str) -> Price | None:
     """Price of one LCU-hour (application) or NLCU-hour (network)."""
-    usd = _elb_figure("capacity_unit_hour", region, lb_type)
-    table = _embedded("elb")
     unit = "LCU-hour" if lb_type.strip().lower() == "application" else "NLCU-hour"
-    return None if usd is None else _named(Price(usd, unit, table["source"], table["as_of"]),
-                                           "elb", f"elb_{unit.split('-')[0].lower()}_hour_usd",
-                                           "", region)
+    return _named(_elb_price("capacity_unit_hour", region, lb_type, unit), "elb",
+                  f"elb_{unit.split('-')[0].lower()}_hour_usd", "", region)
 
 
 def _secret_month(region: str) -> float | None:
@@ -713,17 +774,18 @@ def secret_month_usd(region: str) -> Price | None:
 # --------------------------------------------------------------------------- provenance
 
 
-def _origin(name: str, table: dict[str, Any]) -> str:
-    return "embedded" if table is _embedded(name) else "cache"
-
-
 def all_sources() -> list[dict[str, str]]:
     """One row per table in use (a refreshed table, then the embedded one it falls back to)."""
     rows: list[dict[str, str]] = []
     for name in _TABLES:
-        for table in _layers(name):
-            rows.append({"table": name, "source": table["source"], "as_of": table["as_of"],
-                         "origin": _origin(name, table)})
+        for cached_name in _REFRESHED_BY.get(name, (name,)):
+            cached = _cached(cached_name)
+            if cached is not None:
+                rows.append({"table": cached_name, "source": cached["source"],
+                             "as_of": cached["as_of"], "origin": "cache"})
+        embedded = _embedded(name)
+        rows.append({"table": name, "source": embedded["source"], "as_of": embedded["as_of"],
+                     "origin": "embedded"})
     return rows
 
 

@@ -42,7 +42,7 @@ _METERS = re.compile(
     r"^(?:(?:SpotUsage-)?Fargate-(?:ARM-|Windows-)?(?:vCPU-Hours:perCPU|GB-Hours)"
     r"|Fargate-Windows-OS-Hours:perCPU"
     r"|(?:InstanceUsage|Multi-AZUsage):db\.[a-z0-9]+\.[a-z0-9]+"
-    r"|RDS:(?:Multi-AZ-)?(?:GP2|GP3|PIOPS|IO1|IO2)-Storage"
+    r"|RDS:(?:Multi-AZ-)?(?:GP2-Storage|GP3-Storage|PIOPS-Storage(?:-IO2)?)"
     r"|NodeUsage:cache\.[a-z0-9]+\.[a-z0-9]+"
     r"|NatGateway-(?:Hours|Bytes)|PublicIPv4:(?:InUseAddress|IdleAddress))$")
 _STORAGE_METER = re.compile(r"^TimedStorage-(?:[A-Za-z]+-)?ByteHrs$|^TimedStorage-GlacierByteHrs$")

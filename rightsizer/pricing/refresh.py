@@ -1,9 +1,12 @@
 """`rightsizer pricing refresh`: current list prices from the AWS Price List Query API, cached.
 
 One read-only call, pricing:GetProducts (a us-east-1 endpoint that answers for every region),
-paged with NextToken, TERM_MATCH filters only. It fetches the figures the rules use: Linux/x86
-Fargate on-demand, RDS PostgreSQL Single-AZ and ElastiCache Redis nodes (on-demand and 1-year No
-Upfront reserved). Fargate Spot is not in the Price List API, so Spot stays the embedded figures.
+paged with NextToken, TERM_MATCH filters only. It fetches the figures the rules use: Fargate
+on-demand (Linux/x86, Linux/ARM64, Windows/x86), RDS PostgreSQL Single-AZ and ElastiCache Redis
+nodes (on-demand and 1-year No Upfront reserved), RDS storage, S3 storage classes and lifecycle
+transitions, CloudWatch Logs storage, NAT gateways, public IPv4 addresses and load balancers
+(price_list.py tells the products apart). Fargate Spot is not in the Price List API, so Spot
+stays the embedded figures.
 
 Everything is fetched before anything is written, so a failed call leaves the cache as it was.
 Each table is written atomically (temp file + os.replace). A region the API returned nothing for
@@ -16,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -37,148 +39,62 @@ from rightsizer.pricing import (
     cache_problem,
     read_cached_table,
 )
+from rightsizer.pricing.price_list import (  # noqa: F401 (the product readers, re-exported)
+    Row,
+    elasticache_rows,
+    elb_rows,
+    fargate_rows,
+    first_tier_rate,
+    load_product,
+    logs_rows,
+    on_demand_hourly,
+    rds_rows,
+    rds_storage_rows,
+    reserved_1yr_no_upfront_hourly,
+    s3_rows,
+    vpc_rows,
+)
 
 PRICING_REGION = "us-east-1"  # the Price List Query API endpoint (prices for all regions)
 PAGE_SIZE = 100  # GetProducts' maximum MaxResults
-HOURS_PER_YEAR = 8760.0  # to spread an upfront fee over a 1-year term (No Upfront has none)
 
-# section, key (instance class or rate name), USD
-Row = tuple[str, str, float]
 Prices = dict[str, dict[str, dict[str, float]]]  # section -> region -> key -> USD
+Section = dict[str, dict[str, float]]  # section -> key -> USD, for one region
 
 
-# --------------------------------------------------------------------------- one product
+# --------------------------------------------------------------------------- the tables
 
 
-def load_product(item: Any) -> dict[str, Any] | None:
-    """A PriceList item is a JSON document in a string; None when it is not one."""
-    try:
-        data = json.loads(item) if isinstance(item, str) else item
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+@dataclass(frozen=True)
+class Query:
+    """One GetProducts question asked for each region: a service code and TERM_MATCH filters
+    (besides regionCode), as few as tell the products apart server-side."""
+
+    service_code: str
+    filters: tuple[tuple[str, str], ...] = ()
 
 
-def _attributes(product: dict[str, Any]) -> dict[str, Any]:
-    attributes = product.get("product", {}).get("attributes", {})
-    return attributes if isinstance(attributes, dict) else {}
-
-
-def _usd(dimension: Any) -> float | None:
-    try:
-        return float(dimension["pricePerUnit"]["USD"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _dimensions(term: Any) -> list[dict[str, Any]]:
-    dims = term.get("priceDimensions", {}) if isinstance(term, dict) else {}
-    return [dim for dim in dims.values() if isinstance(dim, dict)] if isinstance(dims, dict) else []
-
-
-def on_demand_hourly(product: dict[str, Any]) -> float | None:
-    """The one non-zero on-demand rate; None when absent, free, or tiered (no guessing)."""
-    terms = product.get("terms", {}).get("OnDemand", {})
-    rates = {usd for term in (terms.values() if isinstance(terms, dict) else [])
-             for dim in _dimensions(term)
-             if dim.get("unit") != "Quantity" and (usd := _usd(dim)) is not None and usd > 0}
-    return rates.pop() if len(rates) == 1 else None
-
-
-def _effective_hourly(term: dict[str, Any]) -> float | None:
-    hourly = upfront = 0.0
-    for dim in _dimensions(term):
-        usd = _usd(dim)
-        if usd is None:
-            return None
-        if dim.get("unit") == "Quantity":
-            upfront += usd
-        else:
-            hourly += usd
-    total = hourly + upfront / HOURS_PER_YEAR
-    return round(total, 8) if total > 0 else None
-
-
-def reserved_1yr_no_upfront_hourly(product: dict[str, Any]) -> float | None:
-    """Effective hourly rate of the 1-year No Upfront (standard) reservation, if offered."""
-    terms = product.get("terms", {}).get("Reserved", {})
-    rates: set[float] = set()
-    for term in terms.values() if isinstance(terms, dict) else []:
-        attrs = term.get("termAttributes", {}) if isinstance(term, dict) else {}
-        if (attrs.get("LeaseContractLength") == "1yr"
-                and attrs.get("PurchaseOption") == "No Upfront"
-                and attrs.get("OfferingClass", "standard") == "standard"):
-            rate = _effective_hourly(term)
-            if rate is not None:
-                rates.add(rate)
-    return rates.pop() if len(rates) == 1 else None
-
-
-# x86 Linux on-demand only: ARM, Windows and SpotUsage rows have other usage types. The prefix is
-# the region's billing code (USE1-, EU-, APS3-); some us-east-1 rows have none.
-_FARGATE_USAGE = (
-    (re.compile(r"^(?:[A-Z0-9]+-)?Fargate-vCPU-Hours:perCPU$"), "vcpu_hour"),
-    (re.compile(r"^(?:[A-Z0-9]+-)?Fargate-GB-Hours$"), "gb_hour"),
-)
-
-
-def fargate_rows(product: dict[str, Any]) -> list[Row]:
-    usage = str(_attributes(product).get("usagetype", ""))
-    for pattern, key in _FARGATE_USAGE:
-        usd = on_demand_hourly(product) if pattern.match(usage) else None
-        if usd is not None:
-            return [("on_demand", key, usd)]
-    return []
-
-
-def _instance_rows(product: dict[str, Any], prefix: str, usage: re.Pattern[str],
-                   on_demand: str, reserved: str) -> list[Row]:
-    attrs = _attributes(product)
-    name = str(attrs.get("instanceType", "")).strip().lower()
-    if (not name.startswith(prefix) or not usage.match(str(attrs.get("usagetype", "")))
-            or attrs.get("locationType", "AWS Region") != "AWS Region"):
-        return []  # storage, I/O, Extended Support, Outposts and Local Zone rows
-    hourly = on_demand_hourly(product)
-    if hourly is None:
-        return []
-    rows = [(on_demand, name, hourly)]
-    ri = reserved_1yr_no_upfront_hourly(product)
-    if ri is not None and ri < hourly:  # a reservation at or above on-demand is a data error
-        rows.append((reserved, name, ri))
-    return rows
-
-
-# The node or instance price is the usage type that is only an optional region billing code
-# (APS3-, EU-; none in us-east-1) before the meter. Add-ons share the instance type and the
-# filters but carry a second segment ("USE1-ExtendedSupportYr1_Yr2-NodeUsage:cache.m6g.large",
-# "USE1-SyncDurability-NodeUsage:...", "USE1-Outpost-NodeUsage:..."): a surcharge, not the
-# node, so an unanchored match made each node look like two conflicting prices.
-# Billing codes: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-region-billing-codes.html
-RDS_INSTANCE_USAGE = re.compile(r"^(?:[A-Z0-9]+-)?InstanceUsage:db\.")
-ELASTICACHE_NODE_USAGE = re.compile(r"^(?:[A-Z0-9]+-)?NodeUsage:cache\.")
-
-
-def rds_rows(product: dict[str, Any]) -> list[Row]:
-    # Single-AZ is "InstanceUsage:db.x"; "InstanceUsageIOOptimized" is Aurora.
-    return _instance_rows(product, "db.", RDS_INSTANCE_USAGE,
-                          "on_demand_single_az", "reserved_1yr_no_upfront_single_az")
-
-
-def elasticache_rows(product: dict[str, Any]) -> list[Row]:
-    return _instance_rows(product, "cache.", ELASTICACHE_NODE_USAGE,
-                          "on_demand", "reserved_1yr_no_upfront")
-
-
-# --------------------------------------------------------------------------- the three tables
+def _keep_all(prices: Section) -> Section:
+    return prices
 
 
 @dataclass(frozen=True)
 class TableSpec:
+    """One cached table: the questions asked for it, and how a product becomes its rows.
+    Its products may yield rows into any of the table's sections (CACHE_SECTIONS)."""
+
     name: str
-    service_code: str
-    filters: tuple[tuple[str, str], ...]  # TERM_MATCH (field, value), besides regionCode
+    queries: tuple[Query, ...]
     rows: Callable[[dict[str, Any]], list[Row]]
     note: str
+    complete: Callable[[Section], Section] = _keep_all  # what a lookup could use alone
+    # embedded (table, section)s whose regions a refresh without --regions asks for
+    default_regions_from: tuple[tuple[str, str], ...] = ()
+    baseline: str = ""  # the embedded table its figures replace, when not of the same name
+
+    @property
+    def service_code(self) -> str:
+        return ", ".join(dict.fromkeys(query.service_code for query in self.queries))
 
     @property
     def source(self) -> str:
@@ -189,23 +105,97 @@ class TableSpec:
         return CACHE_SECTIONS[self.name]
 
 
+def _whole_rows(required: dict[str, set[str]]) -> Callable[[Section], Section]:
+    """Keep a section's row only with every rate it is billed on: half a Fargate rate pair (or a
+    Windows price without its licence fee) would price a task too low."""
+    def complete(prices: Section) -> Section:
+        return {section: row for section, row in prices.items()
+                if required.get(section, set()) <= row.keys()}
+    return complete
+
+
+def _reservations_with_on_demand(on_demand: str, reserved: str) -> Callable[[Section], Section]:
+    """Drop a reservation whose on-demand figure was dropped (its saving has no baseline)."""
+    def complete(prices: Section) -> Section:
+        kept = {key: usd for key, usd in prices.get(reserved, {}).items()
+                if key in prices.get(on_demand, {})}
+        result = {section: row for section, row in prices.items()
+                  if section not in (on_demand, reserved) and row}
+        if prices.get(on_demand):
+            result[on_demand] = prices[on_demand]
+            if kept:
+                result[reserved] = kept
+        return result
+    return complete
+
+
 _FETCHED = "Fetched by `rightsizer pricing refresh`; as_of_by_region dates each region's figures."
+# The regions an RDS price is tabled for: the refresh asks the newer tables about them too
+# (ap-south-1 among them), besides the regions of their own embedded figures.
+_RDS_REGIONS = ("rds_postgres", "on_demand_single_az")
 SPECS: tuple[TableSpec, ...] = (
-    TableSpec("fargate", "AmazonECS", (), fargate_rows,
-              "Linux/x86 on-demand per vCPU-hour and GB-hour (usage types "
-              "<region>-Fargate-vCPU-Hours:perCPU and <region>-Fargate-GB-Hours). Fargate Spot is "
-              "not in the Price List API: Spot figures still come from the embedded table. "
-              + _FETCHED),
-    TableSpec("rds_postgres", "AmazonRDS",
-              (("databaseEngine", "PostgreSQL"), ("deploymentOption", "Single-AZ")), rds_rows,
+    TableSpec("fargate", (Query("AmazonECS"),), fargate_rows,
+              "On-demand per vCPU-hour and GB-hour: Linux/x86 (on_demand; usage types "
+              "<region>-Fargate-vCPU-Hours:perCPU and <region>-Fargate-GB-Hours), Linux/ARM64 "
+              "(linux_arm64; Fargate-ARM-*) and Windows/x86 (windows_x86_64; Fargate-Windows-*, "
+              "with the OS licence fee per vCPU-hour, Fargate-Windows-OS-Hours:perCPU). Fargate "
+              "Spot is not in the Price List API: Spot figures still come from the embedded "
+              "table. " + _FETCHED,
+              _whole_rows({"on_demand": {"vcpu_hour", "gb_hour"},
+                           "linux_arm64": {"vcpu_hour", "gb_hour"},
+                           "windows_x86_64": {"vcpu_hour", "gb_hour", "os_license_vcpu_hour"}}),
+              (("fargate", "on_demand"),)),
+    TableSpec("rds_postgres",
+              (Query("AmazonRDS", (("databaseEngine", "PostgreSQL"),
+                                   ("deploymentOption", "Single-AZ"))),), rds_rows,
               "PostgreSQL Single-AZ on-demand hourly and the 1-year No Upfront (standard) "
               "reservation's effective hourly from terms.Reserved. Multi-AZ is Single-AZ x the "
-              "embedded multi_az_factor; storage and the derived ratio for classes without a "
-              "reserved term come from the embedded table. " + _FETCHED),
-    TableSpec("elasticache_redis", "AmazonElastiCache", (("cacheEngine", "Redis"),),
+              "embedded multi_az_factor; the derived ratio for classes without a reserved term "
+              "comes from the embedded table; storage is the rds_storage table. " + _FETCHED,
+              _reservations_with_on_demand("on_demand_single_az",
+                                           "reserved_1yr_no_upfront_single_az"),
+              (_RDS_REGIONS,)),
+    TableSpec("elasticache_redis", (Query("AmazonElastiCache", (("cacheEngine", "Redis"),)),),
               elasticache_rows,
               "Redis node on-demand hourly and the 1-year No Upfront reservation's effective "
-              "hourly from terms.Reserved. " + _FETCHED),
+              "hourly from terms.Reserved. " + _FETCHED,
+              _reservations_with_on_demand("on_demand", "reserved_1yr_no_upfront"),
+              (("elasticache_redis", "on_demand"),)),
+    TableSpec("rds_storage", (Query("AmazonRDS", (("productFamily", "Database Storage"),)),),
+              rds_storage_rows,
+              "RDS instance storage per GB-month by volume type (gp2, gp3, io1, io2), Single-AZ "
+              "(storage_gb_month_single_az; usage types <region>-RDS:GP2-Storage, GP3-Storage, "
+              "PIOPS-Storage, PIOPS-Storage-IO2) and Multi-AZ (storage_gb_month_multi_az; "
+              "RDS:Multi-AZ-*), rows whose databaseEngine is Any or PostgreSQL. " + _FETCHED,
+              default_regions_from=(_RDS_REGIONS, ("rds_postgres", "storage_gb_month_single_az")),
+              baseline="rds_postgres"),
+    TableSpec("s3", (Query("AmazonS3", (("productFamily", "Storage"),)),
+                     Query("AmazonS3", (("productFamily", "API Request"),)),
+                     Query("AmazonS3GlacierDeepArchive")), s3_rows,
+              "Storage per GB-month by class, the tier that begins at 0 GB (storage_gb_month: "
+              "STANDARD, STANDARD_IA, GLACIER_IR, GLACIER from AmazonS3; DEEP_ARCHIVE from "
+              "AmazonS3GlacierDeepArchive), and lifecycle transition requests per 1,000 into "
+              "STANDARD_IA and GLACIER (transition_per_1000_requests; operations "
+              "S3-SIATransition and S3-GlacierTransition). " + _FETCHED,
+              default_regions_from=(_RDS_REGIONS, ("s3", "storage_gb_month"))),
+    TableSpec("cloudwatch", (Query("AmazonCloudWatch", (("productFamily", "Storage Snapshot"),)),),
+              logs_rows,
+              "CloudWatch Logs stored bytes per GB-month, Standard log class (logs_storage; "
+              "usage type <region>-TimedStorage-ByteHrs under AmazonCloudWatch). " + _FETCHED,
+              default_regions_from=(_RDS_REGIONS, ("cloudwatch", "logs_storage_gb_month"))),
+    TableSpec("vpc", (Query("AmazonEC2", (("productFamily", "NAT Gateway"),)), Query("AmazonVPC")),
+              vpc_rows,
+              "NAT gateway per hour and per GB processed (nat_gateway; usage types "
+              "<region>-NatGateway-Hours and -NatGateway-Bytes under AmazonEC2) and one public "
+              "IPv4 address in use per hour (public_ipv4; <region>-PublicIPv4:InUseAddress under "
+              "AmazonVPC). Region rows only: Local Zone and Outposts rows are not these. "
+              + _FETCHED,
+              default_regions_from=(_RDS_REGIONS, ("vpc", "nat_gateway"))),
+    TableSpec("elb", (Query("AWSELB"),), elb_rows,
+              "Application and Network Load Balancer per hour (hourly; <region>-LoadBalancerUsage)"
+              " and per LCU / NLCU-hour (capacity_unit_hour; <region>-LCUUsage), told apart by "
+              "productFamily Load Balancer-Application / Load Balancer-Network. " + _FETCHED,
+              default_regions_from=(_RDS_REGIONS, ("elb", "hourly"))),
 )
 
 
@@ -226,56 +216,46 @@ class Fetched:
         return sum(len(row) for regions in self.prices.values() for row in regions.values())
 
 
-def _pages(client: Any, spec: TableSpec, region: str) -> Iterator[dict[str, Any]]:
+def _pages(client: Any, query: Query, region: str) -> Iterator[dict[str, Any]]:
     filters = [{"Type": "TERM_MATCH", "Field": name, "Value": value}
-               for name, value in (("regionCode", region), *spec.filters)]
+               for name, value in (("regionCode", region), *query.filters)]
     paginator = client.get_paginator("get_products")
-    yield from paginator.paginate(ServiceCode=spec.service_code, Filters=filters,
+    yield from paginator.paginate(ServiceCode=query.service_code, Filters=filters,
                                   FormatVersion="aws_v1",
                                   PaginationConfig={"PageSize": PAGE_SIZE})
 
 
-def _complete(spec: TableSpec, prices: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Drop what a lookup could not use alone: half a Fargate rate pair, a reservation whose
-    on-demand figure was dropped."""
-    if spec.name == "fargate":
-        row = prices.get("on_demand", {})
-        return prices if {"vcpu_hour", "gb_hour"} <= row.keys() else {}
-    on_demand, reserved = spec.sections
-    kept = {key: usd for key, usd in prices.get(reserved, {}).items()
-            if key in prices.get(on_demand, {})}
-    result = {on_demand: prices[on_demand]} if prices.get(on_demand) else {}
-    if result and kept:
-        result[reserved] = kept
-    return result
-
-
 def _fetch_region(client: Any, fetched: Fetched, region: str) -> None:
     seen: dict[tuple[str, str], set[float]] = defaultdict(set)
-    for page in _pages(client, fetched.spec, region):
-        fetched.requests += 1
-        for item in page.get("PriceList", []):
-            product = load_product(item)
-            if product is None:
-                fetched.unreadable += 1
-                continue
-            fetched.products += 1
-            for section, key, usd in fetched.spec.rows(product):
-                seen[(section, key)].add(usd)
-    region_prices: dict[str, dict[str, float]] = defaultdict(dict)
+    for query in fetched.spec.queries:
+        try:
+            for page in _pages(client, query, region):
+                fetched.requests += 1
+                for item in page.get("PriceList", []):
+                    product = load_product(item)
+                    if product is None:
+                        fetched.unreadable += 1
+                        continue
+                    fetched.products += 1
+                    for section, key, usd in fetched.spec.rows(product):
+                        seen[(section, key)].add(usd)
+        except AWS_FAILURES as exc:
+            raise _failure(exc, query.service_code, region) from None
+    region_prices: Section = defaultdict(dict)
     for (section, key), values in seen.items():
         if len(values) > 1:
             fetched.conflicting += 1
             continue
         region_prices[section][key] = values.pop()
-    complete = _complete(fetched.spec, region_prices)
-    if not complete:
+    complete = fetched.spec.complete(dict(region_prices))
+    if not any(complete.values()):
         fetched.empty_regions.append(region)
     for section, row in complete.items():
-        fetched.prices.setdefault(section, {})[region] = dict(sorted(row.items()))
+        if row:
+            fetched.prices.setdefault(section, {})[region] = dict(sorted(row.items()))
 
 
-def _failure(exc: Exception, spec: TableSpec, region: str) -> RightsizerError:
+def _failure(exc: Exception, service_code: str, region: str) -> RightsizerError:
     if isinstance(exc, NoCredentialsError):
         return RightsizerError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID "
                                "(the pricing cache was not changed)")
@@ -283,7 +263,7 @@ def _failure(exc: Exception, spec: TableSpec, region: str) -> RightsizerError:
     hint = " (needs pricing:GetProducts, see `rightsizer iam-policy`)" \
         if "AccessDenied" in code else ""
     message = " ".join(message.split())[:300]  # one line, whatever the service sent
-    return RightsizerError(f"AWS Price List API failed for {spec.service_code} in {region}: "
+    return RightsizerError(f"AWS Price List API failed for {service_code} in {region}: "
                            f"{code}: {message}{hint}; the pricing cache was not changed")
 
 
@@ -291,10 +271,7 @@ def fetch_table(client: Any, spec: TableSpec, regions: list[str]) -> Fetched:
     """Every region's prices for one table; any API failure is a RightsizerError."""
     fetched = Fetched(spec)
     for region in regions:
-        try:
-            _fetch_region(client, fetched, region)
-        except AWS_FAILURES as exc:
-            raise _failure(exc, spec, region) from None
+        _fetch_region(client, fetched, region)
     return fetched
 
 
@@ -309,11 +286,21 @@ def previous_table(directory: Path, name: str) -> dict[str, Any] | None:
     return read_cached_table(directory / f"{name}.json", name)
 
 
+def _embedded_or_none(name: str) -> dict[str, Any] | None:
+    try:
+        return _embedded(name)
+    except FileNotFoundError:  # a table only the refresh writes (rds_storage)
+        return None
+
+
 def default_regions(spec: TableSpec, directory: Path) -> list[str]:
-    """The regions of the embedded table, plus any an earlier refresh added."""
-    section = spec.sections[0]
-    regions = set(_embedded(spec.name).get(section, {}))
-    regions.update((previous_table(directory, spec.name) or {}).get(section, {}))
+    """The regions of the embedded figures the spec names, plus any an earlier refresh added."""
+    regions: set[str] = set()
+    for table, section in spec.default_regions_from:
+        regions.update((_embedded_or_none(table) or {}).get(section, {}))
+    previous = previous_table(directory, spec.name) or {}
+    for section in spec.sections:
+        regions.update(previous.get(section, {}))
     return sorted(regions)
 
 
@@ -397,18 +384,24 @@ class Outcome:
 
 def _compare(fetched: Fetched, previous: dict[str, Any] | None) -> tuple[int, int]:
     """(changed, new) against what lookups used before: the old cache, else the embedded."""
-    baselines = [table for table in (previous, _embedded(fetched.spec.name)) if table]
+    embedded = _embedded_or_none(fetched.spec.baseline or fetched.spec.name)
+    baselines = [table for table in (previous, embedded) if table]
     changed = new = 0
     for section, regions in fetched.prices.items():
         for region, row in regions.items():
             for key, usd in row.items():
-                old = next((table[section][region][key] for table in baselines
-                            if key in table.get(section, {}).get(region, {})), None)
+                old = next((old_row[key] for table in baselines
+                            if isinstance(old_row := table.get(section, {}).get(region), dict)
+                            and _is_number(old_row.get(key))), None)
                 if old is None:
                     new += 1
                 elif abs(float(old) - usd) > 1e-9:
                     changed += 1
     return changed, new
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def refresh(clients: AwsClients, directory: Path, regions: list[str] | None = None,
