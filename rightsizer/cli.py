@@ -360,7 +360,8 @@ def pricing_refresh_command(
 ) -> None:
     """Fetch current prices from the AWS Price List API into the local cache.
 
-    Fargate, RDS PostgreSQL and ElastiCache Redis tables, via pricing:GetProducts; analyses then
+    Fargate, RDS PostgreSQL (instances and storage), ElastiCache Redis, S3, CloudWatch Logs,
+    NAT gateway, public IPv4 and load balancer tables, via pricing:GetProducts; analyses then
     prefer them, and fall back to the embedded tables for anything they lack."""
     from rightsizer import pricing
     from rightsizer.pricing import refresh
