@@ -9,6 +9,7 @@ Shape: https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_R
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from rightsizer.pricing.basis import PriceBasis
@@ -27,15 +28,22 @@ RULE_DETAILS = {"rds-reserved-instance": ("RDSInstanceDetails", "InstanceType"),
 CLOSE = 0.05  # within 5%: the two figures agree
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A figure Cost Explorer sent as a string; None when absent, not a number or not finite
+    (a bool is not a number here)."""
+    if isinstance(value, bool):
+        return None
     try:
-        return float(value)
+        parsed = float(value)
     except (TypeError, ValueError):
         return None
+    return parsed if math.isfinite(parsed) else None
 
 
 def recommendation_details(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every RecommendationDetails entry of the snapshot's recommendation pages."""
+    """Every RecommendationDetails entry of the snapshot's recommendation pages, with the
+    account that asked, its recommendation's TermInYears and PaymentOption and the page's
+    Metadata (GenerationTimestamp, RecommendationId) under "_" keys ("" where absent)."""
     details: list[dict[str, Any]] = []
     for row in rows:
         if row.get("kind") != "recommendation":
@@ -44,15 +52,34 @@ def recommendation_details(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             page = json.loads(row["data"]) if isinstance(row.get("data"), str) else row["data"]
         except (KeyError, ValueError, TypeError):
             continue
-        for recommendation in (page or {}).get("Recommendations", []) or []:
+        if not isinstance(page, dict):
+            continue
+        metadata = page.get("Metadata") if isinstance(page.get("Metadata"), dict) else {}
+        for recommendation in page.get("Recommendations", []) or []:
+            if not isinstance(recommendation, dict):
+                continue
+            context = {"_account": str(row.get("account", "")),
+                       "_term": str(recommendation.get("TermInYears") or ""),
+                       "_payment": str(recommendation.get("PaymentOption") or ""),
+                       "_generated": str(metadata.get("GenerationTimestamp") or ""),
+                       "_recommendation_id": str(metadata.get("RecommendationId") or "")}
             for detail in recommendation.get("RecommendationDetails", []) or []:
                 if isinstance(detail, dict):
-                    details.append({**detail, "_account": str(row.get("account", ""))})
+                    details.append({**detail, **context})
     return details
 
 
-def _matches(detail: dict[str, Any], finding: Any, section: str, type_key: str) -> bool:
-    instance = (detail.get("InstanceDetails") or {}).get(section) or {}
+def instance_details(detail: dict[str, Any], section: str) -> dict[str, Any]:
+    """The detail's InstanceDetails section ({} when absent or not an object)."""
+    details = detail.get("InstanceDetails")
+    instance = details.get(section) if isinstance(details, dict) else None
+    return instance if isinstance(instance, dict) else {}
+
+
+def matches(detail: dict[str, Any], finding: Any, section: str, type_key: str) -> bool:
+    """The detail is for the finding's class or node type, region and account (and, for RDS,
+    its deployment where the detail names one)."""
+    instance = instance_details(detail, section)
     if str(instance.get(type_key, "")).lower() != str(
             finding.current.get("instance_class") or finding.current.get("node_type") or
             "").lower():
@@ -79,12 +106,12 @@ def attach(findings: list[Any], rows: list[dict[str, Any]]) -> None:
         spec = RULE_DETAILS.get(finding.rule)
         if spec is None or not isinstance(finding.pricing, PriceBasis):
             continue
-        found = next((d for d in details if _matches(d, finding, *spec)), None)
+        found = next((d for d in details if matches(d, finding, *spec)), None)
         if found is None:
             continue
-        saving = _number(found.get("EstimatedMonthlySavingsAmount"))
-        count = _number(found.get("RecommendedNumberOfInstancesToPurchase"))
-        utilization = _number(found.get("AverageUtilization"))
+        saving = number(found.get("EstimatedMonthlySavingsAmount"))
+        count = number(found.get("RecommendedNumberOfInstancesToPurchase"))
+        utilization = number(found.get("AverageUtilization"))
         ours = finding.monthly_savings_usd
         if saving is None:
             continue
@@ -98,8 +125,8 @@ def attach(findings: list[Any], rows: list[dict[str, Any]]) -> None:
         finding.pricing.aws_recommendation = {
             "estimated_monthly_savings_usd": round(saving, 2),
             "recommended_instances": count,
-            "estimated_savings_percent": _number(found.get("EstimatedMonthlySavingsPercentage")),
-            "upfront_usd": _number(found.get("UpfrontCost")),
-            "recurring_monthly_usd": _number(found.get("RecurringStandardMonthlyCost")),
+            "estimated_savings_percent": number(found.get("EstimatedMonthlySavingsPercentage")),
+            "upfront_usd": number(found.get("UpfrontCost")),
+            "recurring_monthly_usd": number(found.get("RecurringStandardMonthlyCost")),
             **({"why_ours_differs": why} if why else {}),
         }

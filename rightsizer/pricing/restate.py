@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from rightsizer.pricing import recommendation
+from rightsizer.pricing import recommendation, reserved_rate
 from rightsizer.pricing.account import AccountRates, account_rates
-from rightsizer.pricing.basis import ACCOUNT_EFFECTIVE, PriceBasis, price_date, settle
+from rightsizer.pricing.basis import PriceBasis, price_date, settle
 
 STALE_AFTER_DAYS = 365
 
@@ -28,7 +28,9 @@ def restate(findings: list[Any], rates: AccountRates, snapshot: Any = None) -> N
     if snapshot is not None:
         insights = snapshot.table("ce_insights")
         if not insights.empty:
-            recommendation.attach(findings, insights.to_dict("records"))
+            rows = insights.to_dict("records")
+            reserved_rate.quote_reservations(findings, rows)  # AWS's quote, where unambiguous
+            recommendation.attach(findings, rows)
 
 
 def _cost_explorer_failure(snapshot: Any) -> str | None:
@@ -56,13 +58,21 @@ def notices(snapshot: Any, findings: list[Any], rates: AccountRates) -> list[dic
         out.append({"level": "warning", "text": f"{why}: every finding is priced at list "
                     "prices, so savings are overstated for an account with a Savings Plan, "
                     "reservations or a private discount."})
-    effective = [p for p in priced if p.basis == ACCOUNT_EFFECTIVE]
-    if effective:
-        month = max(rate.month for p in effective for rate in p.effective.values())
-        out.append({"level": "info", "text": f"{len(effective)} of {len(priced)} findings are "
+    billed = [p for p in priced if any(rate.metric != reserved_rate.OPERATION
+                                       for rate in p.effective.values())]
+    if billed:
+        month = max(rate.month for p in billed for rate in p.effective.values()
+                    if rate.metric != reserved_rate.OPERATION)
+        out.append({"level": "info", "text": f"{len(billed)} of {len(priced)} findings are "
                     f"priced at the rates this account paid in {month} (Cost Explorer net "
                     "amortized cost per unit, after Savings Plans, reservations and discounts); "
                     "the list-price saving is shown beside each."})
+    quoted = [p for p in priced if reserved_rate.QUOTE_USAGE in p.effective]
+    if quoted:
+        out.append({"level": "info", "text": f"{len(quoted)} reservation finding"
+                    f"{'s are' if len(quoted) != 1 else ' is'} priced at the reservation rate "
+                    "AWS quotes this account (Cost Explorer's 1-year No Upfront purchase "
+                    "recommendation); the price-table saving is shown beside each."})
     today = snapshot.window_end.date()
     stale: Counter[tuple[str, str]] = Counter()
     for p in priced:

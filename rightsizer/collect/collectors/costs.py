@@ -30,6 +30,10 @@ SERVICE = "ce"
 CE_REGION = "us-east-1"  # Cost Explorer has a single endpoint
 COST_MONTHS = 6
 RECOMMENDATION_SERVICES = ("Amazon Relational Database Service", "Amazon ElastiCache")
+# The purchase recommendation asked for: the reservation rules recommend 1-year No Upfront, and
+# pricing/reserved_rate.py takes AWS's rate from the answer only for that term and payment.
+RECOMMENDATION_TERMS = {"LookbackPeriodInDays": "SIXTY_DAYS", "TermInYears": "ONE_YEAR",
+                        "PaymentOption": "NO_UPFRONT"}
 
 
 def month_start(day: date, months_back: int = 0) -> date:
@@ -257,8 +261,7 @@ def collect_reservation_insights(target: Target, errors: ErrorLog, today: date, 
         requests.append((
             "recommendation", "GetReservationPurchaseRecommendation",
             "get_reservation_purchase_recommendation",
-            {"Service": service, "LookbackPeriodInDays": "SIXTY_DAYS",
-             "TermInYears": "ONE_YEAR", "PaymentOption": "NO_UPFRONT"},
+            {"Service": service, **RECOMMENDATION_TERMS},
             "NextPageToken", service,
         ))
     for kind, operation, method, params, token_field, service in requests:
