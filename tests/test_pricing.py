@@ -161,8 +161,8 @@ def test_s3_class_ordering_and_case() -> None:
     assert std.usd == pytest.approx(0.023)
     assert pricing.s3_gb_month_usd("mars-north-1", "STANDARD") is None
     assert pricing.s3_gb_month_usd("us-east-1", "NOPE") is None
-    to_ia = pricing.s3_transition_usd_per_1000("us-east-1", "STANDARD_IA")
-    assert to_ia is not None and to_ia.usd > 0
+    # no openable source for lifecycle transition request prices: None, never a guess
+    assert pricing.s3_transition_usd_per_1000("us-east-1", "STANDARD_IA") is None
 
 
 def test_logs_and_api_constants() -> None:

@@ -405,7 +405,8 @@ def test_lookups_prefer_the_refreshed_cache_and_fall_back_to_embedded(cache: Pat
     vcpu, _gb = pricing.fargate_rates("us-east-1") or (None, None)
     assert vcpu is not None and vcpu.source.endswith("(AmazonECS)") and vcpu.as_of == TODAY
     spot_vcpu, _ = pricing.fargate_rates("us-east-1", spot=True) or (None, None)
-    assert spot_vcpu is not None and spot_vcpu.usd == 0.01288871  # Spot: embedded, observed
+    observed = pricing._embedded("fargate")["spot"]["observed"]["us-east-1"]["vcpu_hour"]
+    assert spot_vcpu is not None and spot_vcpu.usd == observed  # Spot: embedded, observed
     assert "ap-south-1" in pricing.known_regions()
     storage = pricing.rds_storage_gb_month_usd("us-east-1", "gp3", multi_az=True)
     assert storage is not None and storage.usd == pytest.approx(0.23)  # not refreshed: embedded
@@ -513,7 +514,7 @@ def test_cli_refresh_prints_a_summary_and_show_lists_the_cache(
     assert shown.exit_code == 0
     today = refresh.today_utc()  # the command dates what it fetched with today's date
     assert f"rds_postgres  as of {today}  {cache / 'rds_postgres.json'}" in shown.stdout
-    assert "s3  as of 2025-10-28  embedded" in shown.stdout
+    assert f"s3  as of {pricing._embedded('s3')['as_of']}  embedded" in shown.stdout
 
 
 def test_cli_cache_dir_option_writes_there(tmp_path: Path, cache: Path,

@@ -37,7 +37,8 @@ from rightsizer.rules.ecr_lifecycle import (
 from tests.snapshot_factory import SnapshotBuilder
 
 GB = 1024**3
-REGION = "ap-south-1"
+REGION = "ap-south-1"  # the demo region: no sourced ECR storage price (a skipped row)
+PRICED = "us-east-1"  # a region the embedded ECR table prices
 AWS_BIN = Path(sys.executable).parent
 
 
@@ -55,20 +56,27 @@ def _manifest(layer: str, size: int) -> str:
 # --- the rule --------------------------------------------------------------------------------
 
 
+def _gb_month() -> float:
+    """The embedded table's figure, so a re-sourced price moves these tests with it."""
+    price = pricing.ecr_storage_gb_month_usd(PRICED)
+    assert price is not None
+    return price.usd
+
+
 def test_repository_without_policy_is_priced_on_stored_bytes_and_saves_old_untagged_images():
     snap = SnapshotBuilder()
     snap.ecr_repository("edufly-api", images=[(40, GB, 0), (20, GB, 0), (3, GB, 0),
-                                              (1, 2 * GB, 1)])
+                                              (1, 2 * GB, 1)], region=PRICED)
     [finding] = evaluate(snap.build(), Settings()).findings
     assert finding.rule == "ecr-lifecycle" and finding.resource_type == "ecr-repository"
     assert finding.current == {"lifecycle_policy": "absent"}
-    assert finding.monthly_cost_usd == pytest.approx(5 * 0.10)
+    assert finding.monthly_cost_usd == pytest.approx(5 * _gb_month())
     # untagged and pushed more than 14 days ago: 40 and 20 days; the 3-day one stays
-    assert finding.monthly_savings_usd == pytest.approx(2 * 0.10)
+    assert finding.monthly_savings_usd == pytest.approx(2 * _gb_month())
     ev = finding.evidence
     assert ev["untagged_image_count"] == 3 and ev["expired_untagged_images"] == 2
     assert ev["untagged_share"] == pytest.approx(0.6)
-    assert "ecr/pricing" in ev["price_source"]
+    assert ev["price_source"] == pricing.ecr_storage_gb_month_usd(PRICED).source
 
 
 def test_repository_with_a_lifecycle_policy_is_left_alone():
@@ -81,15 +89,16 @@ def test_repository_with_a_lifecycle_policy_is_left_alone():
 
 def test_policy_keeps_the_last_n_tagged_images_and_expires_older_tagged_ones():
     snap = SnapshotBuilder()
-    snap.ecr_repository("edufly-worker", images=[(day, GB, 1) for day in range(1, 6)])
+    snap.ecr_repository("edufly-worker", images=[(day, GB, 1) for day in range(1, 6)],
+                        region=PRICED)
     [finding] = evaluate(snap.build(), Settings(keep_tagged_images=3)).findings
     assert finding.evidence["expired_tagged_images"] == 2  # the two oldest of five
-    assert finding.monthly_savings_usd == pytest.approx(2 * 0.10)
+    assert finding.monthly_savings_usd == pytest.approx(2 * _gb_month())
 
 
 def test_untagged_images_younger_than_the_expiry_save_nothing_yet():
     snap = SnapshotBuilder()
-    snap.ecr_repository("young", images=[(2, GB, 0), (1, GB, 1)])
+    snap.ecr_repository("young", images=[(2, GB, 0), (1, GB, 1)], region=PRICED)
     [finding] = evaluate(snap.build(), Settings()).findings
     assert finding.monthly_savings_usd == 0 and finding.monthly_cost_usd > 0
 
@@ -114,7 +123,7 @@ def test_region_without_an_ecr_price_is_a_skipped_row():
 def test_image_index_children_are_not_counted_as_savings():
     """A multi-architecture image is an image index whose per-platform images are untagged."""
     snap = SnapshotBuilder()
-    snap.ecr_repository("multiarch", images=[(40, GB, 0), (40, GB, 1)],
+    snap.ecr_repository("multiarch", images=[(40, GB, 0), (40, GB, 1)], region=PRICED,
                         media_type="application/vnd.oci.image.index.v1+json")
     [finding] = evaluate(snap.build(), Settings()).findings
     assert finding.monthly_savings_usd == 0 and finding.evidence["has_image_index"]
@@ -132,12 +141,16 @@ def test_recommended_policy_follows_the_documented_properties():
     assert first["rulePriority"] < second["rulePriority"]
 
 
-def test_ecr_price_is_sourced_for_the_demo_region_and_us_east_1():
-    for region in ("us-east-1", "ap-south-1"):
-        price = pricing.ecr_storage_gb_month_usd(region)
-        assert price is not None and price.usd == 0.10 and price.as_of
-        assert "https://aws.amazon.com/ecr/pricing/" in price.source
-    assert pricing.ecr_storage_gb_month_usd("eu-west-3") is None
+def test_ecr_price_is_sourced_for_us_east_1_and_absent_for_the_demo_region():
+    price = pricing.ecr_storage_gb_month_usd(PRICED)
+    assert price is not None and price.usd > 0 and price.as_of
+    assert "https://" in price.source
+    # no openable per-region figure for ap-south-1: no price, never us-east-1's
+    assert pricing.ecr_storage_gb_month_usd(REGION) is None
+    snap = SnapshotBuilder()
+    snap.ecr_repository("edufly-api", images=[(30, GB, 0)], region=REGION)
+    [skipped] = evaluate(snap.build(), Settings()).skipped
+    assert skipped.detail == f"no price for ECR storage in {REGION}"
 
 
 # --- the collector on moto -------------------------------------------------------------------
@@ -223,11 +236,11 @@ def test_cli_puts_the_policy_with_the_aws_cli_against_moto(tmp_path):
     try:
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
-        ecr = boto3.client("ecr", region_name=REGION, endpoint_url=url,
+        ecr = boto3.client("ecr", region_name=PRICED, endpoint_url=url,
                            aws_access_key_id="x", aws_secret_access_key="x")
         ecr.create_repository(repositoryName="edufly-api")
         snap = SnapshotBuilder()
-        snap.ecr_repository("edufly-api", images=[(30, GB, 0)])
+        snap.ecr_repository("edufly-api", images=[(30, GB, 0)], region=PRICED)
         [finding] = evaluate(snap.build(), Settings()).findings
         cli = how_to_apply(finding)["cli"]
         assert "start-lifecycle-policy-preview" in cli
