@@ -219,8 +219,10 @@ NEW_TABLES = ("fargate", "rds_storage", "s3", "cloudwatch", "vpc", "elb")
 REGIONS = [MUMBAI, VIRGINIA]
 
 
-def calls(regions: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def calls(regions: list[str], answers: dict[tuple[str, str, int], list[str]] | None = None
+          ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """A refresh of `regions` in the order the command asks: table, region, query."""
+    answers = ANSWERS if answers is None else answers
     answered: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for spec in refresh.SPECS:
         if spec.name not in NEW_TABLES:
@@ -230,7 +232,7 @@ def calls(regions: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         for region in regions:
             for number, query in enumerate(spec.queries):
                 answered.append((query_params(query.service_code, region, query.filters),
-                                 page(ANSWERS.get((spec.name, region, number), []))))
+                                 page(answers.get((spec.name, region, number), []))))
     return answered
 
 
@@ -270,6 +272,22 @@ def test_each_table_asks_few_server_side_filters() -> None:
     assert asked["vpc"] == [("AmazonEC2", (("productFamily", "NAT Gateway"),)), ("AmazonVPC", ())]
     assert asked["elb"] == [("AWSELB", ())]
     assert asked["fargate"] == [("AmazonECS", ())]  # ARM and Windows come on the same pages
+
+
+def test_without_regions_the_newer_tables_ask_for_the_rds_regions_and_their_own(
+        tmp_path: Path) -> None:
+    specs = {spec.name: spec for spec in refresh.SPECS}
+    rds_regions = sorted(pricing._embedded("rds_postgres")["on_demand_single_az"])
+    assert MUMBAI in rds_regions
+    for name in ("rds_storage", "s3", "cloudwatch", "vpc", "elb"):
+        regions = refresh.default_regions(specs[name], tmp_path)
+        assert set(rds_regions) <= set(regions), name
+    # and any region an earlier refresh cached
+    (tmp_path / "vpc.json").write_text(json.dumps({
+        "table": "vpc", "source": "x", "as_of": TODAY,
+        "nat_gateway": {"sa-east-1": {"hour": 0.093}}}))
+    assert "sa-east-1" in refresh.default_regions(specs["vpc"], tmp_path)
+    assert "ap-northeast-1" in refresh.default_regions(specs["cloudwatch"], tmp_path)  # embedded
 
 
 # --------------------------------------------------------------------------- the cached tables
@@ -315,6 +333,10 @@ def test_refresh_caches_each_newer_table_from_its_own_usage_types(cache: Path) -
     assert fargate["on_demand"] == {MUMBAI: {"gb_hour": 0.00467, "vcpu_hour": 0.04256}}
 
     lines = refresh.summary_lines(list(outcomes.values()))
+    # us-east-1's ARM64 rates equal the embedded `platforms` ones: new are Mumbai's ARM64 and
+    # Windows rates
+    assert lines[0] == ("fargate (AmazonECS, 2 requests): 9 prices for 2 regions (1 changed, "
+                        f"5 new) -> {cache / 'fargate.json'}")
     assert ("s3 (AmazonS3, AmazonS3GlacierDeepArchive, 6 requests): 8 prices for 2 regions "
             f"(0 changed, 0 new) -> {cache / 's3.json'}") in lines  # the embedded figures agree
     assert any(line.startswith("rds_storage (AmazonRDS, 2 requests): 7 prices for 2 regions "
@@ -326,15 +348,9 @@ def test_refresh_caches_each_newer_table_from_its_own_usage_types(cache: Path) -
 
 def test_a_region_the_api_returns_nothing_for_keeps_its_cached_figures(cache: Path) -> None:
     refreshed(cache)
-    answers = dict(ANSWERS)
-    ANSWERS[("vpc", MUMBAI, 0)] = []
-    ANSWERS[("vpc", MUMBAI, 1)] = []
-    try:
-        clients, _ = stubbed_clients(calls(REGIONS))
-        refresh.refresh(clients, cache, REGIONS, today="2026-12-31")
-    finally:
-        ANSWERS.clear()
-        ANSWERS.update(answers)
+    next_month = {**ANSWERS, ("vpc", MUMBAI, 0): [], ("vpc", MUMBAI, 1): []}
+    clients, _ = stubbed_clients(calls(REGIONS, next_month))
+    refresh.refresh(clients, cache, REGIONS, today="2026-12-31")
     vpc = cached(cache, "vpc")
     assert vpc["nat_gateway"][MUMBAI] == {"gb_processed": 0.056, "hour": 0.056}
     assert vpc["as_of_by_region"] == {MUMBAI: TODAY, VIRGINIA: "2026-12-31"}

@@ -385,7 +385,9 @@ class Outcome:
 def _compare(fetched: Fetched, previous: dict[str, Any] | None) -> tuple[int, int]:
     """(changed, new) against what lookups used before: the old cache, else the embedded."""
     embedded = _embedded_or_none(fetched.spec.baseline or fetched.spec.name)
-    baselines = [table for table in (previous, embedded) if table]
+    # the embedded Fargate table keeps its ARM64 and Windows rates under `platforms`
+    nested = (embedded or {}).get("platforms")
+    baselines = [table for table in (previous, embedded, nested) if isinstance(table, dict)]
     changed = new = 0
     for section, regions in fetched.prices.items():
         for region, row in regions.items():
