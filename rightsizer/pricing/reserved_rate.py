@@ -1,15 +1,18 @@
 """A reservation finding's rate from what AWS quotes this account for it.
 
 Cost Explorer's GetReservationPurchaseRecommendation (asked for 1-year No Upfront by
-collect/collectors/costs.py) prices the reservation it recommends at what this account would
-pay, after its discounts: RecurringStandardMonthlyCost, "How much purchasing this instance costs
-you on a monthly basis", and UpfrontCost, "How much purchasing this instance costs you upfront"
+collect/collectors/costs.py) prices the reservation it recommends for this account's usage:
+RecurringStandardMonthlyCost, "How much purchasing this instance costs you on a monthly basis",
+and UpfrontCost, "How much purchasing this instance costs you upfront"
 (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_ReservationPurchaseRecommendationDetail.html).
 Per instance-hour that is (recurring + upfront / 12) / 730. The reference does not say whether
 the two figures are for one reservation or for all RecommendedNumberOfInstancesToPurchase, and
 no recorded answer with a larger count could be found to settle it, so the rate is taken only
 from a recommendation of exactly one reservation (where one and all coincide); any other count
-keeps the table rate, and the finding's pricing notes say why.
+keeps the table rate, and the finding's pricing notes say why. Only a recommendation for the
+finding's own class or node type counts: the user guide's example names a size-flexible family
+by its smallest size (https://docs.aws.amazon.com/cost-management/latest/userguide/ri-recommendations.html),
+and a recommendation for another size is not this one's price.
 
 A reservation finding's rate, first found wins: this quote ("account-effective"), the refreshed
 per-class figure, the embedded per-class figure, the flat-ratio ESTIMATE (rightsizer.pricing).
