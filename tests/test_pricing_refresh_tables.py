@@ -67,8 +67,7 @@ def flat(sku: str, service: str, family: str, region: str, usagetype: str, usd: 
 def rds_storage(sku: str, region: str, usagetype: str, usd: str, engine: str = "Any",
                 volume: str = "General Purpose-GP3", deployment: str = "Single-AZ") -> str:
     return flat(sku, "AmazonRDS", "Database Storage", region, usagetype, usd,
-                databaseEngine=engine, volumeType=volume, deploymentOption=deployment,
-                operation="CreateDBInstance:0014")
+                databaseEngine=engine, volumeType=volume, deploymentOption=deployment)
 
 
 def s3_storage(sku: str, region: str, usagetype: str, usd: str, volume: str,
@@ -79,7 +78,7 @@ def s3_storage(sku: str, region: str, usagetype: str, usd: str, volume: str,
 
 def s3_request(sku: str, region: str, usagetype: str, usd: str, operation: str) -> str:
     return flat(sku, "AmazonS3", "API Request", region, usagetype, usd, unit="Requests",
-                operation=operation, group="S3-API-Tier3")
+                operation=operation)
 
 
 def nat(sku: str, region: str, usagetype: str, usd: str, location_type: str = "AWS Region"
@@ -92,13 +91,14 @@ def nat(sku: str, region: str, usagetype: str, usd: str, location_type: str = "A
 
 
 def ipv4(sku: str, region: str, usagetype: str, usd: str) -> str:
-    return flat(sku, "AmazonVPC", "VpcPublicIPv4Address", region, usagetype, usd, unit="Hrs",
-                operation="")
+    # recorded AmazonVPC public IPv4 products carry no productFamily
+    return flat(sku, "AmazonVPC", "", region, usagetype, usd, unit="Hrs")
 
 
 def elb(sku: str, region: str, family: str, usagetype: str, usd: str) -> str:
     return flat(sku, "AWSELB", family, region, usagetype, usd,
-                unit="LCU-Hrs" if "LCU" in usagetype else "Hrs", operation="LoadBalancing")
+                unit="LCU-Hrs" if "LCU" in usagetype else "Hrs",
+                operation=f"LoadBalancing:{family.rsplit('-', 1)[-1]}")
 
 
 def ecs(sku: str, region: str, usagetype: str, usd: str) -> str:
