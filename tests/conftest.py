@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
+
+from tests.support import moto_metrics
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -13,6 +16,14 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "ap-south-1",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_moto_metrics() -> Iterator[None]:
+    """moto's GetMetricData, with its answers, without its scan of every datum per period
+    (tests/support/moto_metrics.py): in-process mocks and moto servers alike."""
+    with moto_metrics.installed():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from rightsizer.demo.account import (
 from rightsizer.rules.findings import Finding
 from rightsizer.rules.registry import REGISTRY
 from tests.conftest import FAKE_CREDENTIALS, free_port
+from tests.support.moto_server import moto_server_config
 
 HOME = "ap-south-1"  # the demo account's region
 # where the embedded tables price RDS storage and Logs storage (not ap-south-1). RDS is not in
@@ -66,6 +68,7 @@ LEGACY_DB = "edufly-db-legacy"  # nobody has connected for the whole window
 AUDIT_BUCKET = "edufly-audit-logs"  # an enabled rule that expires tmp/, no transition
 LOG_GROUPS = ("/ecs/edufly-reporting", "#edufly-audit")  # '#' would start a shell comment
 SHELL_TIMEOUT = 120
+PARALLEL_RESOURCES = 4  # resources whose commands run at once (each `aws` is a process)
 
 
 @dataclass(frozen=True)
@@ -311,18 +314,35 @@ def applied(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Applied:
     result = subprocess.run(
         [sys.executable, "-m", "rightsizer", "analyze", "--output", str(out),
          "--format", "json,csv,md", "--region", HOME, "--region", RDS_REGION,
-         "--region", LOGS_REGION, "--quiet"],
+         "--region", LOGS_REGION, "--quiet",
+         "--config", str(moto_server_config(tmp_path_factory.mktemp("config")))],
         cwd=out, env=_env(endpoint), capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
 
-    # Each finding's command, as a user pastes it; one finding after another, largest first.
-    runs = {}
-    work = tmp_path_factory.mktemp("shell")
+    # Each finding's command, as a user pastes it. A resource's findings run one after another
+    # in the report's order (largest first); different resources' commands touch nothing in
+    # common, so they run side by side, each resource in a directory of its own.
+    by_resource: dict[str, list[dict[str, Any]]] = {}
     for finding in report["findings"]:
         if finding["rule"] in APPLIED_RULES:
-            ran = _run_cli(finding["how_to_apply"]["cli"], endpoint, work)
-            runs[finding["id"]] = Ran(finding, ran.returncode, ran.stdout, ran.stderr)
+            by_resource.setdefault(finding["resource_id"], []).append(finding)
+    work = tmp_path_factory.mktemp("shell")
+
+    def run_in_order(index: int, findings: list[dict[str, Any]]) -> list[Ran]:
+        cwd = work / str(index)
+        cwd.mkdir()
+        ran = []
+        for finding in findings:
+            done = _run_cli(finding["how_to_apply"]["cli"], endpoint, cwd)
+            ran.append(Ran(finding, done.returncode, done.stdout, done.stderr))
+        return ran
+
+    groups = list(by_resource.values())
+    with ThreadPoolExecutor(max_workers=PARALLEL_RESOURCES) as pool:
+        ran = [run for runs in pool.map(run_in_order, range(len(groups)), groups)
+               for run in runs]
+    runs = {run.finding["id"]: run for run in ran}
     return Applied(account, report, out, before, runs)
 
 

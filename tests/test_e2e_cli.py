@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 from rightsizer.demo.account import DemoAccount, build_demo_account
 from rightsizer.rules.support.fargate_sizes import is_valid_size
 from tests.conftest import FAKE_CREDENTIALS, free_port
+from tests.support.moto_server import moto_server_config
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +67,10 @@ def analyzed(moto_endpoint: str, account: DemoAccount,
     """One `analyze` of the account for the whole module (each run is the slow part), with
     --fail-on low: the demo has low findings, so it exits 1 after writing the report."""
     out = tmp_path_factory.mktemp("report")
+    config = moto_server_config(tmp_path_factory.mktemp("config"))
     result = run_cli(["analyze", "--output", str(out), "--format", "json,html",
-                      "--region", "ap-south-1", "--quiet", "--fail-on", "low"],
+                      "--region", "ap-south-1", "--quiet", "--fail-on", "low",
+                      "--config", str(config)],
                      moto_endpoint, out)
     return result, out
 
