@@ -504,7 +504,8 @@ def test_cli_refresh_prints_a_summary_and_show_lists_the_cache(
                         f"(0 changed, 0 new) -> {cache / 'fargate.json'}")
     assert lines[1].startswith("rds_postgres (AmazonRDS, 3 requests): 5 prices for 2 regions "
                                "(2 changed, 2 new)")
-    assert "  no prices for eu-west-1 (its previous figures stay in use)" in lines
+    assert "  no prices for eu-west-1 (the figures used before, cached or embedded, stay in use)" \
+        in lines
     assert "Fargate Spot is not in the Price List API" in result.stdout
     assert lines[-1] == f"{7 + REST} API requests (pricing:GetProducts, us-east-1)."
     # the process that refreshed sees the new figures at once

@@ -466,9 +466,10 @@ def test_cli_refresh_then_show_lists_the_newer_tables(cache: Path,
     lines = result.stdout.splitlines()
     assert any(line.startswith("rds_storage (AmazonRDS, 2 requests): 7 prices for 2 regions")
                for line in lines)
-    assert any(line.startswith("elb (AWSELB, 2 requests): 4 prices for 1 regions")
+    assert any(line.startswith("elb (AWSELB, 2 requests): 4 prices for 1 region")
                for line in lines)
-    assert "  no prices for us-east-1 (its previous figures stay in use)" in lines
+    assert "  no prices for us-east-1 (the figures used before, cached or embedded, stay in use)" \
+        in lines
     total = len(calls(REGIONS))
     assert lines[-1] == f"{total} API requests (pricing:GetProducts, us-east-1)."
     nat_hour = pricing.nat_gateway_hourly_usd(MUMBAI)  # the refreshing process sees it at once

@@ -111,6 +111,10 @@ def test_unpriced_region_gives_finding_without_savings():
     [finding] = judge(None, size_gb=growing(), region=region).findings
     assert finding.monthly_savings_usd == 0
     assert finding.evidence["standard_gb"] == pytest.approx(180)
+    # the reason says the dollars are unknown, not that the change saves nothing
+    assert "the saving is not priced: no S3 STANDARD, STANDARD_IA, GLACIER storage price for " \
+        f"{region}" in finding.reason
+    assert "pricing refresh" in finding.reason
 
 
 def test_custom_transition_days_are_recommended():

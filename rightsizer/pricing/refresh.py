@@ -425,20 +425,26 @@ def refresh(clients: AwsClients, directory: Path, regions: list[str] | None = No
     return outcomes
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def summary_lines(outcomes: list[Outcome]) -> list[str]:
     lines: list[str] = []
     for outcome in outcomes:
         result = outcome.fetched
-        head = f"{result.spec.name} ({result.spec.service_code}, {result.requests} requests): "
+        head = (f"{result.spec.name} ({result.spec.service_code}, "
+                f"{_plural(result.requests, 'request')}): ")
         if outcome.written:
             regions = {r for section in result.prices.values() for r in section}
-            lines.append(head + f"{result.count} prices for {len(regions)} regions "
+            lines.append(head + f"{_plural(result.count, 'price')} for "
+                         f"{_plural(len(regions), 'region')} "
                          f"({outcome.changed} changed, {outcome.new} new) -> {outcome.path}")
         else:
             lines.append(head + f"no prices returned; {outcome.path} not changed")
         if result.empty_regions and outcome.written:
-            lines.append(f"  no prices for {', '.join(result.empty_regions)} (its previous "
-                         "figures stay in use)")
+            lines.append(f"  no prices for {', '.join(result.empty_regions)} (the figures "
+                         "used before, cached or embedded, stay in use)")
         if result.unreadable or result.conflicting:
             lines.append(f"  skipped {result.unreadable} unreadable products and "
                          f"{result.conflicting} figures two products disagreed on")

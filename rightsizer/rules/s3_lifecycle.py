@@ -224,6 +224,14 @@ def _finding(window: _Window, settings: Settings, resource: Resource, state: str
     size_text = f"{size_gb:,.1f} GB in STANDARD" if size_gb is not None else "size unknown"
     reason = (f"bucket {_DESCRIBED[state]} ({size_text}); moving objects to STANDARD_IA after "
               f"{settings.ia_days} days and GLACIER after {settings.glacier_days} days")
+    if not priced:
+        # the missing policy is still worth fixing; only its dollars are unknown
+        missing = ", ".join(name for name, price in (("STANDARD", standard), ("STANDARD_IA",
+                            infrequent), ("GLACIER", glacier)) if price is None)
+        evidence["unpriced"] = f"no S3 {missing} storage price for {resource.region}"
+        reason += (f"; the saving is not priced: no S3 {missing} storage price for "
+                   f"{resource.region} in the price tables (`rightsizer pricing refresh` "
+                   "fetches them)")
     return finding_for(
         resource, RULE_ID,
         current={"lifecycle": state},
