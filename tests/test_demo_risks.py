@@ -73,3 +73,17 @@ def test_every_demo_finding_names_its_price_basis(demo):
     for finding in report["findings"]:
         assert (finding.get("pricing") or {}).get("basis") in {
             "account-effective", "price-list-cache", "embedded-list"}, finding["rule"]
+
+
+def test_the_demo_nat_gateway_is_priced_at_what_its_bill_shows(demo):
+    # no table has a Mumbai NAT price: the NAT gateway's own usage types on the bill price it
+    report, _ = demo
+    [nat] = [f for f in report["findings"] if f["rule"] == "nat-gateway"]
+    priced = nat["pricing"]
+    assert priced["basis"] == "account-effective" and priced["as_of"]
+    assert priced["list_monthly_savings_usd"] is None and "list_rates" not in priced
+    hour, per_gb = priced["rates"]["nat_gateway_hour_usd"], priced["rates"][
+        "nat_gateway_gb_processed_usd"]
+    assert nat["monthly_savings_usd"] > 0 and 0 < hour == per_gb < 1
+    assert any("no list price for NatGateway-Bytes in ap-south-1" in n for n in priced["notes"])
+    assert f"${per_gb:.4g}/GB" in nat["reason"]

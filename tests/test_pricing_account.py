@@ -350,3 +350,53 @@ def test_a_priced_meter_behind_an_unknown_region_code_is_an_error_row_not_a_sile
     assert "XYZ9-Fargate-GB-Hours" in problem["message"] and "list prices" in problem["message"]
     # the us-east-1 Spot row (no code) is still a rate; the data-transfer row is not priced
     assert set(rates.rates) == {(ACCOUNT, "us-east-1", "SpotUsage-Fargate-vCPU-Hours:perCPU")}
+
+
+# --- no list price: what the bill shows stands in -----------------------------------------------
+
+def _nat_rows(unit: str = "Hrs", accounts: tuple[tuple[str, float], ...] = ((ACCOUNT, 0.05),)
+              ) -> list[dict[str, Any]]:
+    # GetCostAndUsage grouped by one usage type names that usage type's unit ("N/A" for a mix)
+    return [{"account": account, "month": "2026-11", "service": "EC2 - Other",
+             "usage_type": "APS3-NatGateway-Hours", "unblended_usd": 720 * rate,
+             "amortized_usd": 720 * rate, "amortized_metric": "NetAmortizedCost",
+             "quantity": 720.0, "unit": unit} for account, rate in accounts]
+
+
+def test_without_a_list_price_a_lookup_takes_the_rate_the_bill_shows_during_a_run() -> None:
+    assert pricing.nat_gateway_hourly_usd("ap-south-1") is None  # no table has Mumbai's NAT
+    rates = account_rates(_nat_rows())
+    with pricing.bill_rates(rates.bill_price):
+        price = pricing.nat_gateway_hourly_usd("ap-south-1")
+        assert pricing.nat_gateway_gb_usd("ap-south-1") is None  # no NatGateway-Bytes billed
+    assert pricing.nat_gateway_hourly_usd("ap-south-1") is None  # only while rules run
+    assert price is not None and price.from_bill
+    assert price.usd == pytest.approx(0.05) and price.unit == "hour"
+    assert "APS3-NatGateway-Hours in 2026-11" in price.source and price.as_of == "2026-11"
+    finding = _finding("nat-gateway", 36.5, 36.5, pricing.basis(price, recommended=()))
+    settle(finding, rates)
+    data = finding.to_dict()["pricing"]
+    assert data["basis"] == "account-effective"
+    assert data["rates"] == {"nat_gateway_hour_usd": 0.05} and "list_rates" not in data
+    assert data["list_monthly_savings_usd"] is None  # there is no list figure to show
+    assert any("no list price for NatGateway-Hours in ap-south-1" in n for n in data["notes"])
+    assert finding.monthly_savings_usd == pytest.approx(36.5)
+
+
+def test_the_bill_rate_is_used_only_in_its_own_unit_and_is_the_median_of_accounts() -> None:
+    assert account_rates(_nat_rows(unit="N/A")).bill_price("ap-south-1",
+                                                             "NatGateway-Hours") is None
+    assert account_rates(_nat_rows(unit="GB")).bill_price("ap-south-1",
+                                                            "NatGateway-Hours") is None
+    three = account_rates(_nat_rows(accounts=(("111111111111", 0.04), ("222222222222", 0.07),
+                                              ("333333333333", 0.05))))
+    price = three.bill_price("ap-south-1", "NatGateway-Hours")
+    assert price is not None and price.usd == pytest.approx(0.05)
+    assert "the median of 3 accounts" in price.source
+    # an account that used none is priced at that median, and the finding says whose it is
+    with pricing.bill_rates(three.bill_price):
+        hourly = pricing.nat_gateway_hourly_usd("ap-south-1")
+    finding = _finding("nat-gateway", 36.5, 36.5, pricing.basis(hourly, recommended=()))
+    settle(finding, three)
+    notes = finding.to_dict()["pricing"]["notes"]
+    assert any("no usage of this account's: Cost Explorer: what the median" in n for n in notes)

@@ -958,8 +958,9 @@ def _queue_costs(today: date, account_id: str, endpoint_url: str | None) -> None
     # moto answers distinct requests from the queue in order: by SERVICE (collected first),
     # then by USAGE_TYPE (after the inventory, beside compute-savings-plan's hourly request,
     # so twice: whichever comes first), then copies for any other request shape
-    results = [cost_results(today), usage_results(today, SERVICES, DATABASES),
-               usage_results(today, SERVICES, DATABASES)]
+    nat_month = BASE_MONTHLY_COST["EC2 - Other"] * (1 + MONTHLY_GROWTH) ** (COST_MONTHS - 1)
+    usage = usage_results(today, SERVICES, DATABASES, nat_month_usd=nat_month)
+    results = [cost_results(today), usage, usage]
     body = {"account_id": account_id,
             "results": results + [results[0]] * (CE_RESULT_COPIES - len(results))}
     response = requests.post(f"{base}{CE_RESULTS_PATH}", json=body, timeout=30)

@@ -2,11 +2,12 @@
 SERVICE and USAGE_TYPE; UnblendedCost, NetAmortizedCost, AmortizedCost, UsageQuantity).
 
 Quantities follow the demo's own inventory (its Fargate services running all month, its
-databases and cache node); unblended cost is that usage at list price. The team holds a
-1-year Compute Savings Plan that covers part of its Fargate usage, so Fargate's net amortized
-cost is below unblended; its databases pay on-demand (its one reservation expired, demo/run.py),
-so their amortized cost is their unblended cost. The plan's share and discount are the demo's
-own made-up figures, not AWS prices.
+databases and cache node); unblended cost is that usage at list price. The NAT gateway's
+hours and GB processed bill the demo bill's EC2 - Other line (made up, like the bill). The
+team holds a 1-year Compute Savings Plan that covers part of its Fargate usage, so Fargate's
+net amortized cost is below unblended; its databases pay on-demand (its one reservation
+expired, demo/run.py), so their amortized cost is their unblended cost. The plan's share and
+discount are the demo's own made-up figures, not AWS prices.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ SAVINGS_PLAN_COVERED_SHARE = 0.6  # of the Fargate usage (demo figure)
 SAVINGS_PLAN_DISCOUNT = 0.2  # off on-demand on what it covers (demo figure)
 ECS = "Amazon Elastic Container Service"
 RDS = "Amazon Relational Database Service"
+EC2_OTHER = "EC2 - Other"
+NAT_GB_PER_DAY = 13.0  # the demo NAT gateway's traffic (demo/account.py's metrics: ~13 GB a day)
 
 
 def _month(today: date) -> tuple[date, date, int]:
@@ -54,11 +57,27 @@ def _lines(region: str, hours: int, services: Sequence[Any],
     return lines
 
 
+def _nat_lines(hours: int, month_usd: float) -> list[tuple[str, str, float, float, float]]:
+    """The NAT gateway's hours and GB processed, billed at the one rate that makes the demo
+    bill's EC2 - Other line: a made-up figure like that line (no Mumbai NAT price is sourced)."""
+    gb = NAT_GB_PER_DAY * hours / 24
+    rate = month_usd / (hours + gb)
+    return [(EC2_OTHER, f"{REGION_CODE}-NatGateway-Hours", float(hours), rate, rate),
+            (EC2_OTHER, f"{REGION_CODE}-NatGateway-Bytes", gb, rate, rate)]
+
+
+def _unit(usage_type: str) -> str:
+    # UsageQuantity's unit for one usage type (rightsizer.pricing.account.billed_unit)
+    return "GB" if usage_type.endswith("-Bytes") else "Hrs"
+
+
 def usage_results(today: date, services: Sequence[Any], databases: Sequence[Any],
-                  region: str = "ap-south-1") -> dict[str, Any]:
+                  nat_month_usd: float = 0.0, region: str = "ap-south-1") -> dict[str, Any]:
     start, end, hours = _month(today)
     groups = []
     lines = _lines(region, hours, services, databases)
+    if nat_month_usd > 0:
+        lines += _nat_lines(hours, nat_month_usd)
     for service, usage_type, quantity, list_rate, amortized_rate in lines:
         unblended = quantity * list_rate
         amortized = quantity * amortized_rate
@@ -66,7 +85,7 @@ def usage_results(today: date, services: Sequence[Any], databases: Sequence[Any]
             "UnblendedCost": {"Amount": f"{unblended:.10f}", "Unit": "USD"},
             "NetAmortizedCost": {"Amount": f"{amortized:.10f}", "Unit": "USD"},
             "AmortizedCost": {"Amount": f"{amortized:.10f}", "Unit": "USD"},
-            "UsageQuantity": {"Amount": f"{quantity:.10f}", "Unit": "N/A"}}})
+            "UsageQuantity": {"Amount": f"{quantity:.10f}", "Unit": _unit(usage_type)}}})
     return {"ResultsByTime": [{"TimePeriod": {"Start": start.isoformat(),
                                               "End": end.isoformat()},
                                "Total": {}, "Groups": groups, "Estimated": False}],

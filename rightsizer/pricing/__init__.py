@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -33,6 +33,7 @@ from rightsizer.pricing.price_list import RDS_STORAGE_USAGE
 
 __all__ = [
     "COST_EXPLORER_USD_PER_REQUEST",
+    "bill_rates",
     "GET_METRIC_DATA_USD_PER_1000_METRICS",
     "HOURS_PER_MONTH",
     "Price",
@@ -133,11 +134,31 @@ class Price:
     usage: str = field(default="", compare=False)
     region: str = field(default="", compare=False)
     table: str = field(default="", compare=False)
+    # the account's own rate from Cost Explorer, standing in where no table has a figure
+    from_bill: bool = field(default=False, compare=False)
 
 
 def _named(price: Price | None, table: str, name: str, usage: str, region: str) -> Price | None:
+    if price is None and usage and _bill_rates:
+        price = _bill_rates[-1](_norm_region(region), usage)
     return None if price is None else replace(price, name=name, usage=usage,
                                               region=_norm_region(region), table=table)
+
+
+# (region, meter) -> the rate the accounts of this run paid for it, when no table has one
+BillRates = Callable[[str, str], "Price | None"]
+_bill_rates: list[BillRates] = []
+
+
+@contextmanager
+def bill_rates(lookup: BillRates) -> Iterator[None]:
+    """While rules run: a lookup no table answers for a region falls back to what the run's
+    accounts paid for that usage type last month (AccountRates.bill_price), named as such."""
+    _bill_rates.append(lookup)
+    try:
+        yield
+    finally:
+        _bill_rates.pop()
 
 
 _pinned: list[Path | None] = []
@@ -544,9 +565,7 @@ def rds_storage_gb_month_usd(region: str, storage_type: str, *, multi_az: bool) 
     provisions the volume twice)."""
     kind = storage_type.strip().lower()
     found = _rds_storage(cache_dir(), _norm_region(region), kind, multi_az)
-    if found is None:
-        return None
-    price, table = found
+    price, table = found if found is not None else (None, "rds_postgres")
     meter = RDS_STORAGE_USAGE.get(kind, f"{kind.upper()}-Storage")
     usage = f"RDS:{'Multi-AZ-' if multi_az else ''}{meter}"
     return _named(price, table, f"rds_{kind}_storage_gb_month_usd", usage, region)
@@ -693,10 +712,8 @@ def public_ipv4_hourly_usd(region: str) -> Price | None:
 def _nat_gateway(region: str, key: str, unit: str) -> Price | None:
     table = _embedded("vpc")
     price = _cached_price("vpc", "nat_gateway", _norm_region(region), key, unit)
-    if price is None:
-        usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
-        if usd is None:
-            return None
+    usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
+    if price is None and usd is not None:
         price = Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"])
     usage = {"hour": "NatGateway-Hours", "gb_processed": "NatGateway-Bytes"}[key]
     return _named(price, "vpc", f"nat_gateway_{key}_usd", usage, region)

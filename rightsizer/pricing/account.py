@@ -19,10 +19,9 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from rightsizer.pricing import Price
+from rightsizer.pricing import Price
 
 # Region billing codes (the page above). A usage type without one is us-east-1's.
 BILLING_CODES: dict[str, str] = {
@@ -86,6 +85,7 @@ class AccountRate:
     metric: str  # NetAmortizedCost or AmortizedCost
     usage_type: str  # as Cost Explorer wrote it
     list_usd: float  # UnblendedCost / quantity, for the record
+    unit: str = ""  # UsageQuantity's unit as Cost Explorer wrote it ("Hrs", "GB-Mo", "GB")
 
 
 @dataclass
@@ -111,6 +111,42 @@ class AccountRates:
             return None, (f"{rate.usage_type} cost ${rate.usd:.6g} per unit against a list "
                           f"${price.usd:.6g}: not comparable, list price used")
         return rate, ""
+
+    def bill_price(self, region: str, meter: str) -> Price | None:
+        """A rate for a meter no price table has for the region: what the account (one
+        answer for all, else the median of the accounts that used it) paid last month, in the
+        meter's own unit; None when none did."""
+        shared = self.rates.get(("*", region, meter))
+        rates = [shared] if shared is not None else sorted(
+            (rate for (account, where, what), rate in self.rates.items()
+             if where == region and what == meter and account != "*"),
+            key=lambda rate: rate.usd)
+        rates = [rate for rate in rates if billed_unit(meter, rate.unit)]
+        if not rates:
+            return None
+        rate = rates[len(rates) // 2]
+        who = "this account" if len(rates) == 1 else f"the median of {len(rates)} accounts"
+        return Price(rate.usd, str(billed_unit(meter, rate.unit)),
+                     f"Cost Explorer: what {who} paid per {rate.unit} of {rate.usage_type} in "
+                     f"{rate.month} ({rate.metric} / UsageQuantity); no list price is tabled "
+                     f"for {region}", rate.month, from_bill=True)
+
+
+# The unit each meter bills in, as UsageQuantity names it for one usage type ("N/A" when a group
+# mixes usage types: GetCostAndUsage's Metrics note,
+# https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html).
+# A rate with no list price to check it against is used only in its own unit.
+_UNITS = ((re.compile(r"(?:^|:)TimedStorage-|^RDS:.*-Storage"), "GB-Mo", "GB-month"),
+          (re.compile(r"-Bytes$"), "GB", "GB"),
+          (re.compile(r"-Hours$|Usage:|^PublicIPv4:"), "Hrs", "hour"))
+
+
+def billed_unit(meter: str, unit: str) -> str | None:
+    """The unit words of a rate in the unit its meter bills in; None for any other unit."""
+    for pattern, billed, words in _UNITS:
+        if pattern.search(meter):
+            return words if unit == billed else None
+    return None
 
 
 def _amount(metrics: dict[str, Any], name: str) -> float | None:
@@ -167,5 +203,5 @@ def account_rates(rows: Iterable[dict[str, Any]]) -> AccountRates:
         result.rates[(account, region, meter)] = AccountRate(
             usd=amortized / quantity, month=str(row.get("month", "")),
             metric=str(row.get("amortized_metric", "")), usage_type=usage_type,
-            list_usd=(unblended or 0.0) / quantity)
+            list_usd=(unblended or 0.0) / quantity, unit=str(row.get("unit", "") or ""))
     return result

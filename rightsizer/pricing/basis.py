@@ -26,6 +26,8 @@ _DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")
 
 
 def list_basis(price: Price) -> str:
+    if price.from_bill:
+        return ACCOUNT_EFFECTIVE
     return PRICE_LIST_CACHE if price.source.startswith("AWS Price List Query API") \
         else EMBEDDED_LIST
 
@@ -70,8 +72,13 @@ class PriceBasis:
         return [price for price in self.prices() if price.usage not in self.effective]
 
     @property
+    def from_bill(self) -> bool:
+        """Some rate had no list price and is what the bill showed (no list saving exists)."""
+        return any(price.from_bill for price in self.prices())
+
+    @property
     def basis(self) -> str:
-        if self.effective:
+        if self.effective or self.from_bill:
             return ACCOUNT_EFFECTIVE
         kinds = {list_basis(price) for price in self.prices()}
         return PRICE_LIST_CACHE if kinds == {PRICE_LIST_CACHE} else EMBEDDED_LIST
@@ -83,7 +90,7 @@ class PriceBasis:
             key = rate_key(price)
             account = self.effective.get(price.usage)
             rates[key] = round(account.usd if account else price.usd, 6)
-            if account is not None:
+            if account is not None and not price.from_bill:
                 list_rates[key] = round(price.usd, 6)
         dates = sorted({price_date(price) for price in self.list_priced()})
         out: dict[str, Any] = {
@@ -91,7 +98,8 @@ class PriceBasis:
             "rates": rates,
             "as_of": (max(rate.month for rate in self.effective.values()) if self.effective
                       else (dates[0] if dates else None)),
-            "list_monthly_savings_usd": round(
+            # no list price, no list saving: null rather than the bill's figure twice
+            "list_monthly_savings_usd": None if self.from_bill else round(
                 monthly_savings_usd if self.list_monthly_savings_usd is None
                 else self.list_monthly_savings_usd, 2),
         }
@@ -141,6 +149,13 @@ def settle(finding: Any, rates: AccountRates) -> None:
         rate, problem = rates.rate_for(finding.account, price)
         if rate is not None:
             found[price.usage] = rate
+            if price.from_bill:
+                priced.notes.append(f"no list price for {price.usage} in {price.region}: "
+                                    f"priced at what this account paid ({rate.usage_type}, "
+                                    f"{rate.month})")
+        elif price.from_bill:
+            priced.notes.append(f"no list price for {price.usage} in {price.region} and no "
+                                f"usage of this account's: {price.source}")
         elif problem:
             priced.notes.append(problem)
     priced.list_monthly_savings_usd = finding.monthly_savings_usd

@@ -64,9 +64,9 @@ def run_rules(snapshot: Snapshot, config: Config, today: date) -> tuple[list[Fin
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     tags = _tags_by_resource(snapshot)
-    with pricing.pinned_cache_dir():
-        results = _evaluate_in_order(snapshot, config)
     rates = restate.snapshot_rates(snapshot)  # savings at what the account pays
+    with pricing.pinned_cache_dir(), pricing.bill_rates(rates.bill_price):
+        results = _evaluate_in_order(snapshot, config)
     for _rule_id, result in results:
         restate.restate(result.findings, rates, snapshot)
     unsuppressed = _unsuppressed(config.suppress, tags)

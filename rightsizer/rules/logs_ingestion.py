@@ -87,7 +87,7 @@ def _finding(snapshot: Snapshot, resource: Resource, monthly: float, rank: int,
         recommended = {"action": "log less (log level, sampling, dropped fields)"}
     reason = (f"#{rank} by ingestion: {monthly_gb:,.2f} GB a month "
               f"({found['ingested'] / GB:,.2f} GB in {days} days) costs ${monthly:,.2f}/month "
-              f"to ingest at ${price.usd}/GB; {outcome}")
+              f"to ingest at ${price.usd:.4g}/GB; {outcome}")
     evidence = {
         "rank": rank,
         "incoming_bytes_window": int(found["ingested"]),

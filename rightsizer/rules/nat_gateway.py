@@ -239,7 +239,7 @@ def _endpoint(context: _Context, missing: list[str]) -> Finding:
     processing = context.monthly_gb * context.per_gb.usd
     services = " and ".join(s.upper() if s == "s3" else "DynamoDB" for s in missing)
     reason = (f"VPC {context.nat.row.get('vpc_id')} has no {services} gateway endpoint, so that "
-              f"traffic pays NAT processing at ${context.per_gb.usd}/GB; "
+              f"traffic pays NAT processing at ${context.per_gb.usd:.4g}/GB; "
               f"{context.monthly_gb:,.1f} GB/month went out through this NAT gateway "
               f"(${processing:,.2f}/month processed). An upper bound: it assumes all of it "
               f"was {services} traffic (a gateway endpoint is free and takes only that)")
