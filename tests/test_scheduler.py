@@ -113,14 +113,24 @@ def set_stored_next_run_time(state_dir: Path, when: datetime) -> None:
 
 # --- persistence: a missed run happens exactly once ----------------------------------------
 
+def far_from_now(cron: str) -> str:
+    """`cron` with its {minute} and {hour} half an hour and half a day away from now: its next
+    fire time cannot fall inside the test, where a second, legitimate run would look like the
+    missed run running twice."""
+    now = datetime.now(UTC)
+    return cron.format(minute=(now.minute + 30) % 60, hour=(now.hour + 12) % 24)
+
+
 @pytest.mark.parametrize(("cron", "missed_by"), [
-    ("0 * * * *", timedelta(days=3)),    # 72 hourly fire times missed: coalesced into one run
-    ("0 6 1 * *", timedelta(days=20)),   # a monthly run 20 days late still runs (no grace cut)
+    # 72 hourly fire times missed: coalesced into one run
+    pytest.param("{minute} * * * *", timedelta(days=3), id="hourly"),
+    # a monthly run 20 days late still runs (no grace cut)
+    pytest.param("0 {hour} 1 * *", timedelta(days=20), id="monthly"),
 ])
 def test_missed_run_runs_exactly_once_after_restart(tmp_path: Path, cron: str,
                                                     missed_by: timedelta) -> None:
     out = tmp_path / "runs.txt"
-    trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+    trigger = CronTrigger.from_crontab(far_from_now(cron), timezone="UTC")
 
     # First life: the job is stored; then the daemon is down while its fire time passes.
     first, store = sched.build_scheduler(tmp_path / "state", "UTC", BackgroundScheduler)
