@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import moto_metrics
+from tests.support import botocore_models, moto_metrics
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -23,6 +23,13 @@ def _fast_moto_metrics() -> Iterator[None]:
     """moto's GetMetricData, with its answers, without its scan of every datum per period
     (tests/support/moto_metrics.py): in-process mocks and moto servers alike."""
     with moto_metrics.installed():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _botocore_models_parsed_once() -> Iterator[None]:
+    """tests/support/botocore_models.py: each JSON model file parsed once per process."""
+    with botocore_models.installed():
         yield
 
 
