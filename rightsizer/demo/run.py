@@ -90,7 +90,7 @@ def _answer_unimplemented(session: boto3.Session, now: datetime) -> None:
     }
     answers.update({
         "cost-explorer.GetSavingsPlansCoverage": lambda: savings_plans.coverage(now),
-        "cost-explorer.GetSavingsPlansUtilization": savings_plans.utilization,
+        "cost-explorer.GetSavingsPlansUtilization": lambda: savings_plans.utilization(now),
         "savingsplans.DescribeSavingsPlansOfferingRates": savings_plans.offering_rates,
     })
     for event, answer in answers.items():

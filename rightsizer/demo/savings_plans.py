@@ -1,7 +1,10 @@
 """The demo's Savings Plans answers (moto implements neither the Cost Explorer Savings Plans
-reads nor the Savings Plans API): EduFly holds no plan yet, its hourly on-demand Fargate spend
-follows the API's autoscaling over Indian school hours, and the offering rates are the
-embedded estimate's discounts on the embedded on-demand rates, shaped as AWS answers them."""
+reads nor the Savings Plans API). EduFly holds a 1-year Compute Savings Plan (demo/usage.py: it
+covers 30% of last month's Fargate usage at 20% off), modelled as a fixed hourly commitment
+that the steady night-time tasks already fill: the on-demand spend left is the API's
+autoscaling over Indian school hours plus the rest above the commitment. The offering rates are
+the embedded estimate's discounts on the embedded on-demand rates, shaped as AWS answers
+them."""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from rightsizer import pricing
 from rightsizer.collect.collectors.savings_plans import HOURLY_DAYS
 from rightsizer.demo.account import DEMO_REGION, IST, SERVICES
+from rightsizer.demo.usage import SAVINGS_PLAN_COVERED_SHARE, SAVINGS_PLAN_DISCOUNT
 from rightsizer.rules.support.savings_plans import embedded_discounts
 
 USAGE_PREFIX = "APS3"  # the usage-type prefix of ap-south-1 (DEMO_REGION)
@@ -27,28 +29,45 @@ def _tasks(role: str, desired: int, hour: datetime) -> int:
     return desired
 
 
-def hourly_costs(now: datetime) -> dict[str, Any]:
-    """GetCostAndUsage HOURLY grouped by USAGE_TYPE, as Cost Explorer answers it
-    (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html)."""
+def _hours(now: datetime) -> list[tuple[datetime, float, float]]:
+    """(hour, vCPU cost, GB cost) of every hour the collector asks for, at on-demand rates."""
     rates = pricing.fargate_platform_rates(DEMO_REGION)
     assert rates is not None
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)  # as the collector asks
-    results = []
+    hours = []
     for index in range(HOURLY_DAYS * 24):
         start = end - timedelta(hours=HOURLY_DAYS * 24 - index)
         vcpu = sum(_tasks(s.role, s.desired, start) * s.cpu / 1024 for s in SERVICES)
         gb = sum(_tasks(s.role, s.desired, start) * s.memory / 1024 for s in SERVICES)
-        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        hours.append((start, vcpu * rates.vcpu.usd, gb * rates.gb.usd))
+    return hours
+
+
+def _covered_hourly(now: datetime) -> float:
+    """The on-demand spend the plan covers each hour: its covered share of the average hour."""
+    hours = _hours(now)
+    return SAVINGS_PLAN_COVERED_SHARE * sum(v + g for _, v, g in hours) / len(hours)
+
+
+def hourly_costs(now: datetime) -> dict[str, Any]:
+    """GetCostAndUsage HOURLY grouped by USAGE_TYPE, RECORD_TYPE Usage (the spend billed
+    on-demand: what the plan did not cover), as Cost Explorer answers it
+    (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html)."""
+    covered = _covered_hourly(now)
+    results = []
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    for start, vcpu, gb in _hours(now):
+        left = max(0.0, vcpu + gb - covered) / (vcpu + gb)
         results.append({
             "TimePeriod": {"Start": start.strftime(stamp),
                            "End": (start + timedelta(hours=1)).strftime(stamp)},
             "Total": {},
             "Groups": [
                 {"Keys": [f"{USAGE_PREFIX}-Fargate-vCPU-Hours:perCPU"],
-                 "Metrics": {"UnblendedCost": {"Amount": f"{vcpu * rates.vcpu.usd:.10f}",
+                 "Metrics": {"UnblendedCost": {"Amount": f"{vcpu * left:.10f}",
                                                "Unit": "USD"}}},
                 {"Keys": [f"{USAGE_PREFIX}-Fargate-GB-Hours"],
-                 "Metrics": {"UnblendedCost": {"Amount": f"{gb * rates.gb.usd:.10f}",
+                 "Metrics": {"UnblendedCost": {"Amount": f"{gb * left:.10f}",
                                                "Unit": "USD"}}},
             ],
             "Estimated": True,
@@ -58,24 +77,36 @@ def hourly_costs(now: datetime) -> dict[str, Any]:
 
 
 def coverage(now: datetime) -> dict[str, Any]:
-    """No plan held: every day's on-demand spend uncovered (API_SavingsPlansCoverage.html)."""
-    daily = sum(float(group["Metrics"]["UnblendedCost"]["Amount"])
-                for period in hourly_costs(now)["ResultsByTime"][-24:]
-                for group in period["Groups"])
+    """Yesterday's spend, the plan's part covered (API_SavingsPlansCoverage.html)."""
+    covered_hourly = _covered_hourly(now)
+    day_hours = _hours(now)[-24:]
+    covered = sum(min(v + g, covered_hourly) for _, v, g in day_hours)
+    on_demand = sum(max(0.0, v + g - covered_hourly) for _, v, g in day_hours)
     day = now.date()
     return {"SavingsPlansCoverages": [{
         "Attributes": {},
-        "Coverage": {"SpendCoveredBySavingsPlans": "0", "OnDemandCost": f"{daily:.4f}",
-                     "TotalCost": f"{daily:.4f}", "CoveragePercentage": "0"},
+        "Coverage": {"SpendCoveredBySavingsPlans": f"{covered:.4f}",
+                     "OnDemandCost": f"{on_demand:.4f}",
+                     "TotalCost": f"{covered + on_demand:.4f}",
+                     "CoveragePercentage": f"{100 * covered / (covered + on_demand):.2f}"},
         "TimePeriod": {"Start": (day - timedelta(days=1)).isoformat(), "End": day.isoformat()},
     }]}
 
 
-def utilization() -> dict[str, Any]:
-    """An account with no Savings Plans answers DataUnavailableException."""
-    raise ClientError({"Error": {"Code": "DataUnavailableException",
-                                 "Message": "No Savings Plans found"}},
-                      "GetSavingsPlansUtilization")
+def utilization(now: datetime) -> dict[str, Any]:
+    """Last month's plan: its commitment (the covered spend at the plan's discount) all used,
+    as the steady tasks fill it every hour (API_GetSavingsPlansUtilization.html)."""
+    commitment = _covered_hourly(now) * (1 - SAVINGS_PLAN_DISCOUNT) * pricing.HOURS_PER_MONTH
+    saved = _covered_hourly(now) * SAVINGS_PLAN_DISCOUNT * pricing.HOURS_PER_MONTH
+    amount = f"{commitment:.2f}"
+    return {"SavingsPlansUtilizationsByTime": [], "Total": {
+        "Utilization": {"TotalCommitment": amount, "UsedCommitment": amount,
+                        "UnusedCommitment": "0", "UtilizationPercentage": "100"},
+        "Savings": {"NetSavings": f"{saved:.2f}",
+                    "OnDemandCostEquivalent": f"{commitment + saved:.2f}"},
+        "AmortizedCommitment": {"AmortizedRecurringCommitment": amount,
+                                "AmortizedUpfrontCommitment": "0",
+                                "TotalAmortizedCommitment": amount}}}
 
 
 def recommendation(term: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from rightsizer import pricing
 
 REGION_CODE = "APS3"  # ap-south-1's billing code (rightsizer.pricing.account.BILLING_CODES)
-SAVINGS_PLAN_COVERED_SHARE = 0.6  # of the Fargate usage (demo figure)
+SAVINGS_PLAN_COVERED_SHARE = 0.3  # of the Fargate usage (demo figure)
 SAVINGS_PLAN_DISCOUNT = 0.2  # off on-demand on what it covers (demo figure)
 ECS = "Amazon Elastic Container Service"
 RDS = "Amazon Relational Database Service"
