@@ -117,3 +117,14 @@ def serve(session: boto3.Session, metrics: DemoMetrics) -> None:
 
     session.events.register("before-parameter-build.cloudwatch.GetMetricData", remember)
     session.events.register("before-call.cloudwatch.GetMetricData", answer)
+
+
+def keep_out_of_moto(session: boto3.Session) -> None:
+    """The session's PutMetricData calls answered as accepted, once botocore has validated them,
+    without moto parsing and storing each datum: the demo's GetMetricData is answered from
+    DemoMetrics (serve), so moto's copy would never be read. PutMetricData returns no data
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html)."""
+    def accepted(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return SimpleNamespace(status_code=200, headers={}), {}
+
+    session.events.register("before-call.cloudwatch.PutMetricData", accepted)

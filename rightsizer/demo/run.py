@@ -18,6 +18,7 @@ import boto3
 from rightsizer.config import Config
 from rightsizer.demo import savings_plans
 from rightsizer.demo.account import DEMO_REGION, DemoAccount, build_demo_account
+from rightsizer.demo.metrics import keep_out_of_moto
 from rightsizer.demo.metrics import serve as serve_metrics
 
 _FAKE_ENV = {
@@ -117,6 +118,7 @@ def demo_session(config: Config) -> Iterator[tuple[boto3.Session, datetime]]:
     with _demo_environment(), mock_aws():
         now = datetime.now(UTC)
         session = boto3.Session(region_name=DEMO_REGION)
+        keep_out_of_moto(session)  # DemoMetrics answers for them
         account = build_demo_account(session, now=now, days=config.analysis.lookback_days,
                                      history_days=config.analysis.sizing_history_days,
                                      period_seconds=config.analysis.period_seconds)
