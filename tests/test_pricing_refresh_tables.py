@@ -360,6 +360,21 @@ def test_a_region_the_api_returns_nothing_for_keeps_its_cached_figures(cache: Pa
     assert kept is not None and (kept.usd, kept.as_of) == (0.056, TODAY)
 
 
+def test_a_section_one_query_returns_nothing_for_keeps_its_figures_and_their_date(
+        cache: Path) -> None:
+    refreshed(cache)
+    before = cached(cache, "vpc")
+    # next month the NAT gateway query answers nothing for Mumbai, the IPv4 query does answer
+    next_month = {**ANSWERS, ("vpc", MUMBAI, 0): []}
+    clients, _ = stubbed_clients(calls(REGIONS, next_month))
+    refresh.refresh(clients, cache, REGIONS, today="2026-12-31")
+    vpc = cached(cache, "vpc")
+    assert vpc["nat_gateway"][MUMBAI] == before["nat_gateway"][MUMBAI]  # not lost
+    assert vpc["public_ipv4"][MUMBAI] == before["public_ipv4"][MUMBAI]
+    # Mumbai's date stays that of its oldest figure, never the new day for the old NAT rates
+    assert vpc["as_of_by_region"] == {MUMBAI: TODAY, VIRGINIA: "2026-12-31"}
+
+
 # --------------------------------------------------------------------------- the lookups
 
 

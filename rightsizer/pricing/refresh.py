@@ -305,15 +305,16 @@ def default_regions(spec: TableSpec, directory: Path) -> list[str]:
 
 
 def _carried_over(spec: TableSpec, previous: dict[str, Any] | None,
-                  fresh: set[str]) -> tuple[Prices, dict[str, str]]:
-    """The previous cache's regions not fetched this time, with their own dates."""
+                  fresh: dict[str, set[str]]) -> tuple[Prices, dict[str, str]]:
+    """The previous cache's figures this refresh did not fetch again, section by section (one
+    query of a table can answer for a region another returned nothing for), with their dates."""
     sections: Prices = {section: {} for section in spec.sections}
     dates: dict[str, str] = {}
     if previous is None:
         return sections, dates
     for section in spec.sections:
         for region, row in previous.get(section, {}).items():
-            if region not in fresh:
+            if region not in fresh.get(section, set()):
                 sections[section][region] = row
                 dates[region] = _as_of(previous, region)
     return sections, dates
@@ -321,15 +322,18 @@ def _carried_over(spec: TableSpec, previous: dict[str, Any] | None,
 
 def build_table(fetched: Fetched, previous: dict[str, Any] | None,
                 today: str) -> dict[str, Any] | None:
-    """The table to cache, or None when the API returned nothing (the old file stays)."""
+    """The table to cache, or None when the API returned nothing (the old file stays). A
+    region's date is that of its oldest figure: a figure carried over keeps its region's old
+    date even beside a fresh one, so nothing is ever dated newer than it is."""
     spec = fetched.spec
-    fresh = {region for regions in fetched.prices.values() for region in regions}
+    fresh = {section: set(regions) for section, regions in fetched.prices.items() if regions}
     if not fresh:
         return None
     sections, dates = _carried_over(spec, previous, fresh)
     for section, regions in fetched.prices.items():
         sections[section].update(regions)
-    dates.update(dict.fromkeys(fresh, today))
+    for region in set().union(*fresh.values()):
+        dates[region] = min(dates.get(region, today), today)
     return {
         "table": spec.name,
         "source": spec.source,
