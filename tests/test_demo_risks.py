@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rightsizer.config import Config
+from rightsizer.demo import account as demo_account
 from rightsizer.demo.last_month import planted_report
 from rightsizer.report.history import load_report
 from rightsizer.rules.support.fargate_sizes import is_valid_size
@@ -87,3 +88,13 @@ def test_the_demo_nat_gateway_is_priced_at_what_its_bill_shows(demo):
     assert nat["monthly_savings_usd"] > 0 and 0 < hour == per_gb < 1
     assert any("no list price for NatGateway-Bytes in ap-south-1" in n for n in priced["notes"])
     assert f"${per_gb:.4g}/GB" in nat["reason"]
+
+
+def test_the_demo_image_repository_is_priced_at_what_its_bill_shows(demo):
+    report, _ = demo
+    [ecr] = [f for f in report["findings"] if f["rule"] == "ecr-lifecycle"]
+    priced = ecr["pricing"]
+    assert priced["basis"] == "account-effective" and priced["list_monthly_savings_usd"] is None
+    rate = priced["rates"]["ecr_storage_gb_month_usd"]
+    # the API repository's stored GB at the rate its bill line implies
+    assert ecr["monthly_cost_usd"] == pytest.approx(rate * demo_account.ecr_stored_gb(), abs=0.01)

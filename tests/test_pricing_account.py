@@ -159,6 +159,8 @@ def test_usage_types_are_read_per_region_with_their_amortized_cost() -> None:
     ("APS3-NatGateway-Hours", "", ("ap-south-1", "NatGateway-Hours")),
     ("APS3-TimedStorage-SIA-ByteHrs", S3, ("ap-south-1", "s3:TimedStorage-SIA-ByteHrs")),
     ("APS3-TimedStorage-ByteHrs", "", None),  # stored bytes of which service?
+    ("APS3-TimedStorage-ByteHrs", "Amazon EC2 Container Registry (ECR)",
+     ("ap-south-1", "ecr:TimedStorage-ByteHrs")),
     ("APS3-ExtendedSupportYr3-NodeUsage:cache.t3.micro", "", None),  # an add-on
     ("XYZ9-Fargate-GB-Hours", "", None),  # a billing code not known
     ("APS3-USE1-AWS-Out-Bytes", "", None),

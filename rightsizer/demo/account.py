@@ -486,6 +486,15 @@ ECR_IMAGE_MB = 300
 API_IMAGE_TAG = "2025.06.1"  # the tag every demo task definition runs
 
 
+def _api_image_mb(number: int) -> int:
+    return ECR_IMAGE_MB + number % 7 * 10
+
+
+def ecr_stored_gb() -> float:
+    """What the API repository's pushed images store (the manifest list adds no layers)."""
+    return sum(_api_image_mb(n) for n in range(ECR_API_RELEASES + ECR_API_UNTAGGED)) / 1024
+
+
 def multi_arch_index(size: int) -> dict[str, Any]:
     """A Docker manifest list for linux/amd64 and linux/arm64, as `docker buildx build
     --platform linux/amd64,linux/arm64 --push` writes it
@@ -514,7 +523,7 @@ def _registry_and_staging(client: Callable[..., Any], session: boto3.Session,
     images = [(f"v1.{ECR_API_RELEASES - n}", n * 5 + 1) for n in range(ECR_API_RELEASES)]
     images += [(None, n * 7 + 2) for n in range(ECR_API_UNTAGGED)]
     for number, (tag, days_ago) in enumerate(images):
-        size = (ECR_IMAGE_MB + number % 7 * 10) * 1024 * 1024
+        size = _api_image_mb(number) * 1024 * 1024
         digest = f"{number + 1:064x}"
         manifest = json.dumps({
             "schemaVersion": 2,
@@ -958,8 +967,11 @@ def _queue_costs(today: date, account_id: str, endpoint_url: str | None) -> None
     # moto answers distinct requests from the queue in order: by SERVICE (collected first),
     # then by USAGE_TYPE (after the inventory, beside compute-savings-plan's hourly request,
     # so twice: whichever comes first), then copies for any other request shape
-    nat_month = BASE_MONTHLY_COST["EC2 - Other"] * (1 + MONTHLY_GROWTH) ** (COST_MONTHS - 1)
-    usage = usage_results(today, SERVICES, DATABASES, nat_month_usd=nat_month)
+    last_month = (1 + MONTHLY_GROWTH) ** (COST_MONTHS - 1)
+    usage = usage_results(
+        today, SERVICES, DATABASES, nat_month_usd=BASE_MONTHLY_COST["EC2 - Other"] * last_month,
+        ecr=(ecr_stored_gb(), BASE_MONTHLY_COST["Amazon EC2 Container Registry (ECR)"]
+             * last_month))
     results = [cost_results(today), usage, usage]
     body = {"account_id": account_id,
             "results": results + [results[0]] * (CE_RESULT_COPIES - len(results))}

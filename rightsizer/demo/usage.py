@@ -3,11 +3,12 @@ SERVICE and USAGE_TYPE; UnblendedCost, NetAmortizedCost, AmortizedCost, UsageQua
 
 Quantities follow the demo's own inventory (its Fargate services running all month, its
 databases and cache node); unblended cost is that usage at list price. The NAT gateway's
-hours and GB processed bill the demo bill's EC2 - Other line (made up, like the bill). The
-team holds a 1-year Compute Savings Plan that covers part of its Fargate usage, so Fargate's
-net amortized cost is below unblended; its databases pay on-demand (its one reservation
-expired, demo/run.py), so their amortized cost is their unblended cost. The plan's share and
-discount are the demo's own made-up figures, not AWS prices.
+hours and GB processed bill the demo bill's EC2 - Other line, and the API repository's images
+its ECR line (made up, like the bill). The team holds a 1-year Compute Savings Plan that covers
+part of its Fargate usage, so Fargate's net amortized cost is below unblended; its databases
+pay on-demand (its one reservation expired, demo/run.py), so their amortized cost is their
+unblended cost. The plan's share and discount are the demo's own made-up figures, not AWS
+prices.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SAVINGS_PLAN_DISCOUNT = 0.2  # off on-demand on what it covers (demo figure)
 ECS = "Amazon Elastic Container Service"
 RDS = "Amazon Relational Database Service"
 EC2_OTHER = "EC2 - Other"
+ECR = "Amazon EC2 Container Registry (ECR)"
 NAT_GB_PER_DAY = 13.0  # the demo NAT gateway's traffic (demo/account.py's metrics: ~13 GB a day)
 
 
@@ -66,18 +68,31 @@ def _nat_lines(hours: int, month_usd: float) -> list[tuple[str, str, float, floa
             (EC2_OTHER, f"{REGION_CODE}-NatGateway-Bytes", gb, rate, rate)]
 
 
+def _ecr_lines(stored_gb: float, month_usd: float) -> list[tuple[str, str, float, float, float]]:
+    """The API repository's stored images, billed at the rate that makes the demo bill's ECR
+    line (made up, like the bill)."""
+    rate = month_usd / stored_gb
+    return [(ECR, f"{REGION_CODE}-TimedStorage-ByteHrs", stored_gb, rate, rate)]
+
+
 def _unit(usage_type: str) -> str:
     # UsageQuantity's unit for one usage type (rightsizer.pricing.account.billed_unit)
-    return "GB" if usage_type.endswith("-Bytes") else "Hrs"
+    if usage_type.endswith("-Bytes"):
+        return "GB"
+    return "GB-Mo" if "TimedStorage-" in usage_type else "Hrs"
 
 
 def usage_results(today: date, services: Sequence[Any], databases: Sequence[Any],
-                  nat_month_usd: float = 0.0, region: str = "ap-south-1") -> dict[str, Any]:
+                  nat_month_usd: float = 0.0, ecr: tuple[float, float] | None = None,
+                  region: str = "ap-south-1") -> dict[str, Any]:
+    """`ecr` is (GB stored, the bill's ECR line for the month)."""
     start, end, hours = _month(today)
     groups = []
     lines = _lines(region, hours, services, databases)
     if nat_month_usd > 0:
         lines += _nat_lines(hours, nat_month_usd)
+    if ecr is not None and ecr[0] > 0:
+        lines += _ecr_lines(*ecr)
     for service, usage_type, quantity, list_rate, amortized_rate in lines:
         unblended = quantity * list_rate
         amortized = quantity * amortized_rate

@@ -647,6 +647,7 @@ S3_STORAGE_USAGE = {
     "GLACIER": "s3:TimedStorage-GlacierByteHrs", "GLACIER_IR": "s3:TimedStorage-GIR-ByteHrs",
     "DEEP_ARCHIVE": "s3:TimedStorage-GDA-ByteHrs"}
 LOGS_STORAGE_USAGE = "logs:TimedStorage-ByteHrs"
+ECR_STORAGE_USAGE = "ecr:TimedStorage-ByteHrs"  # image storage bills stored bytes the same way
 
 
 @cache
@@ -735,7 +736,7 @@ def nat_gateway_gb_usd(region: str) -> Price | None:
 def ecr_storage_gb_month_usd(region: str) -> Price | None:
     """ECR private repository storage per GB-month; None for a region without a figure."""
     return _named(_ecr_storage_gb_month(_norm_region(region)), "ecr",
-                  "ecr_storage_gb_month_usd", "", region)
+                  "ecr_storage_gb_month_usd", ECR_STORAGE_USAGE, region)
 
 
 @cache

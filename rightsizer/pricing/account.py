@@ -34,8 +34,8 @@ BILLING_CODES: dict[str, str] = {
     "EUC1": "eu-central-1", "EUW2": "eu-west-2", "EUW3": "eu-west-3", "SAE1": "sa-east-1",
 }
 
-# The meters rightsizer prices, after the billing code (the `usage` of each Price). S3 and
-# CloudWatch Logs both bill stored bytes as TimedStorage-*: their rows are told apart by the
+# The meters rightsizer prices, after the billing code (the `usage` of each Price). S3, CloudWatch
+# Logs and ECR all bill stored bytes as TimedStorage-*: their rows are told apart by the
 # service Cost Explorer grouped them under.
 _METERS = re.compile(
     r"^(?:(?:SpotUsage-)?Fargate-(?:ARM-|Windows-)?(?:vCPU-Hours:perCPU|GB-Hours)"
@@ -45,7 +45,8 @@ _METERS = re.compile(
     r"|NodeUsage:cache\.[a-z0-9]+\.[a-z0-9]+"
     r"|NatGateway-(?:Hours|Bytes)|PublicIPv4:(?:InUseAddress|IdleAddress))$")
 _STORAGE_METER = re.compile(r"^TimedStorage-(?:[A-Za-z]+-)?ByteHrs$|^TimedStorage-GlacierByteHrs$")
-_SERVICE_TAGS = {"Amazon Simple Storage Service": "s3", "AmazonCloudWatch": "logs"}
+_SERVICE_TAGS = {"Amazon Simple Storage Service": "s3", "AmazonCloudWatch": "logs",
+                 "Amazon EC2 Container Registry (ECR)": "ecr"}
 
 # An effective rate below 5% or above 150% of list is another unit or a data error, not a
 # discount (the deepest published commitment discounts are near 72% off).

@@ -149,10 +149,11 @@ def collect_costs(target: Target, errors: ErrorLog, today: date, *,
     return rows
 
 
-# The services whose usage types rightsizer prices (rightsizer.pricing.account). S3 and
-# CloudWatch Logs both meter stored bytes as TimedStorage-ByteHrs, so their rows must keep the
+# The services whose usage types rightsizer prices (rightsizer.pricing.account). S3, CloudWatch
+# Logs and ECR all meter stored bytes as TimedStorage-ByteHrs, so their rows must keep the
 # SERVICE key; the others' usage types are distinct.
-STORAGE_SERVICES = ("Amazon Simple Storage Service", "AmazonCloudWatch")
+STORAGE_SERVICES = ("Amazon Simple Storage Service", "AmazonCloudWatch",
+                    "Amazon EC2 Container Registry (ECR)")
 COMPUTE_SERVICES = ("Amazon Elastic Container Service", "Amazon Relational Database Service",
                     "Amazon ElastiCache", "EC2 - Other", "Amazon Virtual Private Cloud")
 # NetAmortizedCost is absent for accounts without net pricing data: AmortizedCost then.
@@ -163,8 +164,8 @@ USAGE_METRICS = ["UnblendedCost", "NetAmortizedCost", "AmortizedCost", "UsageQua
 def _usage_requests(today: date, linked_accounts: set[str] | None
                     ) -> list[tuple[dict[str, Any], bool]]:
     """(params, keyed by linked account) of each request: one grouped by SERVICE and
-    USAGE_TYPE for one account; from a payer, S3 and CloudWatch by SERVICE (payer-wide rates)
-    and the compute services by LINKED_ACCOUNT, each account's own (two at most)."""
+    USAGE_TYPE for one account; from a payer, S3, CloudWatch and ECR by SERVICE (payer-wide
+    rates) and the compute services by LINKED_ACCOUNT, each account's own (two at most)."""
     period = {"Start": month_start(today, 1).isoformat(), "End": month_start(today).isoformat()}
 
     def request(services: tuple[str, ...], second: str) -> dict[str, Any]:
