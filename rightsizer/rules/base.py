@@ -58,6 +58,16 @@ class RuleResult:
     # resources at risk (under-provisioned): reported apart from findings, never as savings
     risks: list[Risk] = field(default_factory=list)
 
+    def add(self, outcome: Finding | Skipped | None) -> None:
+        """One resource's outcome in its list (a Risk is a Finding: it goes to risks); None,
+        a resource with nothing to report, in none."""
+        if isinstance(outcome, Risk):
+            self.risks.append(outcome)
+        elif isinstance(outcome, Finding):
+            self.findings.append(outcome)
+        elif outcome is not None:
+            self.skipped.append(outcome)
+
 
 @dataclass(frozen=True)
 class Rule:

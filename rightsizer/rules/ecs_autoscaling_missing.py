@@ -65,10 +65,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     for service in ecs_services(snapshot):
         outcome = _judge(snapshot, settings, service)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 

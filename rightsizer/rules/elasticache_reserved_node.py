@@ -168,10 +168,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     # Bigger clusters claim reserved units first so a partial match lands on one cluster.
     for cluster in sorted(_clusters(snapshot), key=lambda c: (-c.units, -c.num_nodes)):
         outcome = _judge(snapshot, settings, cluster, held, expected)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 

@@ -74,10 +74,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         if verdict != "nonprod":
             continue  # production, or not known to be anything else: Multi-AZ stays
         outcome = _judge(inst, why)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        else:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 

@@ -118,10 +118,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     # Larger instances claim reserved units first, as AWS applies size-flexible reservations.
     for inst in sorted(rds_instances(snapshot), key=lambda inst: -inst.units):
         outcome = _judge(snapshot, settings, inst, held, expected)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 

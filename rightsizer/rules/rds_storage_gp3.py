@@ -88,10 +88,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     for inst in rds_instances(snapshot):
         outcome = _judge(settings, inst)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 

@@ -248,12 +248,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     for reservation in reservations(snapshot):
         outcome = _judge(snapshot, settings, reservation)
-        if outcome is None:
-            continue
-        if isinstance(outcome, Skipped):
-            result.skipped.append(outcome)
-        else:
-            result.findings.append(outcome)
+        result.add(outcome)
     return result
 
 
