@@ -23,13 +23,12 @@ from rightsizer.rules.support.ecs_common import (
     ServiceView,
     WindowRevision,
     ecs_services,
-    fargate_sizing_problem,
     no_price_detail,
     revision_name,
     revision_number,
     scaling_for,
     size_text,
-    window_revision,
+    size_that_ran,
 )
 from rightsizer.rules.support.ecs_sizing import MIN_FORTNIGHTS, Margins, YearAgo
 from rightsizer.rules.support.fargate_sizes import PricedSize, first_fitting, sizes_by_cost
@@ -117,12 +116,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
         outcome = _judge(snapshot, settings, service, cpu.of(*key), memory.of(*key),
                          (cpu_then.of(*key), memory_then.of(*key)),
                          (cpu_before.of(*key), memory_before.of(*key)))
-        if outcome is None:
-            continue
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        else:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 
@@ -180,19 +174,13 @@ def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: On
            mem: OneSeries, then: tuple[OneSeries, OneSeries],
            history: tuple[OneSeries, OneSeries]) -> Finding | Skipped | None:
     resource = service.resource
-    problem = fargate_sizing_problem(service)
-    if problem is not None:
-        return skipped_for(resource, RULE_ID, "not-applicable", problem)
     # Size what ran the window: AWS/ECS utilization is relative to the task definition of the
     # tasks that produced it, so a rollout that changed the size inside the window (or one
     # still running) leaves no single size to judge against.
-    ran = window_revision(service, snapshot.window_start)
+    ran = size_that_ran(service, snapshot.window_start)
     if ran.skip is not None:
         return skipped_for(resource, RULE_ID, *ran.skip)
     service = ran.service_as_ran(service)
-    for problem in (service.platform_problem, service.size_problem):
-        if problem is not None:
-            return skipped_for(resource, RULE_ID, "not-applicable", problem)
 
     by_cost = snapshot.derived(
         f"fargate-sizes-by-cost/{_price_key(service)}",

@@ -9,11 +9,10 @@ from rightsizer.rules.findings import Finding, Risk, Skipped, risk_for, skipped_
 from rightsizer.rules.support.ecs_common import (
     ServiceView,
     ecs_services,
-    fargate_sizing_problem,
     no_price_detail,
     scaling_for,
     size_text,
-    window_revision,
+    size_that_ran,
 )
 from rightsizer.rules.support.fargate_sizes import (
     LINUX,
@@ -45,27 +44,18 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     for service in ecs_services(snapshot):
         key = (service.account, service.region, service.metric_key)
         outcome = _judge(snapshot, settings, service, cpu.of(*key), memory.of(*key))
-        if isinstance(outcome, Risk):
-            result.risks.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 
 def _judge(snapshot: Snapshot, settings: Settings, service: ServiceView, cpu: OneSeries,
            mem: OneSeries) -> Risk | Skipped | None:
     resource = service.resource
-    problem = fargate_sizing_problem(service)
-    if problem is not None:
-        return skipped_for(resource, RULE_ID, "not-applicable", problem)
     # AWS/ECS utilization is relative to the task size that produced it: judge one revision.
-    ran = window_revision(service, snapshot.window_start)
+    ran = size_that_ran(service, snapshot.window_start)
     if ran.skip is not None:
         return skipped_for(resource, RULE_ID, *ran.skip)
     service = ran.service_as_ran(service)
-    for problem in (service.platform_problem, service.size_problem):
-        if problem is not None:
-            return skipped_for(resource, RULE_ID, "not-applicable", problem)
 
     expected = snapshot.expected_datapoints
     pressure = measure(cpu, mem, expected, settings, mem.maximum)

@@ -79,10 +79,7 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
                for inst in instances for name in inst.names()}
     for inst in instances:
         outcome = _judge(snapshot, settings, inst, by_name)
-        if isinstance(outcome, Finding):
-            result.findings.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 
@@ -111,14 +108,8 @@ def smaller_class(inst: RdsInstance) -> str | Skipped | None:
 def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance,
            by_name: dict[tuple[str, str, str], RdsInstance]) -> Finding | Skipped | None:
     resource = inst.resource
-    stopped = inst.not_running
-    if stopped:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"{stopped}: only running instances are sized")
-    if inst.pending_instance_class:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"a change to {inst.pending_instance_class} is already pending "
-                           "(it applies in the next maintenance window)")
+    if inst.class_change_problem:
+        return skipped_for(resource, RULE_ID, "not-applicable", inst.class_change_problem)
     smaller = smaller_class(inst)
     if not isinstance(smaller, str):
         return smaller  # a skipped row, or None: already the smallest class of its type

@@ -32,23 +32,14 @@ def evaluate(snapshot: Snapshot, settings: Settings) -> RuleResult:
     result = RuleResult()
     for inst in rds_instances(snapshot):
         outcome = _judge(snapshot, settings, inst)
-        if isinstance(outcome, Risk):
-            result.risks.append(outcome)
-        elif outcome is not None:
-            result.skipped.append(outcome)
+        result.add(outcome)
     return result
 
 
 def _judge(snapshot: Snapshot, settings: Settings, inst: RdsInstance) -> Risk | Skipped | None:
     resource = inst.resource
-    stopped = inst.not_running
-    if stopped:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"{stopped}: only running instances are sized")
-    if inst.pending_instance_class:
-        return skipped_for(resource, RULE_ID, "not-applicable",
-                           f"a change to {inst.pending_instance_class} is already pending "
-                           "(it applies in the next maintenance window)")
+    if inst.class_change_problem:
+        return skipped_for(resource, RULE_ID, "not-applicable", inst.class_change_problem)
     classes = classes_for_engine(inst.engine, inst.family)
     if classes is None or inst.instance_class not in classes or \
             inst.instance_class not in CLASS_SPECS:

@@ -122,6 +122,22 @@ def fargate_sizing_problem(service: ServiceView) -> str | None:
     return None
 
 
+def size_that_ran(service: ServiceView, window_start: datetime) -> WindowRevision:
+    """window_revision, with a `skip` as well when no Fargate size applies at all (another
+    launch type, no task) or the size that ran is one rightsizer cannot size (its platform or
+    size): what a sizing rule checks before it sizes `ran.service_as_ran(service)`."""
+    problem = fargate_sizing_problem(service)
+    if problem is not None:
+        return WindowRevision(skip=("not-applicable", problem))
+    ran = window_revision(service, window_start)
+    if ran.skip is not None:
+        return ran
+    as_ran = ran.service_as_ran(service)
+    problem = next((found for found in (as_ran.platform_problem, as_ran.size_problem)
+                    if found is not None), None)
+    return ran if problem is None else replace(ran, skip=("not-applicable", problem))
+
+
 WAITS = "sizing waits until one revision ran the whole window"
 
 

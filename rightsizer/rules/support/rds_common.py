@@ -161,6 +161,17 @@ class RdsInstance:
     def not_running(self) -> str | None:
         return not_running(self.status)
 
+    @property
+    def class_change_problem(self) -> str | None:
+        """Why no other class can be proposed now (a rule that resizes skips with it)."""
+        stopped = self.not_running
+        if stopped:
+            return f"{stopped}: only running instances are sized"
+        if self.pending_instance_class:
+            return (f"a change to {self.pending_instance_class} is already pending (it applies "
+                    "in the next maintenance window)")
+        return None
+
     def names(self) -> tuple[str, str]:
         """How another instance refers to this one: its identifier or (across regions) ARN."""
         return (self.resource.name, self.resource.resource_id)
