@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,17 @@ def _pages(target: Target, cache: MonthlyCache, operation: str, method: str,
     return pages
 
 
+def _cost_groups(target: Target, cache: MonthlyCache, params: dict[str, Any]
+                 ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(month, period, group) of every group of a GetCostAndUsage answer, page by page."""
+    for page in _pages(target, cache, "GetCostAndUsage", "get_cost_and_usage", params,
+                       "NextPageToken"):
+        for period in page.get("ResultsByTime", []):
+            month = str(period["TimePeriod"]["Start"])[:7]
+            for group in period.get("Groups", []):
+                yield month, period, group
+
+
 def collect_costs(target: Target, errors: ErrorLog, today: date, *,
                   cache: MonthlyCache | None = None, months: int = COST_MONTHS,
                   linked_accounts: set[str] | None = None) -> list[dict[str, Any]]:
@@ -127,25 +139,21 @@ def collect_costs(target: Target, errors: ErrorLog, today: date, *,
     }
     rows: list[dict[str, Any]] = []
     with recorded_failure(errors, target.account, "global", SERVICE, "GetCostAndUsage"):
-        for page in _pages(target, cache, "GetCostAndUsage", "get_cost_and_usage", params,
-                           "NextPageToken"):
-            for period in page.get("ResultsByTime", []):
-                month = str(period["TimePeriod"]["Start"])[:7]
-                for group in period.get("Groups", []):
-                    keys = [str(key) for key in group.get("Keys", [])] or ["?"]
-                    account = target.account
-                    if linked_accounts is not None:
-                        account = keys[1] if len(keys) > 1 else "?"
-                        if account not in linked_accounts:
-                            continue  # an account this run (or shard) does not cover
-                    amount = group.get("Metrics", {}).get("UnblendedCost", {}).get("Amount", 0)
-                    rows.append({
-                        "account": account,
-                        "month": month,
-                        "service": keys[0],
-                        "amount_usd": float(amount),
-                        "estimated": bool(period.get("Estimated", False)),
-                    })
+        for month, period, group in _cost_groups(target, cache, params):
+            keys = [str(key) for key in group.get("Keys", [])] or ["?"]
+            account = target.account
+            if linked_accounts is not None:
+                account = keys[1] if len(keys) > 1 else "?"
+                if account not in linked_accounts:
+                    continue  # an account this run (or shard) does not cover
+            amount = group.get("Metrics", {}).get("UnblendedCost", {}).get("Amount", 0)
+            rows.append({
+                "account": account,
+                "month": month,
+                "service": keys[0],
+                "amount_usd": float(amount),
+                "estimated": bool(period.get("Estimated", False)),
+            })
     return rows
 
 
@@ -197,35 +205,29 @@ def collect_usage(target: Target, errors: ErrorLog, today: date, *,
     rows: list[dict[str, Any]] = []
     for params, by_account in _usage_requests(today, linked_accounts):
         with recorded_failure(errors, target.account, "global", SERVICE, "GetCostAndUsage"):
-            for page in _pages(target, cache, "GetCostAndUsage", "get_cost_and_usage", params,
-                               "NextPageToken"):
-                for period in page.get("ResultsByTime", []):
-                    month = str(period["TimePeriod"]["Start"])[:7]
-                    for group in period.get("Groups", []):
-                        keys = [str(key) for key in group.get("Keys", [])]
-                        if len(keys) != 2:
-                            continue
-                        first, usage_type = keys
-                        account, service = (first, "") if by_account else (
-                            "*" if linked_accounts is not None else target.account, first)
-                        if by_account and account not in (linked_accounts or set()):
-                            continue
-                        metrics = group.get("Metrics", {})
-                        net = _metric(metrics, "NetAmortizedCost")
-                        amortized = net if net is not None else _metric(metrics,
-                                                                        "AmortizedCost")
-                        quantity = metrics.get("UsageQuantity", {})
-                        rows.append({
-                            "account": account, "month": month, "service": service,
-                            "usage_type": usage_type,
-                            "unblended_usd": _metric(metrics, "UnblendedCost"),
-                            "amortized_usd": amortized,
-                            "amortized_metric": "NetAmortizedCost" if net is not None else (
-                                "AmortizedCost" if amortized is not None else ""),
-                            "quantity": _metric(metrics, "UsageQuantity"),
-                            "unit": str(quantity.get("Unit", "")) if isinstance(
-                                quantity, dict) else "",
-                        })
+            for month, _period, group in _cost_groups(target, cache, params):
+                keys = [str(key) for key in group.get("Keys", [])]
+                if len(keys) != 2:
+                    continue
+                first, usage_type = keys
+                account, service = (first, "") if by_account else (
+                    "*" if linked_accounts is not None else target.account, first)
+                if by_account and account not in (linked_accounts or set()):
+                    continue
+                metrics = group.get("Metrics", {})
+                net = _metric(metrics, "NetAmortizedCost")
+                amortized = net if net is not None else _metric(metrics, "AmortizedCost")
+                quantity = metrics.get("UsageQuantity", {})
+                rows.append({
+                    "account": account, "month": month, "service": service,
+                    "usage_type": usage_type,
+                    "unblended_usd": _metric(metrics, "UnblendedCost"),
+                    "amortized_usd": amortized,
+                    "amortized_metric": "NetAmortizedCost" if net is not None else (
+                        "AmortizedCost" if amortized is not None else ""),
+                    "quantity": _metric(metrics, "UsageQuantity"),
+                    "unit": str(quantity.get("Unit", "")) if isinstance(quantity, dict) else "",
+                })
     return rows
 
 
