@@ -150,15 +150,16 @@ def billed_unit(meter: str, unit: str) -> str | None:
     return None
 
 
-def _amount(metrics: dict[str, Any], name: str) -> float | None:
-    value = metrics.get(name)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def number(value: Any) -> float | None:
+    """A figure Cost Explorer sent (a string, or a float read back from the snapshot); None
+    when absent, not a number or not finite (a bool is not a number here)."""
+    if isinstance(value, bool):
         return None
     try:
-        number = float(value)
+        parsed = float(value)
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) else None
+    return parsed if math.isfinite(parsed) else None
 
 
 def account_rates(rows: Iterable[dict[str, Any]]) -> AccountRates:
@@ -179,9 +180,9 @@ def account_rates(rows: Iterable[dict[str, Any]]) -> AccountRates:
                                "in rightsizer's billing-code table; list prices used for it"})
             continue  # a usage type no rule prices
         region, meter = split
-        quantity = _amount(row, "quantity")
-        amortized = _amount(row, "amortized_usd")
-        unblended = _amount(row, "unblended_usd")
+        quantity = number(row.get("quantity"))
+        amortized = number(row.get("amortized_usd"))
+        unblended = number(row.get("unblended_usd"))
 
         def problem(code: str, message: str, row: dict[str, Any] = row,
                     account: str = account, region: str = region) -> None:

@@ -9,9 +9,9 @@ Shape: https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_R
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from rightsizer.pricing.account import number
 from rightsizer.pricing.basis import PriceBasis
 
 # Cost Explorer names regions by their long name in InstanceDetails (the billing-codes page
@@ -26,18 +26,6 @@ REGION_NAMES = {
 RULE_DETAILS = {"rds-reserved-instance": ("RDSInstanceDetails", "InstanceType"),
                 "elasticache-reserved-node": ("ElastiCacheInstanceDetails", "NodeType")}
 CLOSE = 0.05  # within 5%: the two figures agree
-
-
-def number(value: Any) -> float | None:
-    """A figure Cost Explorer sent as a string; None when absent, not a number or not finite
-    (a bool is not a number here)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        parsed = float(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if math.isfinite(parsed) else None
 
 
 def recommendation_details(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -28,13 +28,12 @@ from typing import Any
 
 from rightsizer.collect.collectors.costs import RECOMMENDATION_TERMS
 from rightsizer.pricing import HOURS_PER_MONTH
-from rightsizer.pricing.account import PLAUSIBLE_FACTOR, AccountRate
+from rightsizer.pricing.account import PLAUSIBLE_FACTOR, AccountRate, number
 from rightsizer.pricing.basis import PriceBasis
 from rightsizer.pricing.recommendation import (
     RULE_DETAILS,
     instance_details,
     matches,
-    number,
     recommendation_details,
 )
 
