@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rightsizer.pricing import Price
@@ -113,15 +114,24 @@ class AccountRates:
                           f"${price.usd:.6g}: not comparable, list price used")
         return rate, ""
 
+    @cached_property
+    def _by_meter(self) -> dict[tuple[str, str], list[AccountRate]]:
+        """(region, meter) -> each account's rate, cheapest first (built once: rules look up
+        a price for every resource and candidate size)."""
+        index: dict[tuple[str, str], list[AccountRate]] = {}
+        for (account, region, meter), rate in self.rates.items():
+            if account != "*":
+                index.setdefault((region, meter), []).append(rate)
+        for rates in index.values():
+            rates.sort(key=lambda rate: rate.usd)
+        return index
+
     def bill_price(self, region: str, meter: str) -> Price | None:
         """A rate for a meter no price table has for the region: what the account (one
         answer for all, else the median of the accounts that used it) paid last month, in the
         meter's own unit; None when none did."""
         shared = self.rates.get(("*", region, meter))
-        rates = [shared] if shared is not None else sorted(
-            (rate for (account, where, what), rate in self.rates.items()
-             if where == region and what == meter and account != "*"),
-            key=lambda rate: rate.usd)
+        rates = [shared] if shared is not None else self._by_meter.get((region, meter), [])
         rates = [rate for rate in rates if billed_unit(meter, rate.unit)]
         if not rates:
             return None
