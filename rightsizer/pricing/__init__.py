@@ -711,11 +711,13 @@ def public_ipv4_hourly_usd(region: str) -> Price | None:
 
 
 def _nat_gateway(region: str, key: str, unit: str) -> Price | None:
-    table = _embedded("vpc")
     price = _cached_price("vpc", "nat_gateway", _norm_region(region), key, unit)
-    usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
-    if price is None and usd is not None:
-        price = Price(float(usd), unit, table["nat_gateway_source"], table["nat_gateway_as_of"])
+    if price is None:
+        table = _embedded("vpc")
+        usd = table["nat_gateway"].get(_norm_region(region), {}).get(key)
+        if usd is not None:
+            price = Price(float(usd), unit, table["nat_gateway_source"],
+                          table["nat_gateway_as_of"])
     usage = {"hour": "NatGateway-Hours", "gb_processed": "NatGateway-Bytes"}[key]
     return _named(price, "vpc", f"nat_gateway_{key}_usd", usage, region)
 
