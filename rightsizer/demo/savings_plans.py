@@ -43,9 +43,8 @@ def _hours(now: datetime) -> list[tuple[datetime, float, float]]:
     return hours
 
 
-def _covered_hourly(now: datetime) -> float:
+def _covered_hourly(hours: list[tuple[datetime, float, float]]) -> float:
     """The on-demand spend the plan covers each hour: its covered share of the average hour."""
-    hours = _hours(now)
     return SAVINGS_PLAN_COVERED_SHARE * sum(v + g for _, v, g in hours) / len(hours)
 
 
@@ -53,10 +52,11 @@ def hourly_costs(now: datetime) -> dict[str, Any]:
     """GetCostAndUsage HOURLY grouped by USAGE_TYPE, RECORD_TYPE Usage (the spend billed
     on-demand: what the plan did not cover), as Cost Explorer answers it
     (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html)."""
-    covered = _covered_hourly(now)
+    hours = _hours(now)
+    covered = _covered_hourly(hours)
     results = []
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    for start, vcpu, gb in _hours(now):
+    for start, vcpu, gb in hours:
         left = max(0.0, vcpu + gb - covered) / (vcpu + gb)
         results.append({
             "TimePeriod": {"Start": start.strftime(stamp),
@@ -78,8 +78,9 @@ def hourly_costs(now: datetime) -> dict[str, Any]:
 
 def coverage(now: datetime) -> dict[str, Any]:
     """Yesterday's spend, the plan's part covered (API_SavingsPlansCoverage.html)."""
-    covered_hourly = _covered_hourly(now)
-    day_hours = _hours(now)[-24:]
+    hours = _hours(now)
+    covered_hourly = _covered_hourly(hours)
+    day_hours = hours[-24:]
     covered = sum(min(v + g, covered_hourly) for _, v, g in day_hours)
     on_demand = sum(max(0.0, v + g - covered_hourly) for _, v, g in day_hours)
     day = now.date()
@@ -96,8 +97,9 @@ def coverage(now: datetime) -> dict[str, Any]:
 def utilization(now: datetime) -> dict[str, Any]:
     """Last month's plan: its commitment (the covered spend at the plan's discount) all used,
     as the steady tasks fill it every hour (API_GetSavingsPlansUtilization.html)."""
-    commitment = _covered_hourly(now) * (1 - SAVINGS_PLAN_DISCOUNT) * pricing.HOURS_PER_MONTH
-    saved = _covered_hourly(now) * SAVINGS_PLAN_DISCOUNT * pricing.HOURS_PER_MONTH
+    covered = _covered_hourly(_hours(now)) * pricing.HOURS_PER_MONTH
+    commitment = covered * (1 - SAVINGS_PLAN_DISCOUNT)
+    saved = covered * SAVINGS_PLAN_DISCOUNT
     amount = f"{commitment:.2f}"
     return {"SavingsPlansUtilizationsByTime": [], "Total": {
         "Utilization": {"TotalCommitment": amount, "UsedCommitment": amount,
