@@ -21,7 +21,7 @@ from rightsizer import pricing
 from rightsizer.aws.clients import AwsClients, CallRecorder
 from rightsizer.cli import app
 from rightsizer.errors import RightsizerError
-from rightsizer.pricing import refresh
+from rightsizer.pricing import price_list, refresh
 from tests.test_read_only import assert_read_only_and_in_policy
 
 TODAY = "2026-10-05"
@@ -238,13 +238,13 @@ def files(directory: Path) -> dict[str, bytes]:
 
 
 def test_reads_the_on_demand_rate_and_the_1yr_no_upfront_reservation() -> None:
-    product = refresh.load_product(rds("S", "us-east-1", "db.t3.micro", "0.0180000000",
+    product = price_list.load_product(rds("S", "us-east-1", "db.t3.micro", "0.0180000000",
                                        ri="0.0130000000"))
     assert product is not None
-    assert refresh.on_demand_hourly(product) == 0.018
+    assert price_list.on_demand_hourly(product) == 0.018
     # not the Partial Upfront hourly (0.006) nor the 3-year All Upfront term
-    assert refresh.reserved_1yr_no_upfront_hourly(product) == 0.013
-    assert refresh.rds_rows(product) == [
+    assert price_list.reserved_1yr_no_upfront_hourly(product) == 0.013
+    assert price_list.rds_rows(product) == [
         ("on_demand_single_az", "db.t3.micro", 0.018),
         ("reserved_1yr_no_upfront_single_az", "db.t3.micro", 0.013)]
 
@@ -254,17 +254,17 @@ def test_an_upfront_fee_is_spread_over_the_year_and_zero_rates_are_not_prices() 
     [term] = [t for t in product["terms"]["Reserved"].values()
               if t["termAttributes"]["PurchaseOption"] == "No Upfront"]
     term["priceDimensions"]["S.fee"] = {"unit": "Quantity", "pricePerUnit": {"USD": "17.52"}}
-    assert refresh.reserved_1yr_no_upfront_hourly(product) == pytest.approx(0.01 + 17.52 / 8760)
+    assert price_list.reserved_1yr_no_upfront_hourly(product) == pytest.approx(0.01 + 17.52 / 8760)
     free = json.loads(rds("S", "us-east-1", "db.t3.micro", "0.0000000000"))
-    assert refresh.on_demand_hourly(free) is None
-    assert refresh.rds_rows(free) == []
+    assert price_list.on_demand_hourly(free) is None
+    assert price_list.rds_rows(free) == []
 
 
 def test_fargate_rows_name_each_platform_and_skip_spot_and_storage() -> None:
     def rows(usagetype: str) -> list[tuple[str, str, float]]:
-        product = refresh.load_product(fargate("F", "us-east-1", usagetype, "0.05"))
+        product = price_list.load_product(fargate("F", "us-east-1", usagetype, "0.05"))
         assert product is not None
-        return refresh.fargate_rows(product)
+        return price_list.fargate_rows(product)
 
     assert rows("USE1-Fargate-vCPU-Hours:perCPU") == [("on_demand", "vcpu_hour", 0.05)]
     assert rows("Fargate-GB-Hours") == [("on_demand", "gb_hour", 0.05)]  # no region prefix
@@ -289,20 +289,20 @@ def redis_usage(sku: str, usagetype: str, usd: str, location_type: str = "AWS Re
 def test_elasticache_add_on_usage_types_are_not_the_node_price() -> None:
     # The add-ons come back under the same instanceType / cacheEngine filters (usage types as
     # the Price List writes them: region billing code, add-on segment, then the meter).
-    node_rows = refresh.elasticache_rows
+    node_rows = price_list.elasticache_rows
     for usagetype in ("USE1-ExtendedSupportYr1_Yr2-NodeUsage:cache.m6g.large",
                       "USE1-ExtendedSupportYr3-NodeUsage:cache.m6g.large",
                       "USE1-SyncDurability-NodeUsage:cache.m6g.large",
                       "APS3-ExtendedSupportYr3-NodeUsage:cache.m6g.large",
                       "SyncDurability-NodeUsage:cache.m6g.large"):
-        product = refresh.load_product(redis_usage("A", usagetype, "0.119"))
+        product = price_list.load_product(redis_usage("A", usagetype, "0.119"))
         assert product is not None and node_rows(product) == [], usagetype
-    outpost = refresh.load_product(redis_usage("O", "USE1-Outpost-NodeUsage:cache.m6g.large",
+    outpost = price_list.load_product(redis_usage("O", "USE1-Outpost-NodeUsage:cache.m6g.large",
                                                "0.31", location_type="AWS Outposts"))
     assert outpost is not None and node_rows(outpost) == []
     for usagetype in ("NodeUsage:cache.m6g.large", "USE1-NodeUsage:cache.m6g.large",
                       "APS3-NodeUsage:cache.m6g.large", "EU-NodeUsage:cache.m6g.large"):
-        product = refresh.load_product(redis_usage("N", usagetype, "0.149"))
+        product = price_list.load_product(redis_usage("N", usagetype, "0.149"))
         assert product is not None
         assert node_rows(product) == [("on_demand", "cache.m6g.large", 0.149)], usagetype
 

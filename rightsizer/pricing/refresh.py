@@ -39,18 +39,15 @@ from rightsizer.pricing import (
     cache_problem,
     read_cached_table,
 )
-from rightsizer.pricing.price_list import (  # noqa: F401 (the product readers, re-exported)
+from rightsizer.pricing.price_list import (
     Row,
     elasticache_rows,
     elb_rows,
     fargate_rows,
-    first_tier_rate,
     load_product,
     logs_rows,
-    on_demand_hourly,
     rds_rows,
     rds_storage_rows,
-    reserved_1yr_no_upfront_hourly,
     s3_rows,
     vpc_rows,
 )
